@@ -1,0 +1,68 @@
+// Per-page compression codecs behind one small interface, selected by the kernel's names
+// (lzo, lzo-rle, lz4, lz4hc, zstd, deflate) with the kernel's algorithm_params.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trueno/result.hpp"
+
+namespace trueno {
+
+// Parameters as the kernel's algorithm_params attribute: "level=N dict=PATH".
+struct CodecParams {
+    std::optional<int> level;
+    std::string dict_path;                   // as given by the user, for display
+    std::shared_ptr<const std::vector<std::byte>> dictionary; // loaded contents (zstd only)
+};
+
+// Parses "level=3", "dict=/path", "level=3 dict=/path" (spaces or commas between pairs).
+// Loads the dictionary file. Unknown keys, bad numbers and unreadable files are errors.
+Result<CodecParams> parse_codec_params(std::string_view text);
+
+// What a codec accepts, for validation and for listing in error messages.
+struct CodecInfo {
+    std::string_view name;
+    bool has_level;
+    int min_level;
+    int max_level;
+    int default_level;
+    bool has_dictionary;
+};
+
+// One compression stream: owns its scratch state, not thread-safe (the store keeps a pool of
+// them, like kernel zram's per-CPU streams).
+class Codec {
+public:
+    virtual ~Codec() = default;
+
+    virtual std::string_view name() const = 0;
+    virtual int level() const = 0;
+
+    // Compresses src into dst. Returns the compressed size, or 0 when the result would not fit
+    // in dst (the caller stores the page raw). Never writes past dst.
+    virtual std::size_t compress(std::span<const std::byte> src, std::span<std::byte> dst) = 0;
+
+    // Decompresses src into dst, which must come out exactly dst.size() bytes long.
+    // Corrupted or truncated input is an EIO error; never reads or writes out of bounds.
+    virtual Status decompress(std::span<const std::byte> src, std::span<std::byte> dst) = 0;
+};
+
+// Every codec this build has, in the order comp_algorithm lists them.
+std::span<const CodecInfo> available_codecs();
+
+// "lzo lzo-rle lz4 lz4hc zstd deflate": for messages and for comp_algorithm.
+std::string available_codec_names();
+
+const CodecInfo* find_codec(std::string_view name);
+
+// Creates a stream. Unknown name: EINVAL listing what is available; bad level or a dictionary
+// for a codec without one: EINVAL saying what is allowed.
+Result<std::unique_ptr<Codec>> make_codec(std::string_view name, const CodecParams& params = {});
+
+} // namespace trueno

@@ -1,0 +1,76 @@
+// The page store: page index -> compressed object, for a device of a given size. It is what
+// the service's block device reads and writes; what kernel zram's slot table plus zsmalloc are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "trueno/codec.hpp"
+#include "trueno/page.hpp"
+#include "trueno/result.hpp"
+#include "trueno/stats.hpp"
+
+namespace trueno {
+
+class ThreadPool;
+
+struct StoreConfig {
+    std::uint64_t disksize = 0;       // bytes; rounded up to whole pages; 0 is EINVAL
+    std::string algorithm = "lzo-rle"; // the kernel's default
+    CodecParams params;
+    std::uint64_t mem_limit = 0;      // bytes, 0 = none
+    unsigned streams = 0;             // compression streams; 0 = one per CPU
+};
+
+class PageStore {
+public:
+    // Validates the config (algorithm, params, size) and builds an empty store.
+    static Result<std::unique_ptr<PageStore>> create(const StoreConfig& config);
+    virtual ~PageStore() = default;
+
+    virtual std::uint64_t page_count() const = 0;
+    virtual std::uint64_t disksize() const = 0;
+    virtual const std::string& algorithm() const = 0;
+    virtual const CodecParams& params() const = 0;
+    virtual unsigned streams() const = 0;
+
+    // Whole pages. Unwritten or discarded pages read as zeros. A write past the memory limit
+    // fails with ENOMEM and leaves the page as it was. Index out of range: EINVAL (invalid_io).
+    // Decompression failure of stored data: EIO (failed_reads) -- never silent corruption.
+    virtual Status write_page(std::uint64_t index, PageView data) = 0;
+    virtual Status read_page(std::uint64_t index, MutablePageView out) = 0;
+
+    // Any byte range, any alignment: partial pages are read, modified and rewritten atomically
+    // with respect to other callers on the same page. What the block device's READ/WRITE use.
+    virtual Status write_bytes(std::uint64_t offset, std::span<const std::byte> data) = 0;
+    virtual Status read_bytes(std::uint64_t offset, std::span<std::byte> out) = 0;
+
+    // Frees whole pages in [first, first + count) (DISCARD / WRITE_ZEROES / swap slot free);
+    // every page that held data counts once in notify_free.
+    virtual void discard(std::uint64_t first, std::uint64_t count) = 0;
+
+    // Many consecutive pages, compressed on the pool's threads (bulk writes). Stops at the first
+    // error and reports it; pages before it are written.
+    virtual Status write_pages(std::uint64_t first, std::span<const std::byte> pages,
+                               ThreadPool& pool) = 0;
+
+    // Frees every page (the kernel's reset minus forgetting the config).
+    virtual void clear() = 0;
+
+    virtual MmStat mm_stat() const = 0;
+    virtual IoStat io_stat() const = 0;
+    virtual void reset_mem_used_max() = 0;
+    virtual void set_mem_limit(std::uint64_t bytes) = 0;
+
+    // Moves objects out of sparse spans and returns the freed memory; returns pages freed.
+    virtual std::uint64_t compact() = 0;
+
+    // The kernel's idle attribute: marks pages not accessed for at least age_seconds
+    // (0 = all written pages) idle; returns how many were marked.
+    virtual std::uint64_t mark_idle(std::uint64_t age_seconds) = 0;
+};
+
+} // namespace trueno

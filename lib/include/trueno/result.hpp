@@ -1,0 +1,58 @@
+// Typed results at the library boundary: a value or an Error (errno code + message).
+// C++20 has no std::expected; this is the small subset the project needs.
+#pragma once
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace trueno {
+
+// An error as the kernel would report it (positive errno) with a human-readable message.
+struct Error {
+    int code = EINVAL;
+    std::string message;
+};
+
+inline Error make_error(int code, std::string message) { return Error{code, std::move(message)}; }
+
+template <typename T> class [[nodiscard]] Result {
+public:
+    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
+    Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
+
+    bool ok() const { return state_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+
+    T& value() & { return std::get<0>(state_); }
+    const T& value() const& { return std::get<0>(state_); }
+    T&& value() && { return std::get<0>(std::move(state_)); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+
+    const Error& error() const { return std::get<1>(state_); }
+
+private:
+    std::variant<T, Error> state_;
+};
+
+template <> class [[nodiscard]] Result<void> {
+public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)), failed_(true) {}
+
+    bool ok() const { return !failed_; }
+    explicit operator bool() const { return ok(); }
+    const Error& error() const { return error_; }
+
+private:
+    Error error_{};
+    bool failed_ = false;
+};
+
+using Status = Result<void>;
+
+} // namespace trueno

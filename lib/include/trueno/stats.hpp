@@ -1,0 +1,35 @@
+// Statistics with kernel zram's exact meaning and text format (mm_stat, io_stat).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace trueno {
+
+// /sys/block/zramN/mm_stat, field for field.
+struct MmStat {
+    std::uint64_t orig_data_size = 0;  // bytes stored, same-filled pages included
+    std::uint64_t compr_data_size = 0; // bytes after compression
+    std::uint64_t mem_used_total = 0;  // bytes of memory taken from the OS for the store
+    std::uint64_t mem_limit = 0;       // bytes, 0 = none
+    std::uint64_t mem_used_max = 0;    // peak of mem_used_total
+    std::uint64_t same_pages = 0;      // same-filled pages (no allocation)
+    std::uint64_t pages_compacted = 0; // pages freed by compaction
+    std::uint64_t huge_pages = 0;      // pages stored uncompressed now
+    std::uint64_t huge_pages_since = 0; // pages stored uncompressed since set-up
+};
+
+// /sys/block/zramN/io_stat.
+struct IoStat {
+    std::uint64_t failed_reads = 0;
+    std::uint64_t failed_writes = 0;
+    std::uint64_t invalid_io = 0;
+    std::uint64_t notify_free = 0;
+};
+
+// The kernel's text: "%8llu %8llu %8llu %8lu %8ld %8llu %8lu %8llu %8llu\n".
+std::string format_mm_stat(const MmStat& s);
+// The kernel's text: "%8llu %8llu %8llu %8llu\n".
+std::string format_io_stat(const IoStat& s);
+
+} // namespace trueno
