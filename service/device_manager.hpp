@@ -1,0 +1,54 @@
+// What the control API (varlink) needs from the daemon's devices: create, remove, list, and
+// kernel-zram attributes. The ublk side implements it; the varlink side only calls it, so each
+// can be tested without the other.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "trueno/result.hpp"
+
+namespace trueno::service {
+
+struct DeviceSpec {
+    std::uint64_t size = 0;   // bytes, rounded up to a page; 0 is EINVAL
+    std::string algorithm;    // empty: the default (lzo-rle, as the kernel)
+    std::string params;       // algorithm_params text, e.g. "level=3"
+    std::uint64_t mem_limit = 0;
+    int id = -1;              // -1: the kernel picks
+    unsigned streams = 0;     // 0: one per CPU
+};
+
+struct DeviceSummary {
+    int id = -1;
+    std::string name; // "/dev/ublkbN"
+};
+
+// Attribute name -> value exactly as kernel zram's sysfs file reads (trailing newline removed).
+using AttributeMap = std::map<std::string, std::string>;
+
+class DeviceManager {
+public:
+    virtual ~DeviceManager() = default;
+
+    // Errors: EINVAL (bad size/algorithm/params, with a message listing what is valid),
+    // EEXIST (id taken), ENOMEM, or the kernel's errno from a ublk command.
+    virtual Result<DeviceSummary> create(const DeviceSpec& spec) = 0;
+
+    // Stops and deletes the device. EBUSY (with the reason) while it is active swap or mounted;
+    // ENODEV for an unknown id.
+    virtual Status remove(int id) = 0;
+
+    virtual std::vector<DeviceSummary> list() const = 0;
+
+    // Every readable attribute; ENODEV for an unknown id.
+    virtual Result<AttributeMap> read_attributes(int id) const = 0;
+
+    // Writes one attribute with the kernel's semantics and errors (EINVAL, EBUSY, ENOMEM ...).
+    // "reset" removes the device, as trueno-zramctl --reset expects.
+    virtual Status write_attribute(int id, const std::string& name, const std::string& value) = 0;
+};
+
+} // namespace trueno::service
