@@ -1,0 +1,56 @@
+// lz4hc: LZ4's high-compression mode (same decoder as lz4), default level 9 as in the kernel.
+#include <lz4.h>
+#include <lz4hc.h>
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+
+#include "codec_factories.hpp"
+
+namespace trueno::codec_detail {
+namespace {
+
+class Lz4hcCodec final : public Codec {
+public:
+    explicit Lz4hcCodec(int level) : level_(level), state_(std::make_unique<LZ4_streamHC_t>()) {}
+
+    std::string_view name() const override { return "lz4hc"; }
+    int level() const override { return level_; }
+
+    std::size_t compress(std::span<const std::byte> src, std::span<std::byte> dst) override {
+        if (src.size() > INT_MAX || dst.empty()) return 0;
+        const int out = LZ4_compress_HC_extStateHC(
+            state_.get(), reinterpret_cast<const char*>(src.data()),
+            reinterpret_cast<char*>(dst.data()), static_cast<int>(src.size()),
+            static_cast<int>(std::min<std::size_t>(dst.size(), INT_MAX)), level_);
+        return out > 0 ? static_cast<std::size_t>(out) : 0;
+    }
+
+    Status decompress(std::span<const std::byte> src, std::span<std::byte> dst) override {
+        if (src.empty() || src.size() > INT_MAX || dst.size() > INT_MAX)
+            return corrupt_input_error(name(), "empty or oversized input");
+        const int out = LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
+                                            reinterpret_cast<char*>(dst.data()),
+                                            static_cast<int>(src.size()),
+                                            static_cast<int>(dst.size()));
+        if (out < 0) return corrupt_input_error(name(), "malformed lz4 block");
+        if (static_cast<std::size_t>(out) != dst.size())
+            return corrupt_input_error(name(), "decompressed to " + std::to_string(out) +
+                                                   " bytes, expected " +
+                                                   std::to_string(dst.size()));
+        return {};
+    }
+
+private:
+    int level_;
+    std::unique_ptr<LZ4_streamHC_t> state_; // ~256 KiB of match tables, allocated once per stream
+};
+
+} // namespace
+
+Result<std::unique_ptr<Codec>> make_lz4hc_codec(int level) {
+    return std::unique_ptr<Codec>(std::make_unique<Lz4hcCodec>(level));
+}
+
+} // namespace trueno::codec_detail
