@@ -1,0 +1,317 @@
+// The varlink service's event loop: accepting, reading calls, dispatching, buffered replies.
+#include "trueno/varlink/server.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace trueno::varlink {
+
+namespace {
+
+constexpr const char* service_interface = "org.varlink.service";
+
+// The org.varlink.service interface as the specification defines it, served like any other.
+constexpr const char* service_description = R"VARLINK(# The varlink service interface: every varlink service answers it.
+interface org.varlink.service
+
+# The service's identity and every interface it implements.
+method GetInfo() -> (
+  vendor: string,
+  product: string,
+  version: string,
+  url: string,
+  interfaces: []string
+)
+
+# The description of one interface this service implements.
+method GetInterfaceDescription(interface: string) -> (description: string)
+
+# No such interface here.
+error InterfaceNotFound (interface: string)
+
+# No such method in the interface.
+error MethodNotFound (method: string)
+
+# The interface declares the method but this service does not implement it.
+error MethodNotImplemented (method: string)
+
+# A parameter is missing, of the wrong type, or not acceptable.
+error InvalidParameter (parameter: string)
+
+# The caller may not call this method.
+error PermissionDenied ()
+
+# The method needs the "more" flag.
+error ExpectedMore ()
+)VARLINK";
+
+// Serialising never throws on text that is not UTF-8 (a handler might echo such a value).
+std::string serialise(const Reply& reply) {
+    return to_json(reply).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr int reads_per_wakeup = 16; // fairness: one busy client does not starve the rest
+
+} // namespace
+
+Server::Server(ServiceInfo info, ServerLimits limits, CredentialSource credentials)
+    : info_(std::move(info)), limits_(limits), credentials_(std::move(credentials)) {
+    interfaces_[service_interface] = Interface{service_description, {}};
+}
+
+Server::~Server() { stop(); }
+
+void Server::add_interface(std::string name, std::string description, MethodTable methods) {
+    if (thread_.joinable()) throw std::logic_error("varlink: add_interface after start");
+    if (interfaces_.contains(name)) throw std::logic_error("varlink: interface " + name + " registered twice");
+    interfaces_[std::move(name)] = Interface{std::move(description), std::move(methods)};
+}
+
+Status Server::start(UniqueFd listen_fd) {
+    if (thread_.joinable()) return make_error(EALREADY, "varlink server already running");
+    if (!listen_fd) return make_error(EBADF, "varlink server needs a listening socket");
+    UniqueFd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_fd) return make_error(errno, "epoll_create1: " + errno_text(errno));
+    UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!stop_fd) return make_error(errno, "eventfd: " + errno_text(errno));
+    for (int fd : {listen_fd.get(), stop_fd.get()}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+            return make_error(errno, "epoll_ctl: " + errno_text(errno));
+    }
+    listen_fd_ = std::move(listen_fd);
+    epoll_fd_ = std::move(epoll_fd);
+    stop_fd_ = std::move(stop_fd);
+    thread_ = std::thread([this] { run(); });
+    return {};
+}
+
+void Server::stop() {
+    if (!thread_.joinable()) return;
+    const std::uint64_t one = 1;
+    // An eventfd write can only fail if the counter would overflow: it is then readable anyway.
+    [[maybe_unused]] auto n = ::write(stop_fd_.get(), &one, sizeof(one));
+    thread_.join();
+    connections_.clear();
+    client_count_ = 0;
+    listen_fd_.reset();
+    epoll_fd_.reset();
+    stop_fd_.reset();
+}
+
+void Server::run() {
+    std::array<epoll_event, 64> events{};
+    for (;;) {
+        const int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()), -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            spdlog::error("varlink: epoll_wait: {}", errno_text(errno));
+            return;
+        }
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            if (fd == stop_fd_.get()) return;
+            if (fd == listen_fd_.get()) {
+                accept_clients();
+                continue;
+            }
+            // An earlier event in this batch may have closed it.
+            auto it = connections_.find(fd);
+            if (it == connections_.end()) continue;
+            const auto ev = events[i].events;
+            if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(it->second);
+            it = connections_.find(fd);
+            if (it != connections_.end() && (ev & EPOLLOUT)) on_writable(it->second);
+        }
+    }
+}
+
+void Server::accept_clients() {
+    for (;;) {
+        UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN) spdlog::warn("varlink: accept: {}", errno_text(errno));
+            return; // EMFILE etc.: retried on the next wakeup
+        }
+        if (connections_.size() >= limits_.max_clients) {
+            spdlog::warn("varlink: {} clients connected, refusing another", connections_.size());
+            continue; // fd closes here
+        }
+        auto peer = credentials_(fd.get());
+        if (!peer) {
+            spdlog::warn("varlink: cannot identify a client: {}", peer.error().message);
+            continue;
+        }
+        const int raw = fd.get();
+        Connection c{std::move(fd), *peer, MessageReader(limits_.max_message_size), {}, 0, false, EPOLLIN};
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = raw;
+        if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, raw, &ev) != 0) {
+            spdlog::warn("varlink: epoll_ctl: {}", errno_text(errno));
+            continue;
+        }
+        connections_.emplace(raw, std::move(c));
+        client_count_ = connections_.size();
+    }
+}
+
+void Server::on_readable(Connection& c) {
+    const int fd = c.fd.get();
+    std::string buffer(read_chunk, '\0');
+    for (int round = 0; round < reads_per_wakeup; ++round) {
+        // Replies not yet read by the client: wait for EPOLLOUT before taking more calls, so a
+        // client that sends without reading cannot grow our buffer without bound.
+        if (!c.output.empty()) break;
+        const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            close_connection(fd); // ECONNRESET and the like: only this client goes
+            return;
+        }
+        if (n == 0) {
+            if (c.output.empty()) {
+                close_connection(fd);
+                return;
+            }
+            c.peer_closed = true;
+            break;
+        }
+        std::vector<std::string> messages;
+        auto fed = c.reader.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), messages);
+        for (const auto& text : messages) {
+            auto call = parse_call(text);
+            if (!call) {
+                // A stream that carries garbage cannot be trusted to be in sync: drop it.
+                spdlog::warn("varlink: closing client pid {}: {}", c.peer.pid, call.error().message);
+                close_connection(fd);
+                return;
+            }
+            Reply reply;
+            try {
+                reply = dispatch(*call, c.peer);
+            } catch (const std::exception& e) {
+                spdlog::error("varlink: {} failed: {}", call->method, e.what());
+                close_connection(fd);
+                return;
+            }
+            if (!call->oneway) queue_reply(c, reply);
+            if (!connections_.contains(fd)) return; // the reply could not be sent
+        }
+        if (!fed) {
+            spdlog::warn("varlink: closing client pid {}: {}", c.peer.pid, fed.error().message);
+            close_connection(fd);
+            return;
+        }
+    }
+    update_interest(c);
+}
+
+void Server::queue_reply(Connection& c, const Reply& reply) {
+    c.output += frame(serialise(reply));
+    if (c.output.size() - c.output_sent > limits_.max_output_buffer) {
+        spdlog::warn("varlink: closing client pid {}: {} bytes of replies unread", c.peer.pid,
+                     c.output.size() - c.output_sent);
+        close_connection(c.fd.get());
+        return;
+    }
+    on_writable(c);
+}
+
+void Server::on_writable(Connection& c) {
+    const int fd = c.fd.get();
+    while (c.output_sent < c.output.size()) {
+        const ssize_t n = ::send(fd, c.output.data() + c.output_sent, c.output.size() - c.output_sent,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            close_connection(fd); // EPIPE, ECONNRESET: the client is gone
+            return;
+        }
+        c.output_sent += static_cast<std::size_t>(n);
+    }
+    if (c.output_sent == c.output.size()) {
+        c.output.clear();
+        c.output_sent = 0;
+        if (c.peer_closed) {
+            close_connection(fd);
+            return;
+        }
+    }
+    update_interest(c);
+}
+
+void Server::update_interest(Connection& c) {
+    std::uint32_t wanted = 0;
+    if (!c.output.empty()) wanted = EPOLLOUT;
+    else if (!c.peer_closed) wanted = EPOLLIN;
+    if (wanted == c.events) return;
+    epoll_event ev{};
+    ev.events = wanted;
+    ev.data.fd = c.fd.get();
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev) != 0) {
+        spdlog::warn("varlink: epoll_ctl: {}", errno_text(errno));
+        close_connection(c.fd.get());
+        return;
+    }
+    c.events = wanted;
+}
+
+void Server::close_connection(int fd) {
+    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    connections_.erase(fd); // closes the fd
+    client_count_ = connections_.size();
+}
+
+Reply Server::dispatch(const Call& call, const PeerCredentials& peer) const {
+    if (call.upgrade) // this service speaks no other protocol after a reply
+        return Reply::failure(errors::method_not_implemented, {{"method", call.method}});
+    const auto iface_name = interface_of(call.method);
+    const auto iface = interfaces_.find(iface_name);
+    if (iface == interfaces_.end())
+        return Reply::failure(errors::interface_not_found, {{"interface", iface_name}});
+    if (iface_name == service_interface) return builtin(call);
+    const auto method = iface->second.methods.find(call.method.substr(iface_name.size() + 1));
+    if (method == iface->second.methods.end())
+        return Reply::failure(errors::method_not_found, {{"method", call.method}});
+    return method->second(CallContext{call, peer});
+}
+
+Reply Server::builtin(const Call& call) const {
+    const auto& p = call.parameters;
+    if (call.method == "org.varlink.service.GetInfo") {
+        if (!p.empty()) return invalid_parameter(p.begin().key());
+        Json names = Json::array();
+        for (const auto& [name, _] : interfaces_) names.push_back(name);
+        return Reply::ok({{"vendor", info_.vendor},
+                          {"product", info_.product},
+                          {"version", info_.version},
+                          {"url", info_.url},
+                          {"interfaces", names}});
+    }
+    if (call.method == "org.varlink.service.GetInterfaceDescription") {
+        const auto it = p.find("interface");
+        if (it == p.end() || !it->is_string()) return invalid_parameter("interface");
+        for (const auto& [key, _] : p.items())
+            if (key != "interface") return invalid_parameter(key);
+        const auto name = it->get<std::string>();
+        const auto iface = interfaces_.find(name);
+        if (iface == interfaces_.end()) return Reply::failure(errors::interface_not_found, {{"interface", name}});
+        return Reply::ok({{"description", iface->second.description}});
+    }
+    return Reply::failure(errors::method_not_found, {{"method", call.method}});
+}
+
+} // namespace trueno::varlink
