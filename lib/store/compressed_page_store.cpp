@@ -1,0 +1,371 @@
+#include "compressed_page_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "trueno/same_fill.hpp"
+#include "trueno/thread_pool.hpp"
+
+namespace trueno {
+
+Result<std::unique_ptr<PageStore>> PageStore::create(const StoreConfig& config) {
+    return store::CompressedPageStore::create(config);
+}
+
+} // namespace trueno
+
+namespace trueno::store {
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+// Objects allocated but not yet installed (one per writer in flight) on top of one per page.
+constexpr std::uint64_t kInFlightObjects = 65536;
+
+std::uint64_t pages_for(std::uint64_t bytes) { return bytes / kPageSize + (bytes % kPageSize != 0); }
+
+} // namespace
+
+Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig& config) {
+    if (config.disksize == 0) return make_error(EINVAL, "disksize must be greater than 0");
+    const std::uint64_t pages = pages_for(config.disksize);
+    if (pages > (std::numeric_limits<std::uint64_t>::max() / kPageSize) ||
+        pages > (std::uint64_t{1} << 40))
+        return make_error(EINVAL, "disksize " + std::to_string(config.disksize) + " is too large");
+    const unsigned streams =
+        config.streams != 0 ? config.streams : std::max(1u, std::thread::hardware_concurrency());
+    auto pool = StreamPool::create(config.algorithm, config.params, streams);
+    if (!pool) return pool.error();
+    auto slots = SlotTable::create(pages);
+    if (!slots) return slots.error();
+    std::unique_ptr<CompressedPageStore> store(new CompressedPageStore(
+        config.algorithm, config.params, std::move(slots.value()), std::move(pool.value())));
+    store->set_mem_limit(config.mem_limit);
+    return std::unique_ptr<PageStore>(std::move(store));
+}
+
+CompressedPageStore::CompressedPageStore(std::string algorithm, CodecParams params, SlotTable slots,
+                                         std::unique_ptr<StreamPool> streams)
+    : algorithm_(std::move(algorithm)), params_(std::move(params)), slots_(std::move(slots)),
+      streams_(std::move(streams)),
+      allocator_(std::make_unique<SizeClassAllocator>(slots_.size() + kInFlightObjects)) {
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &created_);
+}
+
+std::uint32_t CompressedPageStore::now_seconds() const {
+    std::timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now); // vDSO: no syscall
+    return static_cast<std::uint32_t>(now.tv_sec - created_.tv_sec);
+}
+
+Status CompressedPageStore::invalid(std::string what) {
+    invalid_io_.fetch_add(1, kRelaxed);
+    return make_error(EINVAL, std::move(what));
+}
+
+bool CompressedPageStore::range_valid(std::uint64_t offset, std::uint64_t length) const {
+    return length <= disksize() && offset <= disksize() - length;
+}
+
+Result<CompressedPageStore::Content> CompressedPageStore::encode(std::uint64_t index,
+                                                                 PageView page) {
+    if (auto fill = same_fill_value(page)) return Content{slot_flags::kSame, *fill};
+    auto stream = streams_->acquire();
+    // A result that would not fit below the huge size comes back as 0: store the page raw.
+    const std::size_t size =
+        stream.codec().compress(page, std::span<std::byte>(stream.buffer()).first(kHugeSize - 1));
+    const bool huge = size == 0;
+    const std::size_t stored = huge ? kPageSize : size;
+    auto handle = allocator_->allocate(stored, index);
+    if (!handle) {
+        return make_error(handle.error().code,
+                          "write of page " + std::to_string(index) + ": " + handle.error().message);
+    }
+    std::memcpy(allocator_->address(*handle), huge ? page.data() : stream.buffer().data(), stored);
+    return Content{slot_flags::kObject | (huge ? slot_flags::kHuge : 0u) |
+                       static_cast<std::uint32_t>(stored),
+                   *handle};
+}
+
+CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content content) {
+    constexpr std::uint32_t kContentBits = slot_flags::kSame | slot_flags::kObject |
+                                           slot_flags::kHuge | slot_flags::kSizeMask;
+    const Content old{SlotTable::kind(slot) & kContentBits, slot.value};
+    SlotTable::set_kind(slot, content.kind); // a new write is not idle
+    slot.value = content.value;
+    slot.access_time = now_seconds();
+
+    if (!old.empty()) {
+        stored_pages_.fetch_sub(1, kRelaxed);
+        if (old.kind & slot_flags::kSame) same_pages_.fetch_sub(1, kRelaxed);
+        else compr_data_size_.fetch_sub(old.kind & slot_flags::kSizeMask, kRelaxed);
+        if (old.kind & slot_flags::kHuge) huge_pages_.fetch_sub(1, kRelaxed);
+    }
+    if (!content.empty()) {
+        stored_pages_.fetch_add(1, kRelaxed);
+        if (content.kind & slot_flags::kSame) same_pages_.fetch_add(1, kRelaxed);
+        else compr_data_size_.fetch_add(content.kind & slot_flags::kSizeMask, kRelaxed);
+        if (content.kind & slot_flags::kHuge) {
+            huge_pages_.fetch_add(1, kRelaxed);
+            huge_pages_since_.fetch_add(1, kRelaxed);
+        }
+    }
+    return old;
+}
+
+void CompressedPageStore::release(Content old) {
+    if (old.kind & slot_flags::kObject) allocator_->free(old.value);
+}
+
+void CompressedPageStore::touch(Slot& slot) {
+    slot.access_time = now_seconds();
+    SlotTable::set_kind(slot, SlotTable::kind(slot) & ~slot_flags::kIdle);
+}
+
+Status CompressedPageStore::decode(std::uint64_t index, Slot& slot, MutablePageView out) {
+    const std::uint32_t kind = SlotTable::kind(slot);
+    if (kind & slot_flags::kSame) {
+        fill_page(out, slot.value);
+    } else if (!(kind & slot_flags::kObject)) {
+        std::memset(out.data(), 0, kPageSize);
+    } else if (kind & slot_flags::kHuge) {
+        std::memcpy(out.data(), allocator_->address(slot.value), kPageSize);
+    } else {
+        auto stream = streams_->acquire();
+        auto status = stream.codec().decompress(
+            {allocator_->address(slot.value), kind & slot_flags::kSizeMask}, out);
+        if (!status) {
+            return make_error(EIO, "page " + std::to_string(index) + ": stored data does not "
+                                   "decompress (" + status.error().message + ")");
+        }
+    }
+    return {};
+}
+
+Status CompressedPageStore::write_page(std::uint64_t index, PageView data) {
+    if (index >= page_count())
+        return invalid("page " + std::to_string(index) + " is beyond the device's " +
+                       std::to_string(page_count()) + " pages");
+    // Compress and copy without the slot lock; only the handle swap is under it.
+    auto content = encode(index, data);
+    if (!content) {
+        failed_writes_.fetch_add(1, kRelaxed);
+        return content.error();
+    }
+    Slot& slot = slots_[index];
+    Content old;
+    {
+        SlotGuard guard(slot);
+        old = install(slot, *content);
+    }
+    release(old);
+    return {};
+}
+
+Status CompressedPageStore::read_page(std::uint64_t index, MutablePageView out) {
+    if (index >= page_count())
+        return invalid("page " + std::to_string(index) + " is beyond the device's " +
+                       std::to_string(page_count()) + " pages");
+    Slot& slot = slots_[index];
+    Status status;
+    {
+        SlotGuard guard(slot);
+        status = decode(index, slot, out);
+        touch(slot);
+    }
+    if (!status) failed_reads_.fetch_add(1, kRelaxed);
+    return status;
+}
+
+Status CompressedPageStore::write_partial(std::uint64_t index, std::size_t offset,
+                                          std::span<const std::byte> data) {
+    Slot& slot = slots_[index];
+    alignas(64) std::array<std::byte, kPageSize> page;
+    Content old;
+    {
+        // The whole read-modify-write holds the slot, so concurrent partial writes to one
+        // page cannot lose each other's bytes.
+        SlotGuard guard(slot);
+        auto status = decode(index, slot, page);
+        if (!status) {
+            failed_writes_.fetch_add(1, kRelaxed);
+            return status;
+        }
+        std::memcpy(page.data() + offset, data.data(), data.size());
+        auto content = encode(index, page);
+        if (!content) {
+            failed_writes_.fetch_add(1, kRelaxed);
+            return content.error();
+        }
+        old = install(slot, *content);
+    }
+    release(old);
+    return {};
+}
+
+Status CompressedPageStore::write_bytes(std::uint64_t offset, std::span<const std::byte> data) {
+    if (!range_valid(offset, data.size()))
+        return invalid("write of " + std::to_string(data.size()) + " bytes at " +
+                       std::to_string(offset) + " is beyond the device's " +
+                       std::to_string(disksize()) + " bytes");
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const std::uint64_t position = offset + done;
+        const std::uint64_t index = position / kPageSize;
+        const std::size_t within = position % kPageSize;
+        const std::size_t length = std::min(kPageSize - within, data.size() - done);
+        auto piece = data.subspan(done, length);
+        auto status = length == kPageSize ? write_page(index, piece.first<kPageSize>())
+                                          : write_partial(index, within, piece);
+        if (!status) return status;
+        done += length;
+    }
+    return {};
+}
+
+Status CompressedPageStore::read_bytes(std::uint64_t offset, std::span<std::byte> out) {
+    if (!range_valid(offset, out.size()))
+        return invalid("read of " + std::to_string(out.size()) + " bytes at " +
+                       std::to_string(offset) + " is beyond the device's " +
+                       std::to_string(disksize()) + " bytes");
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const std::uint64_t position = offset + done;
+        const std::uint64_t index = position / kPageSize;
+        const std::size_t within = position % kPageSize;
+        const std::size_t length = std::min(kPageSize - within, out.size() - done);
+        if (length == kPageSize) {
+            auto status = read_page(index, out.subspan(done).first<kPageSize>());
+            if (!status) return status;
+        } else {
+            alignas(64) std::array<std::byte, kPageSize> page;
+            auto status = read_page(index, page);
+            if (!status) return status;
+            std::memcpy(out.data() + done, page.data() + within, length);
+        }
+        done += length;
+    }
+    return {};
+}
+
+void CompressedPageStore::discard(std::uint64_t first, std::uint64_t count) {
+    if (first > page_count() || count > page_count() - first) {
+        invalid_io_.fetch_add(1, kRelaxed);
+        return;
+    }
+    for (std::uint64_t index = first; index < first + count; ++index) {
+        Slot& slot = slots_[index];
+        Content old;
+        {
+            SlotGuard guard(slot);
+            old = install(slot, Content{});
+        }
+        if (!old.empty()) notify_free_.fetch_add(1, kRelaxed);
+        release(old);
+    }
+}
+
+Status CompressedPageStore::write_pages(std::uint64_t first, std::span<const std::byte> pages,
+                                        ThreadPool& pool) {
+    if (pages.size() % kPageSize != 0)
+        return invalid("batch write of " + std::to_string(pages.size()) +
+                       " bytes is not a whole number of pages");
+    const std::uint64_t count = pages.size() / kPageSize;
+    if (first > page_count() || count > page_count() - first)
+        return invalid("batch write of pages [" + std::to_string(first) + ", " +
+                       std::to_string(first + count) + ") is beyond the device's " +
+                       std::to_string(page_count()) + " pages");
+    std::atomic<std::uint64_t> first_failed{count};
+    std::mutex error_lock;
+    Error error;
+    pool.parallel_for(count, [&](std::size_t i) {
+        if (i > first_failed.load(kRelaxed)) return; // stop after the first failure
+        auto status = write_page(first + i, pages.subspan(i * kPageSize).first<kPageSize>());
+        if (!status) {
+            std::lock_guard guard(error_lock);
+            if (i < first_failed.load(kRelaxed)) {
+                first_failed.store(i, kRelaxed);
+                error = status.error();
+            }
+        }
+    });
+    if (first_failed.load() != count) return error;
+    return {};
+}
+
+void CompressedPageStore::clear() {
+    for (std::uint64_t index = 0; index < page_count(); ++index) {
+        Slot& slot = slots_[index];
+        Content old;
+        {
+            SlotGuard guard(slot);
+            old = install(slot, Content{});
+            slot.access_time = 0;
+        }
+        release(old);
+    }
+    allocator_->compact(*this); // nothing is left: gives every segment back
+    allocator_->reset_counters();
+    for (auto* counter : {&stored_pages_, &compr_data_size_, &same_pages_, &huge_pages_,
+                          &huge_pages_since_, &failed_reads_, &failed_writes_, &invalid_io_,
+                          &notify_free_})
+        counter->store(0, kRelaxed);
+}
+
+MmStat CompressedPageStore::mm_stat() const {
+    MmStat s;
+    s.orig_data_size = stored_pages_.load(kRelaxed) * kPageSize;
+    s.compr_data_size = compr_data_size_.load(kRelaxed);
+    s.mem_used_total = allocator_->used_pages() * kPageSize;
+    s.mem_limit = allocator_->limit_pages() * kPageSize;
+    s.mem_used_max = allocator_->max_used_pages() * kPageSize;
+    s.same_pages = same_pages_.load(kRelaxed);
+    s.pages_compacted = allocator_->pages_compacted();
+    s.huge_pages = huge_pages_.load(kRelaxed);
+    s.huge_pages_since = huge_pages_since_.load(kRelaxed);
+    return s;
+}
+
+IoStat CompressedPageStore::io_stat() const {
+    return IoStat{failed_reads_.load(kRelaxed), failed_writes_.load(kRelaxed),
+                  invalid_io_.load(kRelaxed), notify_free_.load(kRelaxed)};
+}
+
+void CompressedPageStore::set_mem_limit(std::uint64_t bytes) {
+    allocator_->set_limit_pages(pages_for(bytes));
+}
+
+std::uint64_t CompressedPageStore::mark_idle(std::uint64_t age_seconds) {
+    const std::uint32_t now = now_seconds();
+    std::uint64_t marked = 0;
+    for (std::uint64_t index = 0; index < page_count(); ++index) {
+        Slot& slot = slots_[index];
+        SlotGuard guard(slot);
+        const std::uint32_t kind = SlotTable::kind(slot);
+        if ((kind & (slot_flags::kSame | slot_flags::kObject)) == 0) continue;
+        if (age_seconds != 0 && now - slot.access_time < age_seconds) continue;
+        SlotTable::set_kind(slot, kind | slot_flags::kIdle);
+        ++marked;
+    }
+    return marked;
+}
+
+bool CompressedPageStore::try_move(std::uint64_t owner, Handle from, Handle to,
+                                   std::span<const std::byte> source, std::span<std::byte> target) {
+    if (owner >= page_count()) return false;
+    Slot& slot = slots_[owner];
+    if (!SlotTable::try_lock(slot)) return false; // busy: skip, never wait under a class lock
+    const bool ours = (SlotTable::kind(slot) & slot_flags::kObject) && slot.value == from;
+    if (ours) {
+        std::memcpy(target.data(), source.data(), source.size());
+        slot.value = to;
+    }
+    SlotTable::unlock(slot);
+    return ours;
+}
+
+} // namespace trueno::store

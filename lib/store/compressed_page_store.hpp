@@ -1,0 +1,90 @@
+// The PageStore implementation: a slot table (one locked entry per page), a pool of
+// compression streams and the size-class allocator.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "size_class_allocator.hpp"
+#include "slot_table.hpp"
+#include "stream_pool.hpp"
+#include "trueno/page_store.hpp"
+
+namespace trueno::store {
+
+// Compressed objects at least this large are stored raw as "huge" pages (kernel zsmalloc's
+// huge class size with its default 8-page chain, so huge_pages means the same as in zram).
+inline constexpr std::size_t kHugeSize = 3632;
+
+class CompressedPageStore final : public PageStore, private ObjectOwners {
+public:
+    static Result<std::unique_ptr<PageStore>> create(const StoreConfig& config);
+
+    std::uint64_t page_count() const override { return slots_.size(); }
+    std::uint64_t disksize() const override { return slots_.size() * kPageSize; }
+    const std::string& algorithm() const override { return algorithm_; }
+    const CodecParams& params() const override { return params_; }
+    unsigned streams() const override { return streams_->size(); }
+
+    Status write_page(std::uint64_t index, PageView data) override;
+    Status read_page(std::uint64_t index, MutablePageView out) override;
+    Status write_bytes(std::uint64_t offset, std::span<const std::byte> data) override;
+    Status read_bytes(std::uint64_t offset, std::span<std::byte> out) override;
+    void discard(std::uint64_t first, std::uint64_t count) override;
+    Status write_pages(std::uint64_t first, std::span<const std::byte> pages,
+                       ThreadPool& pool) override;
+    void clear() override;
+
+    MmStat mm_stat() const override;
+    IoStat io_stat() const override;
+    void reset_mem_used_max() override { allocator_->reset_max_used_pages(); }
+    void set_mem_limit(std::uint64_t bytes) override;
+    std::uint64_t compact() override { return allocator_->compact(*this); }
+    std::uint64_t mark_idle(std::uint64_t age_seconds) override;
+
+private:
+    // What a slot holds: its kind bits (slot_flags, size included) and value.
+    struct Content {
+        std::uint32_t kind = 0;
+        std::uint64_t value = 0;
+        bool empty() const { return (kind & (slot_flags::kSame | slot_flags::kObject)) == 0; }
+    };
+
+    CompressedPageStore(std::string algorithm, CodecParams params, SlotTable slots,
+                        std::unique_ptr<StreamPool> streams);
+
+    Status invalid(std::string what);
+    Result<Content> encode(std::uint64_t index, PageView page);
+    Content install(Slot& slot, Content content);  // slot locked; returns what it held
+    void release(Content old);                      // frees the old object, if any
+    Status decode(std::uint64_t index, Slot& slot, MutablePageView out); // slot locked
+    void touch(Slot& slot);                          // slot locked
+    Status write_partial(std::uint64_t index, std::size_t offset, std::span<const std::byte> data);
+    bool range_valid(std::uint64_t offset, std::uint64_t length) const;
+    std::uint32_t now_seconds() const;
+
+    bool try_move(std::uint64_t owner, Handle from, Handle to, std::span<const std::byte> source,
+                  std::span<std::byte> target) override;
+
+    std::string algorithm_;
+    CodecParams params_;
+    SlotTable slots_;
+    std::unique_ptr<StreamPool> streams_;
+    std::unique_ptr<SizeClassAllocator> allocator_;
+    std::timespec created_{};
+
+    std::atomic<std::uint64_t> stored_pages_{0};
+    std::atomic<std::uint64_t> compr_data_size_{0};
+    std::atomic<std::uint64_t> same_pages_{0};
+    std::atomic<std::uint64_t> huge_pages_{0};
+    std::atomic<std::uint64_t> huge_pages_since_{0};
+    std::atomic<std::uint64_t> failed_reads_{0};
+    std::atomic<std::uint64_t> failed_writes_{0};
+    std::atomic<std::uint64_t> invalid_io_{0};
+    std::atomic<std::uint64_t> notify_free_{0};
+};
+
+} // namespace trueno::store

@@ -1,0 +1,106 @@
+// The compressed-object allocator (what zsmalloc is to kernel zram).
+//
+// Objects are rounded up to a size class (16 bytes apart) and packed back to back in the
+// class's segments: large anonymous mappings (16 MiB of address space each, faulted in lazily)
+// in which slot i of the class lives at i * class_size. Objects straddle page boundaries freely,
+// so there is no per-span tail waste and at most one partly used page at the top of each
+// class. Memory is accounted per page: a page counts in used_pages() from the first object
+// placed on it until it is given back (madvise) after its last object left -- exactly the
+// memory the store holds, not just live bytes.
+//
+// Each class has its own lock. Compaction moves the highest objects of a class into its lowest
+// free slots, using the back-reference slot -> owner to let the owner (the store) re-point its
+// handle under its own per-page lock.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "mapped_region.hpp"
+#include "trueno/page.hpp"
+#include "trueno/result.hpp"
+
+namespace trueno::store {
+
+// Class index in the top 8 bits, slot within the class below.
+using Handle = std::uint64_t;
+
+// Called by compaction for each object it wants to move. The owner must lock the page that
+// owns the object without waiting (return false if busy), check it still refers to `from`,
+// copy `source` into `target` and re-point itself to `to`, all under that lock.
+class ObjectOwners {
+public:
+    virtual bool try_move(std::uint64_t owner, Handle from, Handle to,
+                          std::span<const std::byte> source, std::span<std::byte> target) = 0;
+
+protected:
+    ~ObjectOwners() = default;
+};
+
+class SegmentDirectory;
+
+class SizeClassAllocator {
+    friend class SegmentDirectory;
+
+public:
+    static constexpr std::size_t kClassStep = 16;
+    static constexpr std::size_t kSegmentBytes = std::size_t{16} << 20;
+
+    // max_objects: how many objects can exist at once (page count plus writers in flight);
+    // bounds the address space reserved per class.
+    explicit SizeClassAllocator(std::uint64_t max_objects);
+    ~SizeClassAllocator();
+    SizeClassAllocator(const SizeClassAllocator&) = delete;
+    SizeClassAllocator& operator=(const SizeClassAllocator&) = delete;
+
+    // An object of 1..kPageSize bytes owned by `owner` (a page index). ENOMEM when it would
+    // take used_pages() past the limit or the OS refuses memory.
+    Result<Handle> allocate(std::size_t size, std::uint64_t owner);
+    void free(Handle handle);
+
+    // The object's bytes; valid until it is freed or moved (the owner's lock prevents both).
+    std::byte* address(Handle handle) const;
+    std::size_t class_size(Handle handle) const;
+
+    // Moves objects out of sparse places and gives empty pages and segments back to the OS.
+    // Returns the pages given back.
+    std::uint64_t compact(ObjectOwners& owners);
+
+    void set_limit_pages(std::uint64_t pages) { limit_pages_.store(pages, std::memory_order_relaxed); }
+    std::uint64_t limit_pages() const { return limit_pages_.load(std::memory_order_relaxed); }
+    std::uint64_t used_pages() const { return used_pages_.load(std::memory_order_relaxed); }
+    std::uint64_t max_used_pages() const { return max_used_pages_.load(std::memory_order_relaxed); }
+    void reset_max_used_pages() { max_used_pages_.store(used_pages(), std::memory_order_relaxed); }
+    std::uint64_t pages_compacted() const { return pages_compacted_.load(std::memory_order_relaxed); }
+    void reset_counters();
+
+    static std::size_t class_count();
+    static std::size_t size_of_class(std::size_t class_index);
+    static std::size_t class_for_size(std::size_t size);
+
+private:
+    struct Segment;
+    struct SizeClass;
+
+    bool reserve_pages(std::uint64_t pages);
+    void unreserve_pages(std::uint64_t pages);
+    Result<Segment*> segment_for_slot(SizeClass& cls, std::uint64_t slot);
+    std::uint64_t new_pages_for(const SizeClass& cls, std::uint64_t slot) const;
+    void place(SizeClass& cls, std::uint64_t slot, std::uint64_t owner);
+    void remove(SizeClass& cls, std::uint64_t slot);
+    std::uint64_t release_empty_pages(SizeClass& cls);
+    std::uint64_t compact_class(SizeClass& cls, std::size_t class_index, ObjectOwners& owners);
+
+    std::vector<std::unique_ptr<SizeClass>> classes_;
+    std::atomic<std::uint64_t> used_pages_{0};
+    std::atomic<std::uint64_t> max_used_pages_{0};
+    std::atomic<std::uint64_t> limit_pages_{0};
+    std::atomic<std::uint64_t> pages_compacted_{0};
+};
+
+} // namespace trueno::store
