@@ -1,0 +1,99 @@
+#include "bench_report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace trueno::bench {
+namespace {
+
+// Rounds for output: enough digits to be useful, no false precision.
+double rounded(double v, int digits) {
+    double scale = std::pow(10.0, digits);
+    return std::round(v * scale) / scale;
+}
+
+nlohmann::json latency_or_null(const std::optional<LatencySummary>& lat, double LatencySummary::*field) {
+    if (!lat) return nullptr;
+    return rounded((*lat).*field, 2);
+}
+
+std::string fixed(double v, int digits) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+std::string latency_text(const std::optional<LatencySummary>& lat, double LatencySummary::*field) {
+    return lat ? fixed((*lat).*field, 2) + " us" : std::string("n/a (batch writes)");
+}
+
+} // namespace
+
+nlohmann::json report_json(const BenchSetup& setup, const BenchResult& r) {
+    nlohmann::json j;
+    j["input"] = setup.input;
+    j["algorithm"] = setup.algorithm;
+    j["params"] = setup.params;
+    j["level"] = setup.level;
+    j["threads"] = setup.threads;
+    j["write_mode"] = setup.write_mode;
+    j["disksize"] = setup.disksize;
+    j["pages"] = r.pages;
+    j["orig_data_size"] = r.mm.orig_data_size;
+    j["compr_data_size"] = r.mm.compr_data_size;
+    j["mem_used_total"] = r.mm.mem_used_total;
+    j["same_pages"] = r.mm.same_pages;
+    j["huge_pages"] = r.mm.huge_pages;
+    j["ratio"] = rounded(r.ratio(), 4);
+    j["write_seconds"] = rounded(r.write.seconds, 6);
+    j["read_seconds"] = rounded(r.read.seconds, 6);
+    j["write_mb_s"] = rounded(r.write_mb_s(), 1);
+    j["read_mb_s"] = rounded(r.read_mb_s(), 1);
+    j["read_p50_us"] = latency_or_null(r.read.latency, &LatencySummary::p50_us);
+    j["read_p99_us"] = latency_or_null(r.read.latency, &LatencySummary::p99_us);
+    j["read_max_us"] = latency_or_null(r.read.latency, &LatencySummary::max_us);
+    j["write_p50_us"] = latency_or_null(r.write.latency, &LatencySummary::p50_us);
+    j["write_p99_us"] = latency_or_null(r.write.latency, &LatencySummary::p99_us);
+    j["allocator_overhead_pct"] = rounded(r.allocator_overhead_pct(), 2);
+    j["failed_reads"] = r.io.failed_reads;
+    j["failed_writes"] = r.io.failed_writes;
+    j["verified"] = !r.first_bad_page.has_value();
+    if (r.first_bad_page) {
+        j["first_bad_page"] = *r.first_bad_page;
+        j["error"] = r.failure;
+    }
+    return j;
+}
+
+std::string report_table(const BenchSetup& s, const BenchResult& r) {
+    std::ostringstream out;
+    auto row = [&](const std::string& name, const std::string& value) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "  %-24s %s\n", name.c_str(), value.c_str());
+        out << buf;
+    };
+    out << "trueno-zram-bench: " << s.input << "\n";
+    row("algorithm", s.algorithm + (s.params.empty() ? "" : " (" + s.params + ")") + ", level " + std::to_string(s.level));
+    row("threads", std::to_string(s.threads) + " (" + s.write_mode + " writes)");
+    row("pages", std::to_string(r.pages) + " (" + fixed(static_cast<double>(r.mm.orig_data_size) / 1048576.0, 1) + " MiB)");
+    row("orig_data_size", std::to_string(r.mm.orig_data_size));
+    row("compr_data_size", std::to_string(r.mm.compr_data_size));
+    row("mem_used_total", std::to_string(r.mm.mem_used_total));
+    row("same_pages", std::to_string(r.mm.same_pages));
+    row("huge_pages", std::to_string(r.mm.huge_pages));
+    row("ratio (orig/mem_used)", fixed(r.ratio(), 4));
+    row("allocator overhead", fixed(r.allocator_overhead_pct(), 2) + " %");
+    row("write", fixed(r.write_mb_s(), 1) + " MB/s (" + fixed(r.write.seconds, 3) + " s)");
+    row("write p50 / p99", latency_text(r.write.latency, &LatencySummary::p50_us) + " / " +
+                               latency_text(r.write.latency, &LatencySummary::p99_us));
+    row("read", fixed(r.read_mb_s(), 1) + " MB/s (" + fixed(r.read.seconds, 3) + " s)");
+    row("read p50 / p99 / max", latency_text(r.read.latency, &LatencySummary::p50_us) + " / " +
+                                    latency_text(r.read.latency, &LatencySummary::p99_us) + " / " +
+                                    latency_text(r.read.latency, &LatencySummary::max_us));
+    row("verified", r.first_bad_page ? "NO: page " + std::to_string(*r.first_bad_page) + ": " + r.failure
+                                     : "every page read back identical");
+    return out.str();
+}
+
+} // namespace trueno::bench

@@ -1,0 +1,54 @@
+// The measurement itself: every corpus page written into a fresh store as page i, every page
+// read back and compared, both phases timed on N threads with per-page latencies.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "latency.hpp"
+#include "page_corpus.hpp"
+#include "trueno/page_store.hpp"
+#include "trueno/result.hpp"
+#include "trueno/stats.hpp"
+
+namespace trueno::bench {
+
+// How the write phase spreads pages over threads.
+enum class WriteMode {
+    split, // N threads, each write_page()s a contiguous share, every call timed
+    batch, // the store's write_pages() on a ThreadPool of N threads (no per-page latency)
+};
+
+struct BenchOptions {
+    unsigned threads = 1;
+    WriteMode write_mode = WriteMode::split;
+    bool progress = false; // a progress bar on stderr (drawn only when it is a terminal)
+};
+
+struct PhaseResult {
+    double seconds = 0;
+    std::optional<LatencySummary> latency; // absent when the mode cannot time single pages
+};
+
+struct BenchResult {
+    std::uint64_t pages = 0;
+    PhaseResult write;
+    PhaseResult read;
+    MmStat mm{};
+    IoStat io{};
+    // Verification: the first page that failed to read or read back different, and why.
+    std::optional<std::uint64_t> first_bad_page;
+    std::string failure;
+
+    double write_mb_s() const;
+    double read_mb_s() const;
+    double ratio() const;                  // orig_data_size / mem_used_total, as zramctl
+    double allocator_overhead_pct() const; // (mem_used_total - compr_data_size) / compr_data_size
+};
+
+// Runs both phases on an empty store at least as large as the corpus. A write error stops the
+// run and is returned; read errors and mismatches are reported in first_bad_page/failure.
+Result<BenchResult> run_page_store_bench(PageStore& store, const PageCorpus& corpus, const BenchOptions& options);
+
+} // namespace trueno::bench
