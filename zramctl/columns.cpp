@@ -1,0 +1,219 @@
+#include "columns.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <sstream>
+
+#include "sizes.hpp"
+
+namespace trueno::zramctl {
+namespace {
+
+// Widths and alignment follow zramctl's libsmartcols hints (NAME and MOUNTPOINT have relative
+// hints that only matter on a terminal narrower than the table, so they are 0 here).
+constexpr std::array<ColumnInfo, 13> kColumns{{
+    {ColumnId::Name, "NAME", 0, false, JsonKind::String, "zram device name"},
+    {ColumnId::DiskSize, "DISKSIZE", 5, true, JsonKind::Size, "limit on the uncompressed amount of data"},
+    {ColumnId::Data, "DATA", 5, true, JsonKind::Size, "uncompressed size of stored data"},
+    {ColumnId::Compr, "COMPR", 5, true, JsonKind::Size, "compressed size of stored data"},
+    {ColumnId::Algorithm, "ALGORITHM", 3, false, JsonKind::String, "the selected compression algorithm"},
+    {ColumnId::Streams, "STREAMS", 3, true, JsonKind::Number, "number of concurrent compress operations"},
+    {ColumnId::ZeroPages, "ZERO-PAGES", 3, true, JsonKind::Number, "empty pages with no allocated memory"},
+    {ColumnId::Total, "TOTAL", 5, true, JsonKind::Size,
+     "all memory including allocator fragmentation and metadata overhead"},
+    {ColumnId::MemLimit, "MEM-LIMIT", 5, true, JsonKind::Size, "memory limit used to store compressed data"},
+    {ColumnId::MemUsed, "MEM-USED", 5, true, JsonKind::Size, "peak memory usage to store compressed data"},
+    {ColumnId::Migrated, "MIGRATED", 5, true, JsonKind::Size, "number of objects migrated by compaction"},
+    {ColumnId::CompRatio, "COMP-RATIO", 5, true, JsonKind::Number, "compression ratio: DATA/TOTAL"},
+    {ColumnId::MountPoint, "MOUNTPOINT", 0, false, JsonKind::String, "where the device is mounted"},
+}};
+
+// mm_stat field positions (kernel order).
+enum MmField : std::size_t {
+    OrigDataSize = 0,
+    ComprDataSize = 1,
+    MemUsedTotal = 2,
+    MemLimit = 3,
+    MemUsedMax = 4,
+    SamePages = 5,
+    PagesCompacted = 6,
+};
+
+bool equal_nocase(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    }
+    return true;
+}
+
+std::optional<std::string> attribute(const DeviceRecord& d, const std::string& name)
+{
+    auto it = d.attributes.find(name);
+    if (it == d.attributes.end())
+        return std::nullopt;
+    // Values are sysfs text: strip surrounding whitespace a kernel-style writer may leave.
+    const std::string& v = it->second;
+    const auto first = v.find_first_not_of(" \t\n");
+    if (first == std::string::npos)
+        return std::string{};
+    const auto last = v.find_last_not_of(" \t\n");
+    return v.substr(first, last - first + 1);
+}
+
+std::optional<std::uint64_t> to_u64(const std::string& text)
+{
+    if (text.empty() || text[0] == '-')
+        return std::nullopt;
+    auto parsed = parse_unsigned(text);
+    if (!parsed)
+        return std::nullopt;
+    return *parsed;
+}
+
+// One mm_stat field as text, or nothing when mm_stat is absent or short.
+std::optional<std::string> mm_field(const DeviceRecord& d, std::size_t index)
+{
+    auto mm = attribute(d, "mm_stat");
+    if (!mm)
+        return std::nullopt;
+    std::istringstream in(*mm);
+    std::string field;
+    for (std::size_t i = 0; in >> field; ++i) {
+        if (i == index)
+            return to_u64(field) ? std::optional<std::string>(field) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> size_cell(std::optional<std::string> raw, bool in_bytes)
+{
+    if (!raw)
+        return std::nullopt;
+    auto value = to_u64(*raw);
+    if (!value)
+        return std::nullopt;
+    return in_bytes ? std::to_string(*value) : human_size(*value);
+}
+
+// comp_algorithm reads "lzo-rle [lz4] zstd": the bracketed name is the one in use.
+std::optional<std::string> selected_algorithm(const DeviceRecord& d)
+{
+    auto text = attribute(d, "comp_algorithm");
+    if (!text)
+        return std::nullopt;
+    const auto open = text->rfind('[');
+    const auto close = text->rfind(']');
+    if (open == std::string::npos || close == std::string::npos || close <= open + 1)
+        return std::nullopt;
+    return text->substr(open + 1, close - open - 1);
+}
+
+std::optional<std::string> compression_ratio(const DeviceRecord& d)
+{
+    auto data = mm_field(d, OrigDataSize);
+    auto total = mm_field(d, MemUsedTotal);
+    if (!data || !total)
+        return std::nullopt;
+    const auto total_bytes = *to_u64(*total);
+    if (total_bytes == 0)
+        return std::nullopt; // nothing stored: no ratio (zramctl would print "nan")
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.4f",
+                  static_cast<double>(*to_u64(*data)) / static_cast<double>(total_bytes));
+    return std::string(buf);
+}
+
+} // namespace
+
+std::span<const ColumnInfo> all_columns() { return kColumns; }
+
+const ColumnInfo& column_info(ColumnId id) { return kColumns[static_cast<std::size_t>(id)]; }
+
+std::vector<ColumnId> default_columns()
+{
+    return {ColumnId::Name, ColumnId::Algorithm, ColumnId::DiskSize, ColumnId::Data,
+            ColumnId::Compr, ColumnId::Total, ColumnId::Streams, ColumnId::MountPoint};
+}
+
+std::optional<ColumnId> column_by_name(std::string_view name)
+{
+    for (const auto& c : kColumns)
+        if (equal_nocase(c.name, name))
+            return c.id;
+    return std::nullopt;
+}
+
+Result<std::vector<ColumnId>> apply_column_list(std::string_view list, std::vector<ColumnId> current)
+{
+    if (!list.empty() && list.front() == '+')
+        list.remove_prefix(1);
+    else
+        current.clear();
+    if (list.empty())
+        return make_error(EINVAL, "no columns given in --output list");
+
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        const auto comma = list.find(',', start);
+        const auto name = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        if (name.empty())
+            return make_error(EINVAL, "empty column name in --output list '" + std::string(list) + "'");
+        auto id = column_by_name(name);
+        if (!id)
+            return make_error(EINVAL, "unknown column: " + std::string(name));
+        current.push_back(*id);
+        if (comma == std::string_view::npos)
+            break;
+        start = comma + 1;
+    }
+    return current;
+}
+
+std::optional<std::string> cell_text(ColumnId id, const DeviceRecord& d, bool in_bytes)
+{
+    switch (id) {
+    case ColumnId::Name:
+        return d.name;
+    case ColumnId::DiskSize:
+        return size_cell(attribute(d, "disksize"), in_bytes);
+    case ColumnId::Data:
+        return size_cell(mm_field(d, OrigDataSize), in_bytes);
+    case ColumnId::Compr:
+        return size_cell(mm_field(d, ComprDataSize), in_bytes);
+    case ColumnId::Algorithm:
+        return selected_algorithm(d);
+    case ColumnId::Streams: {
+        auto streams = attribute(d, "max_comp_streams");
+        if (!streams || !to_u64(*streams))
+            return std::nullopt;
+        return streams;
+    }
+    case ColumnId::ZeroPages:
+        return mm_field(d, SamePages); // a page count: never scaled
+    case ColumnId::Total:
+        return size_cell(mm_field(d, MemUsedTotal), in_bytes);
+    case ColumnId::MemLimit:
+        return size_cell(mm_field(d, MemLimit), in_bytes);
+    case ColumnId::MemUsed:
+        return size_cell(mm_field(d, MemUsedMax), in_bytes);
+    case ColumnId::Migrated:
+        // zramctl formats this count like a size unless --bytes; kept for identical output.
+        return size_cell(mm_field(d, PagesCompacted), in_bytes);
+    case ColumnId::CompRatio:
+        return compression_ratio(d);
+    case ColumnId::MountPoint:
+        if (d.mountpoint.empty())
+            return std::nullopt;
+        return d.mountpoint;
+    }
+    return std::nullopt;
+}
+
+} // namespace trueno::zramctl
