@@ -1,0 +1,195 @@
+// trueno-zramd: serves compressed-RAM block devices (/dev/ublkbN) through the kernel's ublk
+// driver, controlled over varlink. Runs in the foreground under systemd (Type=notify).
+//
+// Shutdown (SIGTERM/SIGINT): every device not in use is stopped and deleted. A device that is
+// still active swap or mounted is NOT removed: its data lives only in this process, so the
+// daemon logs why and keeps serving it, re-checking every two seconds, and exits once it is
+// released (swapoff/umount). Killing it anyway loses that data, exactly as with a dead disk.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "control_wiring.hpp"
+#include "process_hardening.hpp"
+#include "ublk/control_device.hpp"
+#include "ublk/ublk_device.hpp"
+#include "ublk/unique_fd.hpp"
+#include "ublk_device_manager.hpp"
+#include "trueno/varlink/server.hpp"
+#include "trueno/varlink/socket.hpp"
+
+namespace {
+
+using trueno::ublk::UniqueFd;
+using namespace std::chrono_literals;
+
+struct Options {
+    std::string socket_path = "/run/trueno-zram/io.trueno.zram";
+    unsigned queues = 0;
+    unsigned depth = 128;
+    std::string log_level = "info";
+    std::string copy_mode = "auto";
+};
+
+void setup_logging(const std::string& level)
+{
+    auto logger = spdlog::stderr_color_mt("trueno-zramd");
+    // The journal stamps every line itself; on a terminal a time helps.
+    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v" : "%H:%M:%S.%e %^%l%$: %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+UniqueFd make_timer(std::chrono::milliseconds period)
+{
+    UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    itimerspec spec{};
+    spec.it_interval.tv_sec = period.count() / 1000;
+    spec.it_interval.tv_nsec = (period.count() % 1000) * 1000000;
+    spec.it_value = spec.it_interval;
+    timerfd_settime(fd.get(), 0, &spec, nullptr);
+    return fd;
+}
+
+void notify_status(const trueno::service::UblkDeviceManager& manager, bool watchdog)
+{
+    const auto [orig, used] = manager.totals();
+    const double ratio = used ? static_cast<double>(orig) / static_cast<double>(used) : 0.0;
+    const std::string status = "STATUS=" + std::to_string(manager.device_count()) + " device(s), " +
+                               std::to_string(orig >> 20) + " MiB stored in " + std::to_string(used >> 20) +
+                               " MiB, ratio " + std::to_string(ratio).substr(0, 4) +
+                               (watchdog ? "\nWATCHDOG=1" : "");
+    sd_notify(0, status.c_str());
+}
+
+int serve(const Options& options)
+{
+    // Signals are taken through a signalfd: block them before any thread exists so that every
+    // thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+
+    for (const auto& warning : trueno::service::harden_for_swap())
+        spdlog::warn("{}", warning);
+
+    auto control = trueno::ublk::ControlDevice::open();
+    if (!control) {
+        spdlog::critical("{}", control.error().message);
+        return 1;
+    }
+    if (unsigned n = trueno::service::delete_orphaned_devices(**control))
+        spdlog::info("deleted {} orphaned ublk device(s)", n);
+
+    trueno::ublk::DeviceOptions device_options;
+    device_options.queues = options.queues;
+    device_options.depth = options.depth;
+    device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
+    trueno::service::UblkDeviceManager manager(**control, device_options);
+
+    auto listen_fd = trueno::varlink::systemd_listen_fd();
+    if (listen_fd && !listen_fd->valid())
+        listen_fd = trueno::varlink::listen_unix(options.socket_path);
+    if (!listen_fd) {
+        spdlog::critical("control socket: {}", listen_fd.error().message);
+        return 1;
+    }
+    trueno::varlink::Server server({"trueno", "trueno-zramd", TRUENO_VERSION, "https://github.com/trueno-zram"});
+    trueno::service::register_control(server, manager, **control);
+    if (auto st = server.start(std::move(listen_fd.value())); !st) {
+        spdlog::critical("control socket: {}", st.error().message);
+        return 1;
+    }
+
+    std::uint64_t watchdog_usec = 0;
+    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    auto period = std::chrono::milliseconds(2000);
+    if (watchdog)
+        period = std::min(period, std::chrono::milliseconds(std::max<std::uint64_t>(watchdog_usec / 2000, 100)));
+    UniqueFd timer = make_timer(period);
+
+    spdlog::info("trueno-zramd {} ready", TRUENO_VERSION);
+    sd_notify(0, "READY=1");
+    notify_status(manager, watchdog);
+
+    bool stopping = false;
+    for (;;) {
+        pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+            spdlog::critical("poll: {}", std::strerror(errno));
+            break;
+        }
+        if (fds[0].revents & POLLIN) {
+            signalfd_siginfo info{};
+            while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info))
+                spdlog::info("signal {}: {}", info.ssi_signo, stopping ? "already stopping" : "stopping");
+            if (!stopping) {
+                stopping = true;
+                sd_notify(0, "STOPPING=1");
+                server.stop(); // no new devices from here on
+            }
+        }
+        if (fds[1].revents & POLLIN) {
+            std::uint64_t expirations = 0;
+            (void)!read(timer.get(), &expirations, sizeof(expirations));
+            notify_status(manager, watchdog);
+        }
+        if (stopping) {
+            // Held devices (swap, mounts) are re-tried on every timer tick until released.
+            if (manager.remove_unused() == 0)
+                break;
+        }
+    }
+    spdlog::info("trueno-zramd stopped");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Options options;
+    CLI::App app{"trueno-zramd: compressed-RAM block devices (/dev/ublkbN) served through ublk"};
+    app.set_version_flag("--version", std::string("trueno-zramd ") + TRUENO_VERSION);
+    app.add_option("--socket", options.socket_path, "varlink socket to create when not socket-activated")
+        ->capture_default_str();
+    app.add_option("--queues", options.queues, "hardware queues per device (0: one per CPU, at most 4)")
+        ->check(CLI::Range(0u, 64u))
+        ->capture_default_str();
+    app.add_option("--queue-depth", options.depth, "requests in flight per queue")
+        ->check(CLI::Range(1u, 4096u))
+        ->capture_default_str();
+    app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error, critical, off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+        ->capture_default_str();
+    app.add_option("--copy-mode", options.copy_mode,
+                   "auto (user copy when the kernel offers it), user, or buffer")
+        ->check(CLI::IsMember({"auto", "user", "buffer"}))
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    setup_logging(options.log_level);
+    try {
+        return serve(options);
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+}

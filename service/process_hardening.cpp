@@ -1,0 +1,47 @@
+#include "process_hardening.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace trueno::service {
+namespace {
+
+std::string failure(const std::string& what)
+{
+    return what + ": " + std::strerror(errno);
+}
+
+} // namespace
+
+std::vector<std::string> harden_for_swap()
+{
+    std::vector<std::string> warnings;
+    // Every page of the daemon, now and later, must stay resident: a fault that needs swap-in
+    // from the device this process serves would never complete.
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+        warnings.push_back(failure("mlockall (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
+
+    if (int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC); fd >= 0) {
+        if (write(fd, "-1000", 5) != 5)
+            warnings.push_back(failure("writing oom_score_adj -1000"));
+        close(fd);
+    } else {
+        warnings.push_back(failure("opening /proc/self/oom_score_adj"));
+    }
+
+    // A private mount namespace, receiving but never sending propagation: no unmount on the
+    // host can wait for this process, and its exit unmounts nothing.
+    if (unshare(CLONE_NEWNS) != 0)
+        warnings.push_back(failure("unshare(CLONE_NEWNS)"));
+    else if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+        warnings.push_back(failure("making / rslave in the private mount namespace"));
+    return warnings;
+}
+
+} // namespace trueno::service

@@ -1,0 +1,243 @@
+#include "io_queue.hpp"
+
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "request_handler.hpp"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+namespace trueno::ublk {
+namespace {
+
+std::size_t round_up_to_page(std::size_t n)
+{
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return (n + page - 1) / page * page;
+}
+
+// The queue's ring, torn down when the thread leaves: that also cancels anything outstanding.
+class Ring {
+public:
+    explicit Ring(unsigned entries) { rc_ = io_uring_queue_init(entries, &ring_, 0); }
+    ~Ring()
+    {
+        if (rc_ == 0)
+            io_uring_queue_exit(&ring_);
+    }
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+    int status() const { return rc_; }
+    io_uring& get() { return ring_; }
+
+private:
+    io_uring ring_{};
+    int rc_ = -1;
+};
+
+// Moves exactly `length` bytes between a tag's buffer and the request (user copy); false on a
+// short or failed transfer.
+template <typename Fn> bool transfer_all(Fn&& fn, std::byte* data, std::size_t length, std::uint64_t offset)
+{
+    std::size_t done = 0;
+    while (done < length) {
+        const ssize_t n = fn(data + done, length - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+} // namespace
+
+Result<std::unique_ptr<IoQueue>> IoQueue::create(const QueueConfig& config, std::shared_ptr<PageStore> store)
+{
+    if (config.depth == 0 || config.depth > UBLK_MAX_QUEUE_DEPTH || config.buffer_bytes == 0)
+        return make_error(EINVAL, "queue depth must be 1..4096 and the buffer size non-zero");
+    std::unique_ptr<IoQueue> queue(new IoQueue(config, std::move(store)));
+
+    queue->descriptors_bytes_ = round_up_to_page(config.depth * sizeof(ublksrv_io_desc));
+    const auto offset = static_cast<off_t>(config.queue_id * round_up_to_page(kMaxDescriptorBytes));
+    void* map = mmap(nullptr, queue->descriptors_bytes_, PROT_READ, MAP_SHARED | MAP_POPULATE,
+                     config.char_fd, offset);
+    if (map == MAP_FAILED) {
+        const int err = errno;
+        return make_error(err, "mmap of queue " + std::to_string(config.queue_id) +
+                                   " descriptors: " + std::strerror(err));
+    }
+    queue->descriptors_ = static_cast<const ublksrv_io_desc*>(map);
+
+    // Every tag's buffer is allocated and locked now: a request must never wait on a page
+    // fault that itself needs swap.
+    queue->buffers_bytes_ = config.depth * config.buffer_bytes;
+    void* buffers = mmap(nullptr, queue->buffers_bytes_, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (buffers == MAP_FAILED) {
+        const int err = errno;
+        return make_error(err, "allocating " + std::to_string(queue->buffers_bytes_) +
+                                   " bytes of I/O buffers: " + std::strerror(err));
+    }
+    queue->buffers_ = static_cast<std::byte*>(buffers);
+    if (mlock(buffers, queue->buffers_bytes_) != 0)
+        spdlog::warn("queue {}: mlock of I/O buffers failed ({}): they could be swapped out",
+                     config.queue_id, std::strerror(errno));
+    return queue;
+}
+
+IoQueue::IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store)
+    : config_(config), store_(std::move(store))
+{
+}
+
+IoQueue::~IoQueue()
+{
+    join();
+    if (buffers_)
+        munmap(buffers_, buffers_bytes_);
+    if (descriptors_)
+        munmap(const_cast<ublksrv_io_desc*>(descriptors_), descriptors_bytes_);
+}
+
+std::future<Status> IoQueue::start()
+{
+    std::promise<Status> armed;
+    auto future = armed.get_future();
+    thread_ = std::thread([this, p = std::move(armed)]() mutable { run(std::move(p)); });
+    return future;
+}
+
+void IoQueue::join()
+{
+    if (thread_.joinable())
+        thread_.join();
+}
+
+bool IoQueue::queue_command(io_uring& ring, unsigned tag, bool fetch_only, int result)
+{
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    if (!sqe) { // the ring has depth entries, one per tag: only reached if the CQ overflowed
+        io_uring_submit(&ring);
+        sqe = io_uring_get_sqe(&ring);
+        if (!sqe)
+            return false;
+    }
+    io_uring_prep_rw(IORING_OP_URING_CMD, sqe, config_.char_fd, nullptr, 0, 0);
+    if (config_.encoded_opcodes)
+        sqe->cmd_op = fetch_only ? UBLK_U_IO_FETCH_REQ : UBLK_U_IO_COMMIT_AND_FETCH_REQ;
+    else
+        sqe->cmd_op = fetch_only ? UBLK_IO_FETCH_REQ : UBLK_IO_COMMIT_AND_FETCH_REQ;
+    sqe->user_data = tag;
+    ublksrv_io_cmd cmd{};
+    cmd.q_id = static_cast<std::uint16_t>(config_.queue_id);
+    cmd.tag = static_cast<std::uint16_t>(tag);
+    cmd.result = result;
+    // Copy mode: the kernel copies data to/from this tag's buffer. User copy: no buffer here.
+    cmd.addr = config_.user_copy ? 0 : reinterpret_cast<std::uintptr_t>(buffers_ + tag * config_.buffer_bytes);
+    std::memcpy(reinterpret_cast<std::byte*>(sqe) + offsetof(io_uring_sqe, cmd), &cmd, sizeof(cmd));
+    return true;
+}
+
+int IoQueue::serve(unsigned tag)
+{
+    const ublksrv_io_desc desc = descriptors_[tag];
+    Request request;
+    request.op = static_cast<std::uint8_t>(desc.op_flags & 0xff);
+    request.flags = desc.op_flags >> 8;
+    request.nr_sectors = desc.nr_sectors;
+    request.start_sector = desc.start_sector;
+    std::byte* buffer = buffers_ + tag * config_.buffer_bytes;
+    const std::uint64_t length = request.length();
+    const std::uint64_t uc_offset = user_copy_offset(config_.queue_id, tag);
+
+    if (config_.user_copy && request.op == UBLK_IO_OP_WRITE) {
+        if (length > config_.buffer_bytes)
+            return -EINVAL;
+        auto read_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pread(fd, d, n, o); };
+        if (!transfer_all(read_fn, buffer, length, uc_offset))
+            return -EIO;
+    }
+    int result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_);
+    if (config_.user_copy && request.op == UBLK_IO_OP_READ && result > 0) {
+        auto write_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pwrite(fd, d, n, o); };
+        if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(result), uc_offset))
+            result = -EIO;
+    }
+    return result;
+}
+
+void IoQueue::run(std::promise<Status> armed)
+{
+    // Allocations on this thread must not recurse into swap I/O served by this very thread.
+    if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+        spdlog::warn("queue {}: PR_SET_IO_FLUSHER failed ({}): swap under memory pressure may deadlock",
+                     config_.queue_id, std::strerror(errno));
+    Ring ring(config_.depth);
+    if (ring.status() < 0) {
+        armed.set_value(make_error(-ring.status(), "io_uring_queue_init for queue " +
+                                                       std::to_string(config_.queue_id) + ": " +
+                                                       std::strerror(-ring.status())));
+        return;
+    }
+    for (unsigned tag = 0; tag < config_.depth; ++tag)
+        queue_command(ring.get(), tag, true, 0);
+    if (int rc = io_uring_submit(&ring.get()); rc < 0 || static_cast<unsigned>(rc) != config_.depth) {
+        armed.set_value(make_error(rc < 0 ? -rc : EIO, "submitting FETCH_REQ for queue " +
+                                                          std::to_string(config_.queue_id)));
+        return;
+    }
+    // A fetch the kernel refuses completes at once; accepted ones stay outstanding.
+    io_uring_cqe* early = nullptr;
+    if (io_uring_peek_cqe(&ring.get(), &early) == 0 && early && early->res < 0) {
+        armed.set_value(make_error(-early->res, std::string("FETCH_REQ refused: ") + std::strerror(-early->res)));
+        return;
+    }
+    armed.set_value(Status{});
+
+    unsigned active = config_.depth;
+    while (active > 0) {
+        int rc = io_uring_submit_and_wait(&ring.get(), 1);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+            spdlog::error("queue {}: io_uring_submit_and_wait: {}", config_.queue_id, std::strerror(-rc));
+            break;
+        }
+        io_uring_cqe* cqe = nullptr;
+        unsigned head = 0;
+        unsigned seen = 0;
+        io_uring_for_each_cqe(&ring.get(), head, cqe)
+        {
+            ++seen;
+            const auto tag = static_cast<unsigned>(cqe->user_data);
+            const int res = cqe->res;
+            if (res == UBLK_IO_RES_OK && tag < config_.depth) {
+                const int result = serve(tag);
+                counters_.requests.fetch_add(1, std::memory_order_relaxed);
+                if (result < 0)
+                    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+                if (!queue_command(ring.get(), tag, false, result)) {
+                    spdlog::error("queue {}: no SQE to commit tag {}", config_.queue_id, tag);
+                    --active;
+                }
+            } else {
+                if (res != UBLK_IO_RES_ABORT)
+                    spdlog::error("queue {} tag {}: fetch completed with {}", config_.queue_id, tag,
+                                  res < 0 ? std::strerror(-res) : std::to_string(res));
+                --active; // the device is going away (or the tag is unusable): do not re-arm
+            }
+        }
+        io_uring_cq_advance(&ring.get(), seen);
+    }
+    spdlog::debug("queue {}: stopped after {} requests", config_.queue_id, counters_.requests.load());
+}
+
+} // namespace trueno::ublk

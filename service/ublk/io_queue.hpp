@@ -1,0 +1,70 @@
+// One hardware queue of a ublk device: its own thread and io_uring, the mmapped descriptor
+// array, and one preallocated, mlocked buffer per tag. Fetches requests from the kernel, runs
+// them against the store, and commits the results, until the device goes away (-ENODEV).
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "trueno/page_store.hpp"
+#include "trueno/result.hpp"
+#include "ublk_uapi.hpp"
+
+namespace trueno::ublk {
+
+struct QueueConfig {
+    unsigned queue_id = 0;
+    unsigned depth = 128;
+    std::size_t buffer_bytes = 0; // per tag: the device's max_io_buf_bytes
+    bool user_copy = false;       // UBLK_F_USER_COPY: data moves by pread/pwrite on the char fd
+    bool encoded_opcodes = true;  // UBLK_F_CMD_IOCTL_ENCODE negotiated
+    int char_fd = -1;             // /dev/ublkcN, owned by the device
+};
+
+// Counters a test or the log can read while the queue runs.
+struct QueueCounters {
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> errors{0};
+};
+
+class IoQueue {
+public:
+    // Maps the descriptors and allocates the buffers (resident before the first request).
+    static Result<std::unique_ptr<IoQueue>> create(const QueueConfig& config, std::shared_ptr<PageStore> store);
+    ~IoQueue();
+    IoQueue(const IoQueue&) = delete;
+    IoQueue& operator=(const IoQueue&) = delete;
+
+    // Starts the thread. The result is ready once every tag has a FETCH_REQ outstanding (then
+    // START_DEV may be sent) or the queue failed to arm.
+    std::future<Status> start();
+    // Waits for the thread; it ends when the kernel aborts the fetches (STOP_DEV).
+    void join();
+
+    const QueueCounters& counters() const { return counters_; }
+
+private:
+    IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store);
+    void run(std::promise<Status> armed);
+    bool queue_command(io_uring& ring, unsigned tag, bool fetch_only, int result);
+    int serve(unsigned tag);
+
+    QueueConfig config_;
+    std::shared_ptr<PageStore> store_;
+    const ublksrv_io_desc* descriptors_ = nullptr;
+    std::size_t descriptors_bytes_ = 0;
+    std::byte* buffers_ = nullptr; // depth * buffer_bytes, mmapped and locked
+    std::size_t buffers_bytes_ = 0;
+    std::thread thread_;
+    QueueCounters counters_;
+};
+
+} // namespace trueno::ublk

@@ -1,0 +1,85 @@
+#include "request_handler.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+
+#include "ublk_uapi.hpp"
+
+namespace trueno::ublk {
+namespace {
+
+// Zeros for partial-page edges of DISCARD/WRITE_ZEROES: constant, so no allocation on the I/O path.
+constexpr std::array<std::byte, kPageSize> kZeroPage{};
+
+// The store speaks positive errno; the kernel wants a negative one. A full store (ENOMEM) is
+// reported as ENOSPC so the block layer fails the write instead of treating it as a retryable
+// resource shortage.
+int to_result(const Error& error)
+{
+    int code = error.code > 0 ? error.code : EIO;
+    if (code == ENOMEM)
+        code = ENOSPC;
+    return -code;
+}
+
+} // namespace
+
+Status zero_range(PageStore& store, std::uint64_t offset, std::uint64_t length)
+{
+    const std::uint64_t end = offset + length;
+    if (end < offset || end > store.disksize())
+        return make_error(EINVAL, "range past the end of the device");
+    const std::uint64_t first_full = (offset + kPageSize - 1) / kPageSize;
+    const std::uint64_t end_full = end / kPageSize;
+    if (first_full >= end_full) { // inside one page, or straddling two without a whole one
+        for (std::uint64_t pos = offset; pos < end;) {
+            const std::uint64_t page_end = (pos / kPageSize + 1) * kPageSize;
+            const std::uint64_t n = std::min(end, page_end) - pos;
+            if (auto st = store.write_bytes(pos, std::span(kZeroPage).first(n)); !st)
+                return st;
+            pos += n;
+        }
+        return {};
+    }
+    if (const std::uint64_t head = first_full * kPageSize - offset; head > 0)
+        if (auto st = store.write_bytes(offset, std::span(kZeroPage).first(head)); !st)
+            return st;
+    store.discard(first_full, end_full - first_full);
+    if (const std::uint64_t tail = end - end_full * kPageSize; tail > 0)
+        if (auto st = store.write_bytes(end_full * kPageSize, std::span(kZeroPage).first(tail)); !st)
+            return st;
+    return {};
+}
+
+int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store)
+{
+    const std::uint64_t offset = request.offset();
+    const std::uint64_t length = request.length();
+    if (offset + length < offset || offset + length > store.disksize())
+        return -EINVAL;
+
+    switch (request.op) {
+    case UBLK_IO_OP_READ:
+    case UBLK_IO_OP_WRITE: {
+        if (length > buffer.size() || length > static_cast<std::uint64_t>(INT_MAX))
+            return -EINVAL;
+        const auto data = buffer.first(static_cast<std::size_t>(length));
+        const Status st = request.op == UBLK_IO_OP_READ ? store.read_bytes(offset, data)
+                                                        : store.write_bytes(offset, data);
+        return st ? static_cast<int>(length) : to_result(st.error());
+    }
+    case UBLK_IO_OP_FLUSH:
+        return 0; // nothing is cached between the store and the kernel
+    case UBLK_IO_OP_DISCARD:
+    case UBLK_IO_OP_WRITE_ZEROES: {
+        const Status st = zero_range(store, offset, length);
+        return st ? 0 : to_result(st.error());
+    }
+    default:
+        return -EOPNOTSUPP;
+    }
+}
+
+} // namespace trueno::ublk

@@ -1,0 +1,34 @@
+// One ublk request -> page store operations. Pure logic over a descriptor and a data buffer, so
+// it is testable without a kernel: the queue moves the data in and out of the buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "trueno/page_store.hpp"
+
+namespace trueno::ublk {
+
+// The fields of the kernel's struct ublksrv_io_desc the handler needs.
+struct Request {
+    std::uint8_t op = 0;          // UBLK_IO_OP_*
+    std::uint32_t flags = 0;      // UBLK_IO_F_*
+    std::uint32_t nr_sectors = 0; // 512-byte sectors
+    std::uint64_t start_sector = 0;
+
+    std::uint64_t offset() const { return start_sector * 512; }
+    std::uint64_t length() const { return std::uint64_t{nr_sectors} * 512; }
+};
+
+// Runs the request against the store. `buffer` holds WRITE data on entry and receives READ
+// data; it must be at least length() bytes for READ/WRITE.
+// Returns what COMMIT_AND_FETCH_REQ reports: bytes transferred for READ/WRITE, 0 for
+// FLUSH/DISCARD/WRITE_ZEROES, or a negative errno (-EINVAL out of range or too long, -ENOSPC
+// past the memory limit, -EIO failed decompression, -EOPNOTSUPP unknown op).
+int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store);
+
+// Frees [offset, offset + length): whole pages are discarded, partial edges zeroed.
+Status zero_range(PageStore& store, std::uint64_t offset, std::uint64_t length);
+
+} // namespace trueno::ublk

@@ -1,0 +1,176 @@
+#include "ublk_device.hpp"
+
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace trueno::ublk {
+namespace {
+
+// The char node appears when devtmpfs/udev gets to it, shortly after ADD_DEV returns.
+Result<UniqueFd> open_char_device(int id)
+{
+    const std::string path = char_device_path(id);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd >= 0)
+            return UniqueFd(fd);
+        if (errno != ENOENT)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const int err = errno;
+    return make_error(err, "open " + path + ": " + std::strerror(err));
+}
+
+// /sys/block/ublkbN/dev reads "major:minor".
+dev_t read_block_devt(int id)
+{
+    std::ifstream in("/sys/block/ublkb" + std::to_string(id) + "/dev");
+    unsigned major_no = 0;
+    unsigned minor_no = 0;
+    char colon = 0;
+    if (in >> major_no >> colon >> minor_no && colon == ':')
+        return makedev(major_no, minor_no);
+    return 0;
+}
+
+unsigned default_queue_count()
+{
+    const unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
+    return std::min(cpus, 4U);
+}
+
+} // namespace
+
+Result<CopyMode> parse_copy_mode(const std::string& text)
+{
+    if (text == "auto")
+        return CopyMode::automatic;
+    if (text == "user")
+        return CopyMode::user;
+    if (text == "buffer")
+        return CopyMode::buffer;
+    return make_error(EINVAL, "copy mode '" + text + "': expected auto, user or buffer");
+}
+
+UblkDevice::UblkDevice(ControlDevice& control, int id, std::shared_ptr<PageStore> store)
+    : control_(control), id_(id), store_(std::move(store))
+{
+}
+
+UblkDevice::~UblkDevice()
+{
+    if (auto st = stop(); !st)
+        spdlog::error("ublk device {}: {}", id_, st.error().message);
+}
+
+std::uint64_t UblkDevice::requests() const
+{
+    std::uint64_t total = 0;
+    for (const auto& q : queues_)
+        total += q->counters().requests.load(std::memory_order_relaxed);
+    return total;
+}
+
+Result<std::unique_ptr<UblkDevice>> UblkDevice::create(ControlDevice& control, int requested_id,
+                                                        std::shared_ptr<PageStore> store,
+                                                        const DeviceOptions& options)
+{
+    if (!store || store->disksize() == 0 || store->disksize() % kPageSize != 0)
+        return make_error(EINVAL, "device size must be a non-zero multiple of 4096");
+    if (options.depth == 0 || options.depth > UBLK_MAX_QUEUE_DEPTH)
+        return make_error(EINVAL, "queue depth must be 1..4096");
+
+    const bool kernel_user_copy = control.features() && (*control.features() & UBLK_F_USER_COPY);
+    if (options.copy_mode == CopyMode::user && !kernel_user_copy)
+        return make_error(EOPNOTSUPP, "copy mode 'user' needs UBLK_F_USER_COPY (Linux 6.5 or later); "
+                                      "this kernel does not offer it");
+    const bool want_user_copy = options.copy_mode == CopyMode::user ||
+                                (options.copy_mode == CopyMode::automatic && kernel_user_copy);
+
+    ublksrv_ctrl_dev_info info{};
+    info.nr_hw_queues = static_cast<std::uint16_t>(options.queues ? options.queues : default_queue_count());
+    info.queue_depth = static_cast<std::uint16_t>(options.depth);
+    info.max_io_buf_bytes = options.max_io_bytes;
+    info.dev_id = requested_id < 0 ? ~0U : static_cast<std::uint32_t>(requested_id);
+    info.flags = UBLK_F_CMD_IOCTL_ENCODE | (want_user_copy ? UBLK_F_USER_COPY : 0);
+    if (auto st = control.add_device(info); !st)
+        return st.error();
+
+    std::unique_ptr<UblkDevice> device(new UblkDevice(control, static_cast<int>(info.dev_id), std::move(store)));
+    device->added_ = true;
+    device->flags_ = info.flags;
+    device->user_copy_ = (info.flags & UBLK_F_USER_COPY) != 0;
+    if (want_user_copy && !device->user_copy_)
+        return make_error(EOPNOTSUPP, "the kernel refused UBLK_F_USER_COPY");
+    const bool encoded = (info.flags & UBLK_F_CMD_IOCTL_ENCODE) != 0;
+    spdlog::info("ublk device {}: {} queues x depth {}, {} KiB per request, flags {:#x}, {} copy",
+                 device->id_, info.nr_hw_queues, info.queue_depth, info.max_io_buf_bytes / 1024,
+                 info.flags, device->user_copy_ ? "user" : "buffer");
+
+    DeviceParams params;
+    params.size_bytes = device->store_->disksize();
+    params.max_io_bytes = info.max_io_buf_bytes;
+    if (auto st = control.set_params(device->id_, params); !st)
+        return st.error();
+
+    auto fd = open_char_device(device->id_);
+    if (!fd)
+        return fd.error();
+    device->char_fd_ = std::move(fd.value());
+
+    std::vector<std::future<Status>> armed;
+    for (unsigned q = 0; q < info.nr_hw_queues; ++q) {
+        QueueConfig qc;
+        qc.queue_id = q;
+        qc.depth = info.queue_depth;
+        qc.buffer_bytes = info.max_io_buf_bytes;
+        qc.user_copy = device->user_copy_;
+        qc.encoded_opcodes = encoded;
+        qc.char_fd = device->char_fd_.get();
+        auto queue = IoQueue::create(qc, device->store_);
+        if (!queue)
+            return queue.error();
+        device->queues_.push_back(std::move(queue.value()));
+        armed.push_back(device->queues_.back()->start());
+    }
+    for (auto& f : armed)
+        if (auto st = f.get(); !st)
+            return st.error(); // the destructor stops and deletes what was added
+
+    // Only now: START_DEV waits until every tag of every queue has a fetch outstanding.
+    if (auto st = control.start_device(device->id_, getpid()); !st)
+        return st.error();
+    device->started_ = true;
+    device->devt_ = read_block_devt(device->id_);
+    return device;
+}
+
+Status UblkDevice::stop()
+{
+    if (!added_)
+        return {};
+    Status result;
+    // STOP_DEV also aborts the outstanding fetches (-ENODEV), which ends the queue threads.
+    if (auto st = control_.stop_device(static_cast<std::uint32_t>(id_)); !st)
+        result = st;
+    queues_.clear(); // joins the threads, unmaps descriptors and buffers
+    char_fd_.reset(); // DEL_DEV waits for the char device to be closed
+    if (auto st = control_.delete_device(static_cast<std::uint32_t>(id_)); !st && result.ok())
+        result = st;
+    added_ = false;
+    started_ = false;
+    return result;
+}
+
+} // namespace trueno::ublk

@@ -1,0 +1,174 @@
+// ublk request -> page store operations, fed synthetic descriptors (no kernel involved).
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <numeric>
+#include <vector>
+
+#include "recording_page_store.hpp"
+#include "ublk/request_handler.hpp"
+#include "ublk/ublk_uapi.hpp"
+
+using trueno::kPageSize;
+using trueno::test::RecordingPageStore;
+using trueno::ublk::handle_request;
+using trueno::ublk::Request;
+
+namespace {
+
+Request make(std::uint8_t op, std::uint64_t offset, std::uint64_t length)
+{
+    REQUIRE(offset % 512 == 0);
+    REQUIRE(length % 512 == 0);
+    Request r;
+    r.op = op;
+    r.start_sector = offset / 512;
+    r.nr_sectors = static_cast<std::uint32_t>(length / 512);
+    return r;
+}
+
+std::vector<std::byte> pattern(std::size_t n, unsigned seed)
+{
+    std::vector<std::byte> v(n);
+    for (std::size_t i = 0; i < n; ++i)
+        v[i] = static_cast<std::byte>((i * 131 + seed * 7 + i / 4096) & 0xff);
+    return v;
+}
+
+bool all_zero(std::span<const std::byte> s)
+{
+    return std::all_of(s.begin(), s.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+} // namespace
+
+TEST_CASE("WRITE then READ round-trips any sector-aligned length and offset")
+{
+    RecordingPageStore store(64);
+    std::vector<std::byte> buffer(128 * 1024 + 4096);
+    struct Case { std::uint64_t offset, length; };
+    const Case cases[] = {{0, 4096}, {4096, 8 * 4096}, {512, 512}, {3584, 1024}, {7 * 4096 + 1536, 5 * 4096 + 512},
+                          {60 * 4096, 4 * 4096}, {0, 128 * 1024}};
+    unsigned seed = 1;
+    for (const auto& c : cases) {
+        CAPTURE(c.offset, c.length);
+        const auto data = pattern(c.length, seed++);
+        std::copy(data.begin(), data.end(), buffer.begin());
+        REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, c.offset, c.length), buffer, store) ==
+                static_cast<int>(c.length));
+        std::fill(buffer.begin(), buffer.end(), std::byte{0xee});
+        REQUIRE(handle_request(make(UBLK_IO_OP_READ, c.offset, c.length), buffer, store) ==
+                static_cast<int>(c.length));
+        REQUIRE(std::equal(data.begin(), data.end(), buffer.begin()));
+        REQUIRE(buffer[c.length] == std::byte{0xee}); // nothing read past the request
+    }
+}
+
+TEST_CASE("a partial-page WRITE leaves the rest of the page intact")
+{
+    RecordingPageStore store(2);
+    std::vector<std::byte> buffer(8192);
+    const auto full = pattern(8192, 3);
+    std::copy(full.begin(), full.end(), buffer.begin());
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, 8192), buffer, store) == 8192);
+    std::fill(buffer.begin(), buffer.end(), std::byte{0x5a});
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 1024, 1024), buffer, store) == 1024);
+    const auto raw = store.raw();
+    REQUIRE(std::equal(full.begin(), full.begin() + 1024, raw.begin()));
+    REQUIRE(std::all_of(raw.begin() + 1024, raw.begin() + 2048, [](std::byte b) { return b == std::byte{0x5a}; }));
+    REQUIRE(std::equal(full.begin() + 2048, full.end(), raw.begin() + 2048));
+}
+
+TEST_CASE("requests outside the device or larger than the buffer fail with -EINVAL")
+{
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer(8192);
+    REQUIRE(handle_request(make(UBLK_IO_OP_READ, 3 * 4096, 8192), buffer, store) == -EINVAL);
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 4 * 4096, 512), buffer, store) == -EINVAL);
+    REQUIRE(handle_request(make(UBLK_IO_OP_DISCARD, 2 * 4096, 3 * 4096), buffer, store) == -EINVAL);
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, 16384), buffer, store) == -EINVAL);
+    Request huge;
+    huge.op = UBLK_IO_OP_READ;
+    huge.start_sector = ~0ULL / 512;
+    huge.nr_sectors = 8;
+    REQUIRE(handle_request(huge, buffer, store) == -EINVAL); // offset arithmetic overflows
+    REQUIRE(store.byte_writes.empty());
+    REQUIRE(store.discards.empty());
+}
+
+TEST_CASE("DISCARD and WRITE_ZEROES free whole pages and zero partial edges")
+{
+    for (std::uint8_t op : {std::uint8_t{UBLK_IO_OP_DISCARD}, std::uint8_t{UBLK_IO_OP_WRITE_ZEROES}}) {
+        CAPTURE(int(op));
+        RecordingPageStore store(16);
+        const auto full = pattern(16 * 4096, 9);
+        std::copy(full.begin(), full.end(), store.raw().begin());
+        std::vector<std::byte> buffer(4096);
+
+        SECTION("page-aligned range: one discard, no writes")
+        {
+            REQUIRE(handle_request(make(op, 2 * 4096, 5 * 4096), buffer, store) == 0);
+            REQUIRE(store.discards == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{2, 5}});
+            REQUIRE(store.byte_writes.empty());
+            REQUIRE(all_zero(store.raw().subspan(2 * 4096, 5 * 4096)));
+            REQUIRE(std::equal(full.begin(), full.begin() + 2 * 4096, store.raw().begin()));
+            REQUIRE(std::equal(full.begin() + 7 * 4096, full.end(), store.raw().begin() + 7 * 4096));
+        }
+        SECTION("unaligned range: edges zeroed by writes, middle discarded")
+        {
+            const std::uint64_t offset = 4096 + 1024, length = 3 * 4096; // ends at 4*4096+1024
+            REQUIRE(handle_request(make(op, offset, length), buffer, store) == 0);
+            REQUIRE(store.discards == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{2, 2}});
+            REQUIRE(store.byte_writes.size() == 2);
+            REQUIRE(store.byte_writes[0] == std::pair<std::uint64_t, std::uint64_t>{offset, 3072});
+            REQUIRE(store.byte_writes[1] == std::pair<std::uint64_t, std::uint64_t>{4 * 4096, 1024});
+            REQUIRE(all_zero(store.raw().subspan(offset, length)));
+            REQUIRE(std::equal(full.begin(), full.begin() + offset, store.raw().begin()));
+            REQUIRE(std::equal(full.begin() + offset + length, full.end(), store.raw().begin() + offset + length));
+        }
+        SECTION("inside one page and straddling two: only writes")
+        {
+            REQUIRE(handle_request(make(op, 512, 1024), buffer, store) == 0);
+            REQUIRE(handle_request(make(op, 5 * 4096 - 1024, 2048), buffer, store) == 0);
+            REQUIRE(store.discards.empty());
+            REQUIRE(store.byte_writes.size() == 3);
+            REQUIRE(all_zero(store.raw().subspan(512, 1024)));
+            REQUIRE(all_zero(store.raw().subspan(5 * 4096 - 1024, 2048)));
+            REQUIRE(store.raw()[511] == full[511]);
+            REQUIRE(store.raw()[1536] == full[1536]);
+        }
+    }
+}
+
+TEST_CASE("FLUSH succeeds and touches nothing; unknown ops are -EOPNOTSUPP")
+{
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer(4096);
+    REQUIRE(handle_request(make(UBLK_IO_OP_FLUSH, 0, 0), buffer, store) == 0);
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE_SAME, 0, 4096), buffer, store) == -EOPNOTSUPP);
+    REQUIRE(handle_request(make(99, 0, 4096), buffer, store) == -EOPNOTSUPP);
+    REQUIRE(store.byte_writes.empty());
+    REQUIRE(store.discards.empty());
+}
+
+TEST_CASE("store errors become that request's negative errno")
+{
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer(4096);
+    store.fail_writes_with = ENOMEM; // past the memory limit: a clear write error, not a retry
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, 4096), buffer, store) == -ENOSPC);
+    REQUIRE(handle_request(make(UBLK_IO_OP_DISCARD, 512, 1024), buffer, store) == -ENOSPC);
+    store.fail_writes_with.reset();
+    store.fail_reads_with = EIO; // corrupted stored data must never read back as success
+    REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == -EIO);
+    store.fail_reads_with = 0; // a store bug reporting errno 0 still fails the request
+    REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == -EIO);
+    store.fail_reads_with.reset();
+    REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == 4096); // still serving
+}
+
+TEST_CASE("user-copy offsets follow the kernel's layout")
+{
+    REQUIRE(trueno::ublk::user_copy_offset(0, 0) == 0x80000000ULL);
+    REQUIRE(trueno::ublk::user_copy_offset(1, 2, 512) == 0x80000000ULL + (1ULL << 41) + (2ULL << 25) + 512);
+}
