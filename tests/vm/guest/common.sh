@@ -1,0 +1,64 @@
+# Helpers for the guest tests: start the daemon, call it over varlink, report results.
+SOCK=/run/trueno-zram/io.trueno.zram
+IFACE=io.trueno.zram
+DAEMON=
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+
+# call METHOD [JSON]: the reply on stdout, non-zero on any error.
+call() {
+  params='{}'
+  [ $# -ge 2 ] && params=$2
+  varlink-call --timeout 120 "$SOCK" "$IFACE.$1" "$params"
+}
+
+# start_daemon ARGS...: runs trueno-zramd in the background, waits for its socket.
+start_daemon() {
+  rm -f "$SOCK"
+  trueno-zramd "$@" >>/tmp/zramd.log 2>&1 &
+  DAEMON=$!
+  i=0
+  while [ $i -lt 200 ]; do
+    [ -S "$SOCK" ] && varlink-call --timeout 5 "$SOCK" $IFACE.ListDevices >/dev/null 2>&1 && return 0
+    kill -0 $DAEMON 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "daemon did not come up:"; cat /tmp/zramd.log
+  return 1
+}
+
+stop_daemon() {
+  [ -n "$DAEMON" ] || return 0
+  kill -TERM $DAEMON 2>/dev/null
+  i=0
+  while kill -0 $DAEMON 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 $DAEMON 2>/dev/null; then echo "daemon did not stop on SIGTERM"; return 1; fi
+  wait $DAEMON 2>/dev/null
+  DAEMON=
+}
+
+# create SIZE ALGORITHM: prints the new device's id.
+create() {
+  out=$(call CreateDevice "{\"size\": $1, \"algorithm\": \"$2\"}") || { echo "$out" >&2; return 1; }
+  echo "$out" | sed -n 's/.*"id": *\([0-9][0-9]*\).*/\1/p'
+}
+
+# attr ID NAME: one attribute's value.
+attr() {
+  call GetAttributes "{\"id\": $1}" | sed -n "s/^ *\"$2\": *\"\(.*\)\",\{0,1\}\$/\1/p"
+}
+
+# field N of mm_stat (1 orig_data_size, 2 compr_data_size, 3 mem_used_total ...).
+mm_field() { # id n
+  attr "$1" mm_stat | awk -v n="$2" '{print $n}'
+}
+
+wait_for_node() { # path
+  i=0
+  while [ ! -b "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  [ -b "$1" ]
+}
+
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# VM test 2: the device as swap in a VM with little RAM. A program fills well over the free
+# memory with checksummed pages; swap must really be used and every page must come back.
+. /tests/common.sh
+name=swap
+start_daemon || { fail $name "daemon start"; exit 0; }
+id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
+dev=/dev/ublkb$id
+wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
+mkswap $dev >/dev/null || { fail $name "mkswap failed"; exit 0; }
+swapon $dev || { fail $name "swapon failed"; exit 0; }
+free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+mb=$((free_kb / 1024 + 200))
+echo "guest: MemAvailable ${free_kb} kB, filling $mb MB"
+rm -f /tmp/go
+page-verify $mb /tmp/go >/tmp/pv.log 2>&1 &
+pv=$!
+i=0
+while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q FILLED /tmp/pv.log || { fail $name "page-verify did not fill ($(cat /tmp/pv.log))"; tail -20 /tmp/zramd.log; exit 0; }
+used=$(awk -v d=$dev '$1 == d {print $4}' /proc/swaps)
+orig=$(mm_field $id 1)
+used_mem=$(mm_field $id 3)
+echo "guest: swap used ${used} kB; mm_stat orig_data_size $orig mem_used_total $used_mem"
+out=$(call RemoveDevice "{\"id\": $id}" 2>&1) && { fail $name "RemoveDevice of active swap succeeded"; exit 0; }
+echo "$out" | grep -q DeviceBusy || { fail $name "RemoveDevice of active swap: expected DeviceBusy, got: $out"; exit 0; }
+touch /tmp/go
+wait $pv
+rc=$?
+cat /tmp/pv.log
+[ $rc = 0 ] || { fail $name "pages lost or corrupted"; exit 0; }
+[ "${used:-0}" -gt 0 ] || { fail $name "swap was not used"; exit 0; }
+[ "${orig:-0}" -gt 0 ] || { fail $name "mm_stat orig_data_size is ${orig:-missing}"; exit 0; }
+swapoff $dev || { fail $name "swapoff failed"; exit 0; }
+call RemoveDevice "{\"id\": $id}" >/dev/null || { fail $name "RemoveDevice after swapoff failed"; exit 0; }
+stop_daemon || { fail $name "daemon did not stop"; exit 0; }
+if [ -n "$used_mem" ] && [ "$used_mem" -gt 0 ]; then
+  echo "guest: swap ratio $(awk -v o=$orig -v u=$used_mem 'BEGIN {printf "%.2f", o / u}')"
+fi
+pass $name

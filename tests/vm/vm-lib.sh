@@ -1,0 +1,102 @@
+# Shared by tests/vm/run-all: fetch and unpack the kernel, build the initramfs, boot one test.
+# Sourced; expects $build (the meson build folder) and $cache (where downloads are kept).
+
+kernel_pattern='linux-image-6.12.*+deb12-cloud-amd64'
+
+# Downloads (once) the newest Debian 6.12 cloud kernel and unpacks vmlinux and the modules the
+# tests need into $cache/kernel. Prints the reason and returns 1 when it cannot.
+prepare_kernel() {
+  local kdir=$cache/kernel
+  [[ -f $kdir/vmlinux && -f $kdir/modules/ublk_drv.ko ]] && return 0
+  mkdir -p "$kdir/modules"
+  local deb
+  deb=$(ls "$cache"/linux-image-6.12.*+deb12-cloud-amd64_*.deb 2>/dev/null | sort -V | tail -1)
+  if [[ -z $deb ]]; then
+    local pkg
+    pkg=$(apt-cache pkgnames linux-image-6.12 2>/dev/null | grep -E '^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64$' | sort -V | tail -1)
+    [[ -n $pkg ]] || { echo "no package matching $kernel_pattern (apt-get update?)"; return 1; }
+    (cd "$cache" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "apt-get download $pkg failed"; return 1; }
+    deb=$(ls "$cache"/linux-image-6.12.*+deb12-cloud-amd64_*.deb | sort -V | tail -1)
+  fi
+  local x=$cache/kernel-unpacked
+  rm -rf "$x" && mkdir -p "$x"
+  dpkg-deb -x "$deb" "$x" || { echo "dpkg-deb -x $deb failed"; return 1; }
+  local vmlinuz
+  vmlinuz=$(ls "$x"/boot/vmlinuz-* | head -1)
+  # The bzImage wraps a zstd-compressed ELF: decompress from the zstd magic 28 b5 2f fd.
+  local offset
+  offset=$(grep -obUaP '\x28\xb5\x2f\xfd' "$vmlinuz" | head -1 | cut -d: -f1)
+  [[ -n $offset ]] || { echo "no zstd payload in $vmlinuz"; return 1; }
+  tail -c +$((offset + 1)) "$vmlinuz" | zstd -dc 2>/dev/null >"$kdir/vmlinux.tmp"
+  [[ $(head -c 4 "$kdir/vmlinux.tmp" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] ||
+    { echo "decompressed kernel is not an ELF"; return 1; }
+  mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
+  local m
+  for m in mm/zsmalloc lib/lz4/lz4_compress lib/lz4/lz4hc_compress drivers/block/zram/zram \
+           drivers/block/ublk_drv drivers/block/virtio_blk; do
+    local ko
+    ko=$(ls "$x"/lib/modules/*/kernel/$m.ko* 2>/dev/null | head -1)
+    if [[ -z $ko ]]; then
+      # Built into this kernel: nothing to load.
+      continue
+    fi
+    case $ko in
+      *.xz) xz -dc "$ko" >"$kdir/modules/$(basename "$m").ko" ;;
+      *.zst) zstd -dc "$ko" >"$kdir/modules/$(basename "$m").ko" ;;
+      *) cp "$ko" "$kdir/modules/$(basename "$m").ko" ;;
+    esac
+  done
+  [[ -f $kdir/modules/ublk_drv.ko ]] || { echo "the kernel package has no ublk_drv module"; return 1; }
+  basename "$deb" >"$kdir/source"
+  rm -rf "$x"
+}
+
+# Copies a binary and every shared library it needs (by ldd) into the root $1.
+copy_with_libs() { # root binary [dest-dir]
+  local root=$1 bin=$2 dest=${3:-/bin}
+  mkdir -p "$root$dest"
+  cp -L "$bin" "$root$dest/"
+  local lib
+  for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    [[ -e $root$lib ]] || cp -L "$lib" "$root$lib"
+  done
+}
+
+# Builds $cache/initrd.gz: busybox, the modules, the daemon, varlink-call, the test helpers and
+# guest scripts. Rebuilt every run (the binaries change).
+build_initramfs() {
+  local root=$cache/initramfs
+  rm -rf "$root" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,mnt,lib/modules,tests}
+  cp /bin/busybox "$root/bin/busybox"
+  "$root/bin/busybox" --list | while read -r applet; do
+    [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+  done
+  cp "$cache"/kernel/modules/*.ko "$root/lib/modules/"
+  copy_with_libs "$root" "$build/service/trueno-zramd" /bin || return 1
+  copy_with_libs "$root" "$build/lib/varlink/varlink-call" /bin || return 1
+  copy_with_libs "$root" "$build/tests/vm/page-verify" /bin || return 1
+  local tool
+  for tool in fio blkdiscard mkswap swapon swapoff; do
+    local path
+    path=$(command -v $tool) || continue
+    rm -f "$root/bin/$tool"
+    copy_with_libs "$root" "$path" /bin
+  done
+  cp "$here"/guest/*.sh "$root/tests/"
+  cp "$here/guest/init" "$root/init"
+  chmod +x "$root/init" "$root"/tests/*.sh
+  (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$cache/initrd.gz")
+}
+
+# Boots the VM for one guest test; the serial console goes to $cache/NAME.log.
+# Usage: boot_test NAME MEMORY_MB TIMEOUT_S [extra qemu args...]
+boot_test() {
+  local name=$1 mem=$2 limit=$3
+  shift 3
+  timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp 2 \
+    -kernel "$cache/kernel/vmlinux" -initrd "$cache/initrd.gz" \
+    -append "console=ttyS0 quiet panic=-1 trueno.test=$name" \
+    -nographic -no-reboot -monitor none -serial stdio "$@" </dev/null >"$cache/$name.log" 2>&1
+  tr -d '\r' <"$cache/$name.log" >"$cache/$name.log.txt"
+}
