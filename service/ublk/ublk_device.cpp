@@ -76,7 +76,7 @@ UblkDevice::~UblkDevice()
 
 std::uint64_t UblkDevice::requests() const
 {
-    std::uint64_t total = 0;
+    std::uint64_t total = finished_requests_;
     for (const auto& q : queues_)
         total += q->counters().requests.load(std::memory_order_relaxed);
     return total;
@@ -164,7 +164,11 @@ Status UblkDevice::stop()
     // STOP_DEV also aborts the outstanding fetches (-ENODEV), which ends the queue threads.
     if (auto st = control_.stop_device(static_cast<std::uint32_t>(id_)); !st)
         result = st;
-    queues_.clear(); // joins the threads, unmaps descriptors and buffers
+    for (auto& q : queues_) {
+        q->join();
+        finished_requests_ += q->counters().requests.load();
+    }
+    queues_.clear(); // unmaps descriptors and buffers
     char_fd_.reset(); // DEL_DEV waits for the char device to be closed
     if (auto st = control_.delete_device(static_cast<std::uint32_t>(id_)); !st && result.ok())
         result = st;

@@ -61,6 +61,7 @@ private:
     dev_t devt_ = 0;
     bool user_copy_ = false;
     std::uint64_t flags_ = 0;
+    std::uint64_t finished_requests_ = 0; // of queues already stopped
     bool added_ = false;
     bool started_ = false;
 };

@@ -25,7 +25,7 @@ prepare_kernel() {
   vmlinuz=$(ls "$x"/boot/vmlinuz-* | head -1)
   # The bzImage wraps a zstd-compressed ELF: decompress from the zstd magic 28 b5 2f fd.
   local offset
-  offset=$(grep -obUaP '\x28\xb5\x2f\xfd' "$vmlinuz" | head -1 | cut -d: -f1)
+  offset=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$vmlinuz" | head -1 | cut -d: -f1)
   [[ -n $offset ]] || { echo "no zstd payload in $vmlinuz"; return 1; }
   tail -c +$((offset + 1)) "$vmlinuz" | zstd -dc 2>/dev/null >"$kdir/vmlinux.tmp"
   [[ $(head -c 4 "$kdir/vmlinux.tmp" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] ||
