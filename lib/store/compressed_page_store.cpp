@@ -354,6 +354,22 @@ std::uint64_t CompressedPageStore::mark_idle(std::uint64_t age_seconds) {
     return marked;
 }
 
+std::span<std::byte> CompressedPageStore::stored_object(std::uint64_t index) {
+    if (index >= page_count()) return {};
+    Slot& slot = slots_[index];
+    SlotGuard guard(slot);
+    const std::uint32_t kind = SlotTable::kind(slot);
+    if (!(kind & slot_flags::kObject)) return {};
+    return {allocator_->address(slot.value), kind & slot_flags::kSizeMask};
+}
+
+bool CompressedPageStore::is_idle(std::uint64_t index) {
+    if (index >= page_count()) return false;
+    Slot& slot = slots_[index];
+    SlotGuard guard(slot);
+    return (SlotTable::kind(slot) & slot_flags::kIdle) != 0;
+}
+
 bool CompressedPageStore::try_move(std::uint64_t owner, Handle from, Handle to,
                                    std::span<const std::byte> source, std::span<std::byte> target) {
     if (owner >= page_count()) return false;

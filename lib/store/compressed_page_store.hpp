@@ -45,6 +45,12 @@ public:
     std::uint64_t compact() override { return allocator_->compact(*this); }
     std::uint64_t mark_idle(std::uint64_t age_seconds) override;
 
+    // The bytes stored for a page (empty for unwritten and same-filled pages), for diagnostics
+    // and for tests that must damage stored data to prove it is never returned silently.
+    // Valid only while nothing else touches that page.
+    std::span<std::byte> stored_object(std::uint64_t index);
+    bool is_idle(std::uint64_t index);
+
 private:
     // What a slot holds: its kind bits (slot_flags, size included) and value.
     struct Content {
