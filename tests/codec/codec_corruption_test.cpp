@@ -90,14 +90,13 @@ TEST_CASE("garbage input is rejected or decodes within bounds", "[codec][corrupt
         }
         INFO(info.name << ": " << rejected << " of " << kTrials << " garbage inputs rejected");
         CHECK(rejected > kTrials * 9 / 10);
-        // Valid data followed by garbage, and a valid page for a different size.
+        // Valid data followed by garbage, and valid data of a different size.
         const Page text = edge_pages().back().second;
         auto compressed = compress_checked(*codec, text, kPageSize);
         compressed.push_back(std::byte{0x42});
         compressed.push_back(std::byte{0x00});
-        Page out;
-        const Status trailing = decompress_checked(*codec, compressed, out);
-        if (trailing.ok()) REQUIRE(out == text); // lz4/lzo may stop at the end of their data
+        // Bytes past the end of the data mean the stored size is wrong: never accept that.
+        REQUIRE_FALSE(decodes(*codec, compressed));
         std::vector<std::byte> half(kPageSize / 2);
         const auto small = codec->compress(std::span(text.data(), kPageSize / 2), half);
         if (small != 0) REQUIRE_FALSE(decodes(*codec, std::span(half.data(), small)));

@@ -5,6 +5,7 @@
 #include <zdict.h>
 
 #include "codec_checks.hpp"
+#include "shared_dictionary.hpp" // internal: to see that digests are shared
 #include "temp_file.hpp"
 
 using namespace trueno;
@@ -118,4 +119,30 @@ TEST_CASE("zstd with a raw-content dictionary, loaded or built by hand", "[codec
             CHECK(compressed.size() < without.size()); // the page is in the dictionary
         }
     }
+}
+
+TEST_CASE("streams made from the same params share one digested dictionary per level",
+          "[codec][zstd][dict]") {
+    std::vector<std::byte> raw(8192);
+    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::byte>(i * 7 % 251);
+    TempFile file(raw);
+    auto params = parse_codec_params("dict=" + file.path());
+    REQUIRE(params.ok());
+    const auto digests = codec_detail::dictionary_digests(params->dictionary);
+    CHECK(digests == codec_detail::dictionary_digests(params->dictionary)); // attached, not fresh
+
+    std::vector<std::unique_ptr<Codec>> streams;
+    for (int i = 0; i < 4; ++i) streams.push_back(make_or_fail("zstd", *params));
+    CHECK(digests->compress_by_level.size() == 1);
+    const auto level3 = digests->compress_by_level.at(3);
+    REQUIRE(digests->decompress);
+    // Each digest is held by the table plus one reference per stream.
+    CHECK(level3.use_count() == 1 + 1 + 4);
+
+    CodecParams level9 = *params;
+    level9.level = 9;
+    streams.push_back(make_or_fail("zstd", level9));
+    CHECK(digests->compress_by_level.size() == 2);
+    streams.clear();
+    CHECK(level3.use_count() == 2); // streams release their references
 }
