@@ -277,7 +277,11 @@ private:
             for (const auto& part : p)
                 if (part == "." || part == "..") return bad("must not contain . or .. components", "'" + dev.mount_point + "'");
             if (value.find('\n') != std::string::npos) return bad("must be one line", "'" + dev.mount_point + "'");
-            dev.mount_point = value;
+            // systemd wants Where= normalized: "//var//tmp/" is "/var/tmp".
+            std::string normal;
+            for (const auto& part : p)
+                if (part != "/" && !part.empty()) normal += "/" + part.string();
+            dev.mount_point = normal.empty() ? "/" : normal;
         } else if (key == "fs-type") {
             if (!value.empty() && !valid_name(value)) return bad("not a file system type name", "'" + dev.fs_type + "'");
             dev.fs_type = value;

@@ -11,4 +11,8 @@ namespace trueno::generator {
 int generate(const std::filesystem::path& root, bool test_mode, const std::filesystem::path& outdir,
              std::ostream& log);
 
+// --print-config: the devices the configuration works out to, one key=value per line, as
+// setup would create them (sizes in bytes). Messages go to log.
+int print_config(const std::filesystem::path& root, std::ostream& out, std::ostream& log);
+
 } // namespace trueno::generator

@@ -21,6 +21,7 @@ void usage(std::ostream& out)
     out << "Usage: trueno-zram-generator NORMAL-DIR [EARLY-DIR LATE-DIR]\n"
            "       trueno-zram-generator --setup-device ublkbN\n"
            "       trueno-zram-generator --reset-device ublkbN\n"
+           "       trueno-zram-generator --print-config\n"
            "       trueno-zram-generator --help | --version\n"
            "Environment: TRUENO_ZRAM_GENERATOR_ROOT=DIR reads the configuration, proc/meminfo and\n"
            "proc/cmdline under DIR (tests); TRUENO_ZRAM_SOCKET=PATH talks to another daemon socket.\n";
@@ -77,6 +78,7 @@ int main(int argc, char** argv)
             std::cout << "trueno-zram-generator " << TRUENO_VERSION << "\n";
             return 0;
         }
+        if (args.size() == 1 && args[0] == "--print-config") return gen::print_config(root, std::cout, std::cerr);
         if (args.size() == 2 && (args[0] == "--setup-device" || args[0] == "--reset-device"))
             return device_mode(args[0], args[1], root);
         if ((args.size() == 1 || args.size() == 3) && !args[0].starts_with("-"))
