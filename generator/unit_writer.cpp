@@ -55,8 +55,8 @@ void add_recompression_timer(const DeviceConfig& d, std::vector<GeneratedFile>& 
                                  "After=" + setup_unit(d) + "\n\n"
                                  "[Service]\n"
                                  "Type=oneshot\n"
-                                 "ExecStart=trueno-zramctl --set " + dev + " idle=" + std::to_string(age) + "\n"
-                                 "ExecStart=trueno-zramctl --set " + dev + " \"recompress=" + recompress_value(d) + "\"\n",
+                                 "ExecStart=trueno-zramctl --set idle=" + std::to_string(age) + " " + dev + "\n"
+                                 "ExecStart=trueno-zramctl --set \"recompress=" + recompress_value(d) + "\" " + dev + "\n",
                      ""});
     files.push_back({base + ".timer",
                      header(d) + "[Unit]\n"
@@ -89,7 +89,11 @@ Result<std::vector<GeneratedFile>> units_for_device(const DeviceConfig& d)
                                      "DefaultDependencies=no\n"
                                      "Requires=" + setup_unit(d) + "\n"
                                      "After=" + setup_unit(d) + "\n"
-                                     "Before=swap.target\n\n"
+                                     "Before=swap.target\n"
+                                     // DefaultDependencies=no drops these; without them swapoff
+                                     // would only happen after every daemon was killed.
+                                     "Conflicts=umount.target\n"
+                                     "Before=umount.target\n\n"
                                      "[Swap]\n"
                                      "What=" + dev + "\n"
                                      "Priority=" + std::to_string(d.swap_priority) + "\n" + options_line,
