@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "same_fill_kernels.hpp" // internal: to run each implementation directly
 #include "test_pages.hpp"
 #include "trueno/same_fill.hpp"
 
@@ -121,4 +122,42 @@ TEST_CASE("dispatched agrees with scalar on corpus and random pages", "[same_fil
     }
     INFO(same << " of " << corpus.pages.size() << " corpus pages are same-filled");
     CHECK(same < corpus.pages.size());
+}
+
+TEST_CASE("each implementation this CPU can run agrees with scalar", "[same_fill]") {
+    using namespace trueno::same_fill_detail;
+    struct Impl {
+        const char* name;
+        bool runs;
+        std::optional<std::uint64_t> (*detect)(PageView);
+        void (*fill)(MutablePageView, std::uint64_t);
+    };
+    __builtin_cpu_init();
+    const Impl impls[] = {
+        {"avx2", __builtin_cpu_supports("avx2") != 0, detect_avx2, fill_avx2},
+        {"avx512", __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"),
+         detect_avx512, fill_avx512},
+    };
+    for (const Impl& impl : impls) {
+        if (!impl.runs) {
+            WARN("SKIP " << impl.name << ": this CPU does not support it");
+            continue;
+        }
+        INFO(impl.name);
+        Page page = filled(0x0123456789abcdefull);
+        REQUIRE(impl.detect(page) == 0x0123456789abcdefull);
+        for (std::size_t at = 0; at < kPageSize; at += 3) {
+            const std::byte saved = page[at];
+            page[at] ^= std::byte{1};
+            REQUIRE(impl.detect(page) == std::nullopt);
+            page[at] = saved;
+        }
+        Page out = random_page(5);
+        impl.fill(out, 0xfeedfacecafebeefull);
+        REQUIRE(out == filled(0xfeedfacecafebeefull));
+        for (unsigned seed = 0; seed < 50; ++seed) {
+            const Page r = random_page(seed);
+            REQUIRE(impl.detect(r) == same_fill_value_scalar(r));
+        }
+    }
 }
