@@ -146,3 +146,29 @@ TEST_CASE("streams made from the same params share one digested dictionary per l
     streams.clear();
     CHECK(level3.use_count() == 2); // streams release their references
 }
+
+TEST_CASE("malformed and tiny dictionaries give an error or work, never crash",
+          "[codec][zstd][dict]") {
+    // Starts with the trained-dictionary magic number, then garbage: not loadable.
+    std::vector<std::byte> bad{std::byte{0x37}, std::byte{0xA4}, std::byte{0x30}, std::byte{0xEC}};
+    for (int i = 0; i < 500; ++i) bad.push_back(static_cast<std::byte>(i * 31));
+    TempFile bad_file(bad);
+    auto params = parse_codec_params("dict=" + bad_file.path());
+    REQUIRE(params.ok()); // the file reads fine; zstd decides whether it is a dictionary
+    auto codec = make_codec("zstd", *params);
+    REQUIRE_FALSE(codec.ok());
+    CHECK(codec.error().code == EINVAL);
+    CHECK(codec.error().message.find("dictionary") != std::string::npos);
+
+    const std::vector<std::byte> tiny{std::byte{'x'}};
+    TempFile tiny_file(tiny);
+    auto tiny_params = parse_codec_params("dict=" + tiny_file.path());
+    REQUIRE(tiny_params.ok());
+    auto tiny_codec = make_or_fail("zstd", *tiny_params);
+    const Page text = edge_pages().back().second;
+    const auto compressed = compress_checked(*tiny_codec, text, kPageSize);
+    REQUIRE_FALSE(compressed.empty());
+    Page back;
+    REQUIRE(decompress_checked(*tiny_codec, compressed, back).ok());
+    REQUIRE(back == text);
+}
