@@ -196,6 +196,8 @@ private:
             }
             if (auto removed = daemon().remove_device(*id); !removed) {
                 fail_on(path, "failed to reset", removed.error());
+                if (removed.error().code == kDaemonUnreachable)
+                    return kFailure; // every other device would fail the same way
                 rc = kFailure;
             }
         }

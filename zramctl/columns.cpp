@@ -77,19 +77,23 @@ std::optional<std::uint64_t> to_u64(const std::string& text)
     return *parsed;
 }
 
-// One mm_stat field as text, or nothing when mm_stat is absent or short.
+// One mm_stat field as text, or nothing when mm_stat is absent or malformed (fewer than the
+// seven fields zramctl reads, or a field that is not a number).
 std::optional<std::string> mm_field(const DeviceRecord& d, std::size_t index)
 {
     auto mm = attribute(d, "mm_stat");
     if (!mm)
         return std::nullopt;
     std::istringstream in(*mm);
-    std::string field;
-    for (std::size_t i = 0; in >> field; ++i) {
-        if (i == index)
-            return to_u64(field) ? std::optional<std::string>(field) : std::nullopt;
+    std::vector<std::string> fields;
+    for (std::string field; in >> field;) {
+        if (!to_u64(field))
+            return std::nullopt;
+        fields.push_back(field);
     }
-    return std::nullopt;
+    if (fields.size() <= PagesCompacted || index >= fields.size())
+        return std::nullopt;
+    return fields[index];
 }
 
 std::optional<std::string> size_cell(std::optional<std::string> raw, bool in_bytes)

@@ -118,24 +118,23 @@ Result<std::uint64_t> parse_size(std::string_view text)
     if (!scale(value, base, power))
         return too_big(text);
 
-    // Fraction of one unit: digit by digit, truncating, so "0.5M" = 524288 and "1.5K" = 1536.
+    // Fraction of one unit, exact and truncated: "0.25G" = 2^28, "0.5MB" = 500000. (util-linux
+    // adds per-digit truncated parts and can land a byte short; the page rounding hides that.)
     if (!fraction_digits.empty()) {
         std::uint64_t unit = 1;
         if (!scale(unit, base, power))
             return too_big(text);
-        std::uint64_t divisor = 1;
+        unsigned __int128 numerator = 0, denominator = 1;
         for (char d : fraction_digits) {
-            if (divisor > kMax / 10)
-                break; // further digits are below one byte
-            divisor *= 10;
-            const std::uint64_t digit = static_cast<std::uint64_t>(d - '0');
-            if (digit == 0)
-                continue;
-            const std::uint64_t add = unit / (divisor / digit);
-            if (value > kMax - add)
-                return too_big(text);
-            value += add;
+            if (denominator >= 10'000'000'000'000'000'000ull)
+                break; // 19 digits: further ones are below one byte, and the product stays in 128 bits
+            numerator = numerator * 10 + static_cast<unsigned>(d - '0');
+            denominator *= 10;
         }
+        const unsigned __int128 add = numerator * unit / denominator;
+        if (add > kMax - value)
+            return too_big(text);
+        value += static_cast<std::uint64_t>(add);
     }
     return value;
 }

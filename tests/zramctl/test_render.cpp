@@ -1,0 +1,138 @@
+// Output formatting against golden files: the whole program path (options -> daemon data ->
+// columns -> table/raw/json) with fixed attribute values, compared byte for byte.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "fake_daemon.hpp"
+#include "table.hpp"
+
+using namespace trueno::zramctl;
+using namespace trueno::zramctl::testing;
+
+namespace {
+
+std::string golden_path(const std::string& name) { return std::string(ZRAMCTL_GOLDEN_DIR) + "/" + name; }
+
+// TRUENO_UPDATE_GOLDEN=1 rewrites the file and fails the test, so a regenerated file is never
+// mistaken for a passing comparison: review the diff, then run again.
+void check_golden(const std::string& name, const std::string& actual)
+{
+    const std::string path = golden_path(name);
+    if (std::getenv("TRUENO_UPDATE_GOLDEN")) {
+        std::ofstream(path, std::ios::binary) << actual;
+        FAIL_CHECK("golden file rewritten: " << path);
+        return;
+    }
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    std::ostringstream expected;
+    expected << in.rdbuf();
+    INFO("golden file " << path);
+    CHECK(actual == expected.str());
+}
+
+std::string listing(std::vector<std::string> args)
+{
+    auto state = std::make_shared<FakeState>();
+    state->devices = sample_devices();
+    auto r = run_cli(std::move(args), fake_environment(state));
+    INFO("stderr: " << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE(r.err.empty());
+    return r.out;
+}
+
+} // namespace
+
+TEST_CASE("default listing matches zramctl's layout", "[render]")
+{
+    check_golden("default.txt", listing({}));
+}
+
+TEST_CASE("--output-all lists every column, human and in bytes", "[render]")
+{
+    check_golden("output-all.txt", listing({"--output-all"}));
+    check_golden("output-all-bytes.txt", listing({"--output-all", "--bytes"}));
+}
+
+TEST_CASE("--raw and --noheadings", "[render]")
+{
+    check_golden("raw.txt", listing({"--raw"}));
+    check_golden("raw-all-noheadings.txt", listing({"--raw", "--output-all", "-n"}));
+    check_golden("noheadings.txt", listing({"--noheadings"}));
+}
+
+TEST_CASE("--json in human and byte form", "[render]")
+{
+    check_golden("json.txt", listing({"--json", "--output-all"}));
+    check_golden("json-bytes.txt", listing({"-J", "--output-all", "-b"}));
+}
+
+TEST_CASE("--output replaces, +LIST appends, names are case-insensitive", "[render]")
+{
+    check_golden("output-list.txt", listing({"-o", "comp-ratio,NAME,Zero-Pages"}));
+    check_golden("plus-list.txt", listing({"-o", "+ZERO-PAGES,COMP-RATIO"}));
+    check_golden("output-all-plus.txt", listing({"--output-all", "-o", "+NAME", "--raw"}));
+}
+
+TEST_CASE("one named device lists only that device", "[render]")
+{
+    check_golden("one-device.txt", listing({"/dev/ublkb1", "-o", "NAME,DATA,COMPR,MOUNTPOINT"}));
+}
+
+TEST_CASE("no devices: nothing for tables, an empty list for json", "[render]")
+{
+    auto state = std::make_shared<FakeState>();
+    auto env = fake_environment(state);
+    auto table = run_cli({}, env);
+    CHECK(table.status == 0);
+    CHECK(table.out.empty());
+    auto json = run_cli({"--json"}, env);
+    CHECK(json.status == 0);
+    CHECK(json.out == "{\n   \"zramdevices\": [\n   ]\n}\n");
+}
+
+TEST_CASE("cells are computed from kernel zram attribute text", "[render][columns]")
+{
+    DeviceRecord d{"/dev/ublkb5",
+                   {{"disksize", "4294967296\n"},
+                    {"comp_algorithm", "lzo [lz4] zstd\n"},
+                    {"mm_stat", " 1048576   262144   524288        0   600000        9        4        1        1\n"}},
+                   ""};
+    CHECK(cell_text(ColumnId::Name, d, false) == "/dev/ublkb5");
+    CHECK(cell_text(ColumnId::DiskSize, d, false) == "4G");
+    CHECK(cell_text(ColumnId::DiskSize, d, true) == "4294967296");
+    CHECK(cell_text(ColumnId::Data, d, false) == "1M");
+    CHECK(cell_text(ColumnId::Compr, d, false) == "256K");
+    CHECK(cell_text(ColumnId::Total, d, false) == "512K");
+    CHECK(cell_text(ColumnId::MemLimit, d, false) == "0B");
+    CHECK(cell_text(ColumnId::MemUsed, d, false) == "585.9K");
+    CHECK(cell_text(ColumnId::MemUsed, d, true) == "600000");
+    CHECK(cell_text(ColumnId::ZeroPages, d, false) == "9");
+    CHECK(cell_text(ColumnId::Migrated, d, true) == "4");
+    CHECK(cell_text(ColumnId::Algorithm, d, false) == "lz4");
+    CHECK(cell_text(ColumnId::CompRatio, d, false) == "2.0000");
+    CHECK_FALSE(cell_text(ColumnId::Streams, d, false).has_value());
+    CHECK_FALSE(cell_text(ColumnId::MountPoint, d, false).has_value());
+
+    DeviceRecord broken{"/dev/ublkb6", {{"mm_stat", "12 x"}, {"disksize", "-5"}}, ""};
+    CHECK_FALSE(cell_text(ColumnId::Data, broken, false).has_value()); // a malformed mm_stat counts as absent
+    CHECK_FALSE(cell_text(ColumnId::Compr, broken, false).has_value());
+    CHECK_FALSE(cell_text(ColumnId::DiskSize, broken, false).has_value());
+    CHECK_FALSE(cell_text(ColumnId::Algorithm, broken, false).has_value());
+    CHECK_FALSE(cell_text(ColumnId::CompRatio, broken, false).has_value());
+}
+
+TEST_CASE("table cells with control characters are escaped, raw escapes blanks", "[render]")
+{
+    std::vector<DeviceRecord> rows{{"/dev/ublkb0", {}, "/mnt/a b\tc"}};
+    RenderOptions table{{ColumnId::Name, ColumnId::MountPoint}, OutputFormat::Table, true, false};
+    CHECK(render(rows, table) == "NAME        MOUNTPOINT\n/dev/ublkb0 /mnt/a b\\x09c\n");
+    RenderOptions raw{{ColumnId::MountPoint, ColumnId::Name}, OutputFormat::Raw, false, false};
+    CHECK(render(rows, raw) == "/mnt/a\\x20b\\x09c /dev/ublkb0\n");
+    RenderOptions json{{ColumnId::MountPoint}, OutputFormat::Json, true, false};
+    CHECK(render(rows, json) == "{\n   \"zramdevices\": [\n      {\n         \"mountpoint\": \"/mnt/a b\\tc\"\n      }\n   ]\n}\n");
+}
