@@ -1,0 +1,345 @@
+// ZramAttributes over a real page store: every attribute's text and every error code.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "trueno/codec.hpp"
+#include "trueno/page_store.hpp"
+#include "zram_attributes.hpp"
+
+using namespace trueno;
+using namespace trueno::service;
+
+namespace {
+
+// Delegates to a real store and records the calls whose effect the stats do not show.
+class RecordingStore : public PageStore {
+public:
+    explicit RecordingStore(std::unique_ptr<PageStore> real) : real_(std::move(real)) {}
+    std::vector<std::uint64_t> idle_calls;
+    int compact_calls = 0;
+
+    std::uint64_t page_count() const override { return real_->page_count(); }
+    std::uint64_t disksize() const override { return real_->disksize(); }
+    const std::string& algorithm() const override { return real_->algorithm(); }
+    const CodecParams& params() const override { return real_->params(); }
+    unsigned streams() const override { return real_->streams(); }
+    Status write_page(std::uint64_t i, PageView d) override { return real_->write_page(i, d); }
+    Status read_page(std::uint64_t i, MutablePageView o) override { return real_->read_page(i, o); }
+    Status write_bytes(std::uint64_t off, std::span<const std::byte> d) override { return real_->write_bytes(off, d); }
+    Status read_bytes(std::uint64_t off, std::span<std::byte> o) override { return real_->read_bytes(off, o); }
+    void discard(std::uint64_t first, std::uint64_t count) override { real_->discard(first, count); }
+    Status write_pages(std::uint64_t first, std::span<const std::byte> pages, ThreadPool& pool) override {
+        return real_->write_pages(first, pages, pool);
+    }
+    void clear() override { real_->clear(); }
+    MmStat mm_stat() const override { return real_->mm_stat(); }
+    IoStat io_stat() const override { return real_->io_stat(); }
+    void reset_mem_used_max() override { real_->reset_mem_used_max(); }
+    void set_mem_limit(std::uint64_t bytes) override { real_->set_mem_limit(bytes); }
+    std::uint64_t compact() override {
+        ++compact_calls;
+        return real_->compact();
+    }
+    std::uint64_t mark_idle(std::uint64_t age) override {
+        idle_calls.push_back(age);
+        return real_->mark_idle(age);
+    }
+
+private:
+    std::unique_ptr<PageStore> real_;
+};
+
+struct Device {
+    StoreConfig config;
+    std::shared_ptr<RecordingStore> store;
+    std::unique_ptr<ZramAttributes> attrs;
+
+    explicit Device(std::string algorithm = "lz4", std::uint64_t size = 1 << 20) {
+        config.disksize = size;
+        config.algorithm = std::move(algorithm);
+        config.streams = 2;
+        auto real = PageStore::create(config);
+        REQUIRE(real.ok());
+        store = std::make_shared<RecordingStore>(std::move(*real));
+        attrs = std::make_unique<ZramAttributes>(store, config);
+    }
+
+    std::string read(const std::string& name) const {
+        auto v = attrs->read(name);
+        INFO(name << ": " << (v ? "" : v.error().message));
+        REQUIRE(v.ok());
+        return *v;
+    }
+    int write_errno(const std::string& name, const std::string& value) {
+        auto s = attrs->write(name, value);
+        if (s) return 0;
+        CHECK_FALSE(s.error().message.empty());
+        return s.error().code;
+    }
+    std::vector<std::uint64_t> mm_fields() const {
+        std::istringstream in(read("mm_stat"));
+        std::vector<std::uint64_t> v;
+        for (std::uint64_t x; in >> x;) v.push_back(x);
+        return v;
+    }
+};
+
+std::array<std::byte, kPageSize> text_page(unsigned seed) {
+    std::array<std::byte, kPageSize> page{};
+    for (std::size_t i = 0; i < page.size(); ++i)
+        page[i] = static_cast<std::byte>("the quick brown fox "[i % 20] + (i / 512 + seed) % 3);
+    return page;
+}
+
+} // namespace
+
+TEST_CASE("read_all has every readable attribute and no write-only one") {
+    Device d;
+    const auto all = d.attrs->read_all();
+    std::set<std::string> names;
+    for (const auto& [k, _] : all) names.insert(k);
+    const std::set<std::string> expected = {"disksize", "initstate", "comp_algorithm", "mm_stat", "io_stat",
+                                            "debug_stat", "bd_stat", "backing_dev", "writeback_limit",
+                                            "writeback_limit_enable", "recomp_algorithm", "max_comp_streams"};
+    CHECK(names == expected);
+    for (const auto& [k, v] : all) {
+        INFO(k);
+        CHECK((v.empty() || v.back() != '\n'));
+        CHECK(v == d.read(k));
+    }
+}
+
+TEST_CASE("simple attributes read as the kernel prints them") {
+    Device d("lz4", 3 * 1024 * 1024);
+    CHECK(d.read("disksize") == "3145728");
+    CHECK(d.read("initstate") == "1");
+    CHECK(d.read("bd_stat") == "       0        0        0");
+    CHECK(d.read("backing_dev") == "none");
+    CHECK(d.read("recomp_algorithm").empty());
+    CHECK(d.read("max_comp_streams") == "2");
+    CHECK(d.read("debug_stat").rfind("version: 1\n", 0) == 0);
+}
+
+TEST_CASE("comp_algorithm lists every algorithm, each followed by a space, the current in brackets") {
+    for (const auto& info : available_codecs()) {
+        Device d(std::string(info.name));
+        std::string expected;
+        for (const auto& other : available_codecs())
+            expected += other.name == info.name ? "[" + std::string(other.name) + "] " : std::string(other.name) + " ";
+        CHECK(d.read("comp_algorithm") == expected);
+    }
+    if (available_codecs().size() == 6) {
+        Device d("lz4");
+        CHECK(d.read("comp_algorithm") == "lzo lzo-rle [lz4] lz4hc zstd deflate ");
+    }
+}
+
+TEST_CASE("mm_stat and io_stat: the kernel's fields, following the store") {
+    Device d;
+    auto empty = d.mm_fields();
+    REQUIRE(empty.size() == 9);
+    CHECK(empty[0] == 0);
+    for (unsigned i = 0; i < 10; ++i) {
+        auto page = text_page(i);
+        REQUIRE(d.store->write_page(i, PageView(page)).ok());
+    }
+    std::array<std::byte, kPageSize> zeros{};
+    REQUIRE(d.store->write_page(20, PageView(zeros)).ok());
+    const auto f = d.mm_fields();
+    CHECK(f[0] == 11 * kPageSize); // orig_data_size includes same-filled pages
+    CHECK(f[1] > 0);
+    CHECK(f[1] < 10 * kPageSize);   // text compresses
+    CHECK(f[5] == 1);               // same_pages
+    // Exactly the library's kernel format, minus the newline sysfs would end with.
+    auto expected = format_mm_stat(d.store->mm_stat());
+    expected.pop_back();
+    CHECK(d.read("mm_stat") == expected);
+    // Every field right-aligned in at least 8 columns, as "%8llu".
+    CHECK(d.read("mm_stat").size() >= 9 * 8 + 8);
+
+    d.store->discard(0, 2);
+    std::istringstream io(d.read("io_stat"));
+    std::vector<std::uint64_t> iof;
+    for (std::uint64_t x; io >> x;) iof.push_back(x);
+    REQUIRE(iof.size() == 4);
+    CHECK(iof[3] == 2); // notify_free
+}
+
+TEST_CASE("unknown, write-only and read-only attributes: ENOENT and EACCES") {
+    Device d;
+    CHECK(d.attrs->read("nope").error().code == ENOENT);
+    for (const char* wo : {"mem_limit", "mem_used_max", "compact", "idle", "algorithm_params", "recompress", "writeback"}) {
+        INFO(wo);
+        CHECK(d.attrs->read(wo).error().code == EACCES);
+    }
+    for (const char* ro : {"initstate", "mm_stat", "io_stat", "debug_stat", "bd_stat"}) {
+        INFO(ro);
+        CHECK(d.write_errno(ro, "1") == EACCES);
+    }
+    CHECK(d.write_errno("nope", "1") == ENOENT);
+    CHECK(d.write_errno("reset", "1") == ENOENT); // the device manager's job
+}
+
+TEST_CASE("disksize and comp_algorithm: validated, then EBUSY as on an initialised device") {
+    Device d;
+    CHECK(d.write_errno("disksize", "1G") == EBUSY);
+    CHECK(d.write_errno("disksize", "4096\n") == EBUSY);
+    CHECK(d.write_errno("disksize", "0") == EINVAL);
+    CHECK(d.write_errno("disksize", "garbage") == EINVAL);
+    CHECK(d.write_errno("disksize", "1GB") == EINVAL);
+    CHECK(d.write_errno("comp_algorithm", "zstd") == EBUSY);
+    CHECK(d.write_errno("comp_algorithm", "zstd\n") == EBUSY);
+    CHECK(d.write_errno("comp_algorithm", "nope") == EINVAL);
+    CHECK(d.write_errno("comp_algorithm", std::string(64, 'a')) == E2BIG);
+    CHECK(d.read("comp_algorithm").find("[lz4]") != std::string::npos);
+    CHECK(d.read("disksize") == "1048576");
+}
+
+TEST_CASE("algorithm_params: the kernel's syntax checked, then EBUSY") {
+    Device d;
+    for (const char* ok : {"level=3", "algo=zstd level=3", "priority=0 level=1", "dict=/some/path", " level=3  ", "deflate.winbits=12"})
+        CHECK(d.write_errno("algorithm_params", ok) == EBUSY);
+    CHECK(d.write_errno("algorithm_params", "level") == EINVAL);
+    CHECK(d.write_errno("algorithm_params", "level=") == EINVAL);
+    CHECK(d.write_errno("algorithm_params", "level=x") == EINVAL);
+    CHECK(d.write_errno("algorithm_params", "level=99999999999") == ERANGE);
+    CHECK(d.write_errno("algorithm_params", "foo=1") == EINVAL);
+    CHECK(d.write_errno("algorithm_params", "algo=nope") == EINVAL);
+    CHECK(d.write_errno("algorithm_params", "priority=9") == EINVAL);
+    CHECK(d.write_errno("algorithm_params", "dict=\"unbalanced") == EINVAL);
+}
+
+TEST_CASE("mem_limit: memparse sizes, page-aligned, visible in mm_stat") {
+    Device d;
+    const std::pair<const char*, std::uint64_t> cases[] = {
+        {"1M", 1 << 20}, {"1m\n", 1 << 20}, {"2G", 2ULL << 30}, {"1K", 4096}, {"5000", 8192},
+        {"0x1000", 4096}, {"010", 4096}, {"0", 0}, {"  3k ", 4096}, {"1T", 1ULL << 40},
+    };
+    for (const auto& [text, bytes] : cases) {
+        INFO(text);
+        REQUIRE(d.write_errno("mem_limit", text) == 0);
+        CHECK(d.mm_fields()[3] == bytes);
+    }
+    CHECK(d.write_errno("mem_limit", "abc") == EINVAL);
+    CHECK(d.write_errno("mem_limit", "") == EINVAL);
+    CHECK(d.write_errno("mem_limit", "1Q") == EINVAL);
+    CHECK(d.write_errno("mem_limit", "-1") == EINVAL);
+    CHECK(d.write_errno("mem_limit", "99999999999999999999") == ERANGE);
+    CHECK(d.write_errno("mem_limit", "16E") == ERANGE);
+    CHECK(d.mm_fields()[3] == 1ULL << 40); // failed writes changed nothing
+}
+
+TEST_CASE("mem_limit is enforced by the store: writes past it fail, data stays intact") {
+    Device d("lz4", 16 << 20);
+    REQUIRE(d.write_errno("mem_limit", "64K") == 0);
+    std::array<std::byte, kPageSize> noise{};
+    std::uint64_t x = 88172645463325252ULL;
+    int refused = 0;
+    for (unsigned i = 0; i < 64; ++i) {
+        for (auto& b : noise) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            b = static_cast<std::byte>(x);
+        }
+        auto s = d.store->write_page(i, PageView(noise));
+        if (!s) {
+            CHECK(s.error().code == ENOMEM);
+            ++refused;
+        }
+    }
+    CHECK(refused > 0);
+    CHECK(d.mm_fields()[2] <= 64 * 1024 + 64 * 1024); // mem_used_total near the limit
+}
+
+TEST_CASE("mem_used_max: only 0 resets the peak") {
+    Device d;
+    for (unsigned i = 0; i < 32; ++i) {
+        auto page = text_page(i);
+        REQUIRE(d.store->write_page(i, PageView(page)).ok());
+    }
+    d.store->discard(0, 32);
+    const auto before = d.mm_fields();
+    CHECK(before[4] >= before[2]);
+    CHECK(d.write_errno("mem_used_max", "1") == EINVAL);
+    CHECK(d.write_errno("mem_used_max", "x") == EINVAL);
+    CHECK(d.write_errno("mem_used_max", "") == EINVAL);
+    CHECK(d.mm_fields()[4] == before[4]);
+    REQUIRE(d.write_errno("mem_used_max", "0\n") == 0);
+    const auto after = d.mm_fields();
+    CHECK(after[4] == after[2]);
+}
+
+TEST_CASE("compact and idle reach the store; idle takes all or seconds") {
+    Device d;
+    REQUIRE(d.write_errno("compact", "1") == 0);
+    REQUIRE(d.write_errno("compact", "") == 0);
+    CHECK(d.store->compact_calls == 2);
+    REQUIRE(d.write_errno("idle", "all") == 0);
+    REQUIRE(d.write_errno("idle", "all\n") == 0);
+    REQUIRE(d.write_errno("idle", "60") == 0);
+    REQUIRE(d.write_errno("idle", "0x10") == 0);
+    CHECK(d.store->idle_calls == std::vector<std::uint64_t>{0, 0, 60, 16});
+    CHECK(d.write_errno("idle", "soon") == EINVAL);
+    CHECK(d.write_errno("idle", "-1") == EINVAL);
+    CHECK(d.write_errno("idle", "") == EINVAL);
+    CHECK(d.store->idle_calls.size() == 4);
+}
+
+TEST_CASE("recomp_algorithm and recompress: validated; no secondary algorithm can exist") {
+    Device d;
+    CHECK(d.write_errno("recomp_algorithm", "algo=zstd") == EBUSY);
+    CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=3") == EBUSY);
+    CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=4") == EINVAL);
+    CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=0") == EINVAL);
+    CHECK(d.write_errno("recomp_algorithm", "priority=1") == EINVAL);
+    CHECK(d.write_errno("recomp_algorithm", "algo=nope") == EINVAL);
+    CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=x") == EINVAL);
+    CHECK(d.write_errno("recomp_algorithm", "algo=") == EINVAL);
+    CHECK(d.write_errno("recomp_algorithm", "bogus=1 algo=zstd") == EINVAL);
+    CHECK(d.read("recomp_algorithm").empty());
+
+    auto s = d.attrs->write("recompress", "type=idle");
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == EINVAL);
+    CHECK(s.error().message == "no recompression algorithm configured");
+    CHECK(d.write_errno("recompress", "type=huge_idle threshold=1000 max_pages=10 algo=zstd priority=1") == EINVAL);
+    auto weird = d.attrs->write("recompress", "type=weird");
+    CHECK(weird.error().message.find("type") != std::string::npos);
+    CHECK(d.write_errno("recompress", "threshold=3632") == EINVAL);
+    CHECK(d.write_errno("recompress", "threshold=99999999999") == ERANGE);
+    CHECK(d.write_errno("recompress", "max_pages=x") == EINVAL);
+    CHECK(d.write_errno("recompress", "colour=blue") == EINVAL);
+}
+
+TEST_CASE("writeback is not supported; streams are fixed") {
+    Device d;
+    for (const char* a : {"backing_dev", "writeback", "writeback_limit", "writeback_limit_enable"}) {
+        INFO(a);
+        CHECK(d.write_errno(a, "/dev/sdz") == EOPNOTSUPP);
+    }
+    CHECK(d.write_errno("max_comp_streams", "4") == EBUSY);
+    CHECK(d.read("max_comp_streams") == "2");
+}
+
+TEST_CASE("no attribute write disturbs stored data") {
+    Device d;
+    std::vector<std::array<std::byte, kPageSize>> pages;
+    for (unsigned i = 0; i < 16; ++i) {
+        pages.push_back(text_page(i));
+        REQUIRE(d.store->write_page(i, PageView(pages.back())).ok());
+    }
+    const std::pair<const char*, const char*> writes[] = {
+        {"compact", "1"}, {"idle", "all"}, {"mem_used_max", "0"}, {"mem_limit", "1G"}, {"mem_limit", "0"},
+        {"disksize", "2M"}, {"comp_algorithm", "zstd"}, {"algorithm_params", "level=9"}, {"recompress", "type=idle"},
+    };
+    for (const auto& [name, value] : writes) (void)d.attrs->write(name, value);
+    for (unsigned i = 0; i < 16; ++i) {
+        std::array<std::byte, kPageSize> out{};
+        REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
+        CHECK(std::memcmp(out.data(), pages[i].data(), kPageSize) == 0);
+    }
+}
