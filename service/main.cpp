@@ -111,8 +111,10 @@ int serve(const Options& options)
         spdlog::critical("control socket: {}", listen_fd.error().message);
         return 1;
     }
+    // Destroyed in reverse: the server's loop stops before the handlers and the manager go.
+    std::unique_ptr<trueno::service::ZramControl> zram_control;
     trueno::varlink::Server server({"trueno", "trueno-zramd", TRUENO_VERSION, "https://github.com/trueno-zram"});
-    trueno::service::register_control(server, manager, **control);
+    zram_control = trueno::service::register_control(server, manager, **control, device_options.copy_mode);
     if (auto st = server.start(std::move(listen_fd.value())); !st) {
         spdlog::critical("control socket: {}", st.error().message);
         return 1;

@@ -23,8 +23,10 @@ std::vector<std::string> harden_for_swap()
 {
     std::vector<std::string> warnings;
     // Every page of the daemon, now and later, must stay resident: a fault that needs swap-in
-    // from the device this process serves would never complete.
-    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+    // from the device this process serves would never complete. MCL_ONFAULT locks pages as they
+    // are touched instead of populating whole new mappings at once: the store reserves large
+    // address ranges it fills gradually.
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
         warnings.push_back(failure("mlockall (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
 
     if (int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC); fd >= 0) {

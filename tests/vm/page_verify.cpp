@@ -23,14 +23,15 @@ std::uint64_t mix(std::uint64_t x)
     return x;
 }
 
-// Word 0: the index; words 1..510: mostly repeated values (compressible, but not same-filled);
+// Word 0: the index; words 1..510: mostly repeated values, one random word in 64 (compressible
+// about as well as real anonymous memory, never same-filled);
 // word 511: a checksum of the others.
 void fill(std::uint64_t* page, std::uint64_t index)
 {
     page[0] = index;
     std::uint64_t sum = mix(index);
     for (std::size_t w = 1; w + 1 < kWords; ++w) {
-        page[w] = (w % 16 == 0) ? mix(index * 1000 + w) : (index & 0xff) * 0x0101010101010101ULL + w / 64;
+        page[w] = (w % 64 == 0) ? mix(index * 1000 + w) : (index & 0xff) * 0x0101010101010101ULL + w / 64;
         sum = mix(sum ^ page[w]);
     }
     page[kWords - 1] = sum;
@@ -61,20 +62,30 @@ int main(int argc, char** argv)
         return 1;
     }
     auto* base = static_cast<std::uint64_t*>(map);
-    for (std::size_t i = 0; i < pages; ++i)
+    for (std::size_t i = 0; i < pages; ++i) {
         fill(base + i * kWords, i);
+        if (i % (pages / 4) == 0) {
+            std::printf("page-verify: filling, %zu%%\n", i * 100 / pages);
+            std::fflush(stdout);
+        }
+    }
     std::printf("page-verify: FILLED %zu pages\n", pages);
     std::fflush(stdout);
     if (argc > 2)
         while (access(argv[2], F_OK) != 0)
             usleep(100000);
     std::size_t bad = 0;
-    for (std::size_t i = 0; i < pages; ++i)
+    for (std::size_t i = 0; i < pages; ++i) {
+        if (i % (pages / 4) == 0) {
+            std::printf("page-verify: verifying, %zu%%\n", i * 100 / pages);
+            std::fflush(stdout);
+        }
         if (!check(base + i * kWords, i)) {
             if (bad < 5)
                 std::printf("page-verify: page %zu corrupted\n", i);
             ++bad;
         }
+    }
     std::printf("page-verify: VERIFIED %zu pages, %zu bad\n", pages, bad);
     return bad == 0 ? 0 : 1;
 }
