@@ -4,6 +4,8 @@
 
 #include <zdict.h>
 
+#include <thread>
+
 #include "codec_checks.hpp"
 #include "shared_dictionary.hpp" // internal: to see that digests are shared
 #include "temp_file.hpp"
@@ -171,4 +173,38 @@ TEST_CASE("malformed and tiny dictionaries give an error or work, never crash",
     Page back;
     REQUIRE(decompress_checked(*tiny_codec, compressed, back).ok());
     REQUIRE(back == text);
+}
+
+TEST_CASE("streams with a shared dictionary are created and used from several threads",
+          "[codec][zstd][dict]") {
+    std::vector<std::byte> raw;
+    for (const auto& [label, page] : edge_pages())
+        if (label == "text" || label == "period 1000") raw.insert(raw.end(), page.begin(), page.end());
+    TempFile file(raw);
+    auto params = parse_codec_params("dict=" + file.path());
+    REQUIRE(params.ok());
+    const Page text = edge_pages().back().second;
+
+    std::vector<int> failures(4, 0);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < failures.size(); ++t) {
+        threads.emplace_back([&, t] {
+            auto codec = make_codec("zstd", *params);
+            if (!codec) {
+                ++failures[t];
+                return;
+            }
+            std::vector<std::byte> out(kPageSize);
+            Page back;
+            for (int i = 0; i < 200; ++i) {
+                const std::size_t n = (*codec)->compress(text, out);
+                if (n == 0 || !(*codec)->decompress(std::span(out.data(), n), back) ||
+                    back != text)
+                    ++failures[t];
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(failures == std::vector<int>(4, 0));
+    CHECK(codec_detail::dictionary_digests(params->dictionary)->compress_by_level.size() == 1);
 }
