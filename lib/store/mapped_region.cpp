@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -31,10 +32,15 @@ MappedRegion& MappedRegion::operator=(MappedRegion&& other) noexcept {
     return *this;
 }
 
-void MappedRegion::release(std::size_t offset, std::size_t bytes) {
+bool MappedRegion::release(std::size_t offset, std::size_t bytes) {
     // MADV_DONTNEED on private anonymous memory frees the pages at once (RSS drops) and keeps
-    // the mapping, so no VMA is split or created.
-    ::madvise(base_ + offset, bytes, MADV_DONTNEED);
+    // the mapping, so no VMA is split or created. A daemon under mlockall() has locked
+    // mappings, where only MADV_DONTNEED_LOCKED (Linux 5.18) may drop pages.
+    if (::madvise(base_ + offset, bytes, MADV_DONTNEED) == 0) return true;
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+    return errno == EINVAL && ::madvise(base_ + offset, bytes, MADV_DONTNEED_LOCKED) == 0;
 }
 
 void MappedRegion::unmap() {

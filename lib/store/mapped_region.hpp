@@ -29,8 +29,8 @@ public:
     bool mapped() const { return base_ != nullptr; }
 
     // Gives the physical pages of [offset, offset + bytes) back to the OS; they read as zeros
-    // afterwards. Offsets are page-aligned.
-    void release(std::size_t offset, std::size_t bytes);
+    // afterwards. Offsets are page-aligned. False if the OS refused (the pages stay in use).
+    bool release(std::size_t offset, std::size_t bytes);
     void unmap();
 
 private:

@@ -205,12 +205,14 @@ std::uint64_t SizeClassAllocator::release_empty_pages(SizeClass& cls) {
         std::uint64_t end = page;
         while (i < cls.emptied.size() && cls.emptied[i] / kPagesPerSegment == id / kPagesPerSegment &&
                cls.emptied[i] % kPagesPerSegment == end && releasable(end)) {
-            segment->resident[end] = 0;
             ++end;
             ++i;
         }
-        segment->region.release(first * kPageSize, (end - first) * kPageSize);
-        released += end - first;
+        // Pages the OS would not take back stay resident and counted: mem_used stays honest.
+        if (segment->region.release(first * kPageSize, (end - first) * kPageSize)) {
+            for (std::uint64_t p = first; p < end; ++p) segment->resident[p] = 0;
+            released += end - first;
+        }
     }
     cls.emptied.clear();
     cls.resident_pages -= released;
