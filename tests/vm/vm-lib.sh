@@ -55,7 +55,8 @@ prepare_kernel() {
 copy_with_libs() { # root binary [dest-dir]
   local root=$1 bin=$2 dest=${3:-/bin}
   mkdir -p "$root$dest"
-  cp -L "$bin" "$root$dest/"
+  # Without debug info: the initramfs must fit in the small VMs' RAM.
+  strip --strip-debug -o "$root$dest/$(basename "$bin")" "$bin" 2>/dev/null || cp -L "$bin" "$root$dest/"
   local lib
   for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*'); do
     mkdir -p "$root$(dirname "$lib")"
@@ -89,14 +90,15 @@ build_initramfs() {
   (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$cache/initrd.gz")
 }
 
-# Boots the VM for one guest test; the serial console goes to $cache/NAME.log.
+# Boots the VM for one guest test (NAME up to the first "-" names the guest script); the
+# serial console goes to $cache/NAME.log.
 # Usage: boot_test NAME MEMORY_MB TIMEOUT_S [extra qemu args...]
 boot_test() {
   local name=$1 mem=$2 limit=$3
   shift 3
   timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp 2 \
     -kernel "$cache/kernel/vmlinux" -initrd "$cache/initrd.gz" \
-    -append "console=ttyS0 quiet panic=-1 trueno.test=$name" \
+    -append "console=ttyS0 quiet panic=-1 trueno.test=${name%%-*} ${TRUENO_VM_APPEND:-}" \
     -nographic -no-reboot -monitor none -serial stdio "$@" </dev/null >"$cache/$name.log" 2>&1
   tr -d '\r' <"$cache/$name.log" >"$cache/$name.log.txt"
 }
