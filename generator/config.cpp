@@ -175,6 +175,13 @@ public:
                      format_mib(*dev.host_memory_limit_mib) + " MiB: not creating it");
                 continue;
             }
+            // Beyond 2^63 bytes the conversion to an integer would be undefined; no machine has it.
+            constexpr double kMaxMib = 8.0 * 1024 * 1024 * 1024 * 1024; // 8 EiB
+            if (dev.size_mib > kMaxMib || dev.resident_limit_mib > kMaxMib) {
+                warn(name + ": size " + format_mib(std::max(dev.size_mib, dev.resident_limit_mib)) +
+                     " MiB is beyond any machine: not creating it");
+                continue;
+            }
             dev.disksize_bytes = static_cast<std::uint64_t>(std::max(0.0, dev.size_mib) * 1024.0 * 1024.0);
             dev.mem_limit_bytes = static_cast<std::uint64_t>(std::max(0.0, dev.resident_limit_mib) * 1024.0 * 1024.0);
             if (dev.disksize_bytes < 4096) {
@@ -473,6 +480,7 @@ Result<std::uint64_t> parse_timespan_s(std::string_view text)
             if (unit == name) mult = m;
         if (mult == 0 || n > (UINT64_C(1) << 40)) return err();
         total += n * mult;
+        if (total > (UINT64_C(1) << 50)) return err();
         any = true;
     }
     if (!any) return err();

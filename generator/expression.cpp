@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <numbers>
 #include <optional>
 #include <vector>
@@ -138,7 +139,12 @@ private:
             pos_ = start;
             fail("malformed number '" + digits + "'");
         }
-        double value = std::stod(digits);
+        // strtod, not stod: a 400-digit number must be an error message, not an exception.
+        double value = std::strtod(digits.c_str(), nullptr);
+        if (!std::isfinite(value)) {
+            pos_ = start;
+            fail("number '" + digits + "' is too large");
+        }
         // A suffix converts to MiB; a letter run that is not a suffix is an error, not a name.
         if (!at_end() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) {
             std::size_t suffix_start = pos_;

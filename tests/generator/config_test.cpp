@@ -129,6 +129,16 @@ TEST_CASE("host-memory-limit skips devices on big machines", "[config]")
     CHECK(parse("[zram0]\nhost-memory-limit = 8192\n", 8192).devices.contains(0)); // equal is fine
 }
 
+TEST_CASE("sizes no machine has are refused, not overflowed", "[config]")
+{
+    auto c = parse("[zram0]\nzram-size = 1T * 1T * 16\n[zram1]\nzram-resident-limit = 2 ^ 1000\n[zram2]\n");
+    CHECK(c.devices.size() == 1);
+    CHECK(c.devices.contains(2));
+    CHECK(logged(c, "[zram0] (/dev/ublkb0): size"));
+    CHECK(logged(c, "is beyond any machine"));
+    CHECK_FALSE(gen::parse_timespan_s("1099511627776w 1099511627776w").ok());
+}
+
 TEST_CASE("zero-size devices are skipped", "[config]")
 {
     auto c = parse("[zram0]\nzram-size = 0\n");

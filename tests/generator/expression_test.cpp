@@ -78,5 +78,6 @@ TEST_CASE("bad expressions say what is wrong and where", "[expression]")
     CHECK_THAT(error_of("1..2"), Catch::Contains("malformed number"));
     CHECK_THAT(error_of("1 $ 2"), Catch::Contains("unexpected '$'"));
     CHECK_THAT(error_of("10 ^ 400"), Catch::Contains("not a finite number"));
+    CHECK_THAT(error_of(std::string(400, '9').c_str()), Catch::Contains("too large"));
     CHECK_THAT(error_of(std::string(100000, '(').c_str()), Catch::Contains("nested too deeply"));
 }
