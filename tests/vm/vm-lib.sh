@@ -64,9 +64,12 @@ copy_with_libs() { # root binary [dest-dir]
   done
 }
 
-# Builds $cache/initrd.gz: busybox, the modules, the daemon, varlink-call, the test helpers and
-# guest scripts. Rebuilt every run (the binaries change).
-build_initramfs() {
+# Builds $cache/OUTPUT: busybox, the modules, the daemon, varlink-call, the test helpers and
+# guest scripts, plus the extra tools named (fio alone brings ~80 MB of libraries: only the
+# block-device VMs get it, the small swap VM could not spare the RAM). Rebuilt every run.
+build_initramfs() { # output tools...
+  local output=$1
+  shift
   local root=$cache/initramfs
   rm -rf "$root" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,mnt,lib/modules,tests}
   cp /bin/busybox "$root/bin/busybox"
@@ -78,7 +81,7 @@ build_initramfs() {
   copy_with_libs "$root" "$build/lib/varlink/varlink-call" /bin || return 1
   copy_with_libs "$root" "$build/tests/vm/page-verify" /bin || return 1
   local tool
-  for tool in fio blkdiscard mkswap swapon swapoff; do
+  for tool in "$@"; do
     local path
     path=$(command -v $tool) || continue
     rm -f "$root/bin/$tool"
@@ -87,7 +90,7 @@ build_initramfs() {
   cp "$here"/guest/*.sh "$root/tests/"
   cp "$here/guest/init" "$root/init"
   chmod +x "$root/init" "$root"/tests/*.sh
-  (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$cache/initrd.gz")
+  (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$cache/$output")
 }
 
 # Boots the VM for one guest test (NAME up to the first "-" names the guest script); the
@@ -97,7 +100,7 @@ boot_test() {
   local name=$1 mem=$2 limit=$3
   shift 3
   timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp 2 \
-    -kernel "$cache/kernel/vmlinux" -initrd "$cache/initrd.gz" \
+    -kernel "$cache/kernel/vmlinux" -initrd "$cache/${INITRD:-initrd.gz}" \
     -append "console=ttyS0 quiet panic=-1 trueno.test=${name%%-*} ${TRUENO_VM_APPEND:-}" \
     -nographic -no-reboot -monitor none -serial stdio "$@" </dev/null >"$cache/$name.log" 2>&1
   tr -d '\r' <"$cache/$name.log" >"$cache/$name.log.txt"
