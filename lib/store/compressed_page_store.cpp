@@ -264,9 +264,10 @@ void CompressedPageStore::discard(std::uint64_t first, std::uint64_t count) {
             SlotGuard guard(slot);
             old = install(slot, Content{});
         }
-        if (!old.empty()) notify_free_.fetch_add(1, kRelaxed);
         release(old);
     }
+    // As the kernel's zram_bio_discard: every whole page discarded counts, empty or not.
+    notify_free_.fetch_add(count, kRelaxed);
 }
 
 Status CompressedPageStore::write_pages(std::uint64_t first, std::span<const std::byte> pages,

@@ -105,13 +105,14 @@ TEST_CASE("statistics follow writes, overwrites, discards, compaction and clear"
     CHECK(store->mm_stat().compr_data_size == lz4_size(text2));
     REQUIRE(read(*store, 2) == text2);
 
-    // Discard counts only pages that held data, same-filled included.
+    // Discard frees every page of the range; notify_free counts each one, as the kernel's
+    // zram_bio_discard does, whether it held data or not.
     store->discard(0, 10);
     s = store->mm_stat();
     CHECK(s.orig_data_size == 0);
     CHECK(s.compr_data_size == 0);
     CHECK(s.same_pages == 0);
-    CHECK(store->io_stat().notify_free == 4);
+    CHECK(store->io_stat().notify_free == 10);
     REQUIRE(read(*store, 2) == zero);
 
     // Emptied pages are counted until they are given back; compaction gives them back.

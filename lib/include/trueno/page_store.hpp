@@ -49,7 +49,7 @@ public:
     virtual Status read_bytes(std::uint64_t offset, std::span<std::byte> out) = 0;
 
     // Frees whole pages in [first, first + count) (DISCARD / WRITE_ZEROES / swap slot free);
-    // every page that held data counts once in notify_free.
+    // every page in the range counts once in notify_free, as the kernel's discard does.
     virtual void discard(std::uint64_t first, std::uint64_t count) = 0;
 
     // Many consecutive pages, compressed on the pool's threads (bulk writes). Stops at the first
