@@ -5,9 +5,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <cinttypes>
-#include <cstdio>
-#include <functional>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -39,7 +36,7 @@ std::string_view trim(std::string_view v) {
 }
 
 // Base 0 as the kernel's simple_strtoull: 0x hex, leading 0 octal, else decimal. Returns the
-// value and how many characters were used; nullopt on overflow.
+// value, how many characters were used (0: none) and whether it overflowed.
 struct ParsedNumber {
     std::uint64_t value = 0;
     std::size_t used = 0;
@@ -100,7 +97,7 @@ template <typename T> Result<T> kstrto(std::string_view text, int base) {
 
 // The kernel's memparse: a number (base 0) with an optional K/M/G/T/P/E suffix (powers of
 // 1024). The kernel ignores whatever follows; here only white space may, so a typo such as
-// "1GB" is an error rather than silently 1G. nullopt when nothing parsed.
+// "1GB" is an error rather than silently 1G.
 Result<std::uint64_t> memparse(std::string_view text) {
     text = trim(text);
     auto n = parse_auto_base(text);

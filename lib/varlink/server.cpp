@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 #include <stdexcept>
 
 namespace trueno::varlink {
@@ -103,6 +104,7 @@ void Server::stop() {
     thread_.join();
     connections_.clear();
     client_count_ = 0;
+    accept_paused_ = false;
     listen_fd_.reset();
     epoll_fd_.reset();
     stop_fd_.reset();
@@ -111,7 +113,11 @@ void Server::stop() {
 void Server::run() {
     std::array<epoll_event, 64> events{};
     for (;;) {
-        const int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()), -1);
+        // While accepting is paused for lack of fds, retry it once a second.
+        const int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()),
+                                   accept_paused_ ? 1000 : -1);
+        if (accept_paused_ && std::chrono::steady_clock::now() - paused_at_ >= std::chrono::seconds(1))
+            set_accepting(true);
         if (n < 0) {
             if (errno == EINTR) continue;
             spdlog::error("varlink: epoll_wait: {}", errno_text(errno));
@@ -140,8 +146,14 @@ void Server::accept_clients() {
         UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN) spdlog::warn("varlink: accept: {}", errno_text(errno));
-            return; // EMFILE etc.: retried on the next wakeup
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // The pending connection stays readable: stop watching it or the loop spins.
+                spdlog::warn("varlink: accept: {}; pausing new connections", errno_text(errno));
+                set_accepting(false);
+            } else if (errno != EAGAIN) {
+                spdlog::warn("varlink: accept: {}", errno_text(errno));
+            }
+            return;
         }
         if (connections_.size() >= limits_.max_clients) {
             spdlog::warn("varlink: {} clients connected, refusing another", connections_.size());
@@ -273,6 +285,20 @@ void Server::close_connection(int fd) {
     ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
     connections_.erase(fd); // closes the fd
     client_count_ = connections_.size();
+    if (accept_paused_) set_accepting(true); // an fd is free again
+}
+
+void Server::set_accepting(bool on) {
+    if (on == !accept_paused_) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listen_fd_.get();
+    if (::epoll_ctl(epoll_fd_.get(), on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd_.get(), &ev) != 0) {
+        spdlog::warn("varlink: epoll_ctl on the listening socket: {}", errno_text(errno));
+        return;
+    }
+    accept_paused_ = !on;
+    if (!on) paused_at_ = std::chrono::steady_clock::now();
 }
 
 Reply Server::dispatch(const Call& call, const PeerCredentials& peer) const {

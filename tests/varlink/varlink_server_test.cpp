@@ -1,9 +1,12 @@
 // The varlink server and client over real AF_UNIX sockets in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
@@ -11,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -332,6 +336,40 @@ TEST_CASE("connections beyond max_clients are refused, the rest are served") {
     auto third = raw_connect(svc.path);
     CHECK(closed_by_server(third.get()));
     CHECK(must_call(a, "org.example.test.Echo", {{"value", "a2"}}).parameters["value"] == "a2");
+}
+
+TEST_CASE("out of file descriptors: accepting pauses without spinning, then resumes") {
+    TestService svc;
+    auto first = svc.client();
+    // Sockets made now, connected once no new fd can be had: the server's accept hits EMFILE.
+    std::vector<UniqueFd> waiting;
+    for (int i = 0; i < 3; ++i) waiting.emplace_back(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    rlimit old{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int highest = 0;
+    for (int fd = 0; fd < 4096; ++fd)
+        if (::fcntl(fd, F_GETFD) != -1) highest = fd;
+    rlimit tight = old;
+    tight.rlim_cur = static_cast<rlim_t>(highest + 1);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, svc.path.c_str(), svc.path.size());
+    for (auto& fd : waiting)
+        REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+    rusage before{}, after{};
+    ::getrusage(RUSAGE_SELF, &before);
+    std::this_thread::sleep_for(400ms);
+    ::getrusage(RUSAGE_SELF, &after);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &old) == 0);
+    const auto cpu_us = [](const rusage& r) { return r.ru_utime.tv_sec * 1000000L + r.ru_utime.tv_usec + r.ru_stime.tv_sec * 1000000L + r.ru_stime.tv_usec; };
+    CHECK(cpu_us(after) - cpu_us(before) < 200000); // a spinning loop would burn the whole 400 ms
+    // The connected-before client still works, and the waiting ones are served once fds free up.
+    CHECK(must_call(first, "org.example.test.Echo", {{"value", "a"}}).parameters["value"] == "a");
+    for (auto& fd : waiting) {
+        Client c(std::move(fd));
+        CHECK(must_call(c, "org.example.test.Echo", {{"value", "late"}}).parameters["value"] == "late");
+    }
 }
 
 TEST_CASE("handlers see the caller's real credentials, or injected ones") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -95,6 +96,7 @@ private:
     void queue_reply(Connection& c, const Reply& reply);
     void update_interest(Connection& c);
     void close_connection(int fd);
+    void set_accepting(bool on);
     Reply builtin(const Call& call) const;
 
     ServiceInfo info_;
@@ -107,6 +109,8 @@ private:
     UniqueFd stop_fd_; // eventfd: stop() writes it to wake the loop
     std::map<int, Connection> connections_;
     std::atomic<std::size_t> client_count_{0};
+    bool accept_paused_ = false; // out of fds: the listening socket is out of epoll for now
+    std::chrono::steady_clock::time_point paused_at_;
     std::thread thread_;
 };
 
