@@ -52,7 +52,8 @@ CompressedPageStore::CompressedPageStore(std::string algorithm, CodecParams para
                                          std::unique_ptr<StreamPool> streams)
     : algorithm_(std::move(algorithm)), params_(std::move(params)), slots_(std::move(slots)),
       streams_(std::move(streams)),
-      allocator_(std::make_unique<SizeClassAllocator>(slots_.size() + kInFlightObjects)) {
+      allocator_(std::make_unique<SizeClassAllocator>(slots_.size() + kInFlightObjects)),
+      recomp_(streams_->size()) {
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &created_);
 }
 
@@ -93,7 +94,8 @@ Result<CompressedPageStore::Content> CompressedPageStore::encode(std::uint64_t i
 
 CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content content) {
     constexpr std::uint32_t kContentBits = slot_flags::kSame | slot_flags::kObject |
-                                           slot_flags::kHuge | slot_flags::kSizeMask;
+                                           slot_flags::kHuge | slot_flags::kSizeMask |
+                                           slot_flags::kCodecMask;
     const Content old{SlotTable::kind(slot) & kContentBits, slot.value};
     SlotTable::set_kind(slot, content.kind); // a new write is not idle
     slot.value = content.value;
@@ -132,16 +134,28 @@ Status CompressedPageStore::decode(std::uint64_t index, Slot& slot, MutablePageV
         fill_page(out, slot.value);
     } else if (!(kind & slot_flags::kObject)) {
         std::memset(out.data(), 0, kPageSize);
-    } else if (kind & slot_flags::kHuge) {
-        std::memcpy(out.data(), allocator_->address(slot.value), kPageSize);
     } else {
-        auto stream = streams_->acquire();
-        auto status = stream.codec().decompress(
-            {allocator_->address(slot.value), kind & slot_flags::kSizeMask}, out);
-        if (!status) {
-            return make_error(EIO, "page " + std::to_string(index) + ": stored data does not "
-                                   "decompress (" + status.error().message + ")");
-        }
+        return decode_object(index, kind,
+                             {allocator_->address(slot.value), kind & slot_flags::kSizeMask}, out);
+    }
+    return {};
+}
+
+Status CompressedPageStore::decode_object(std::uint64_t index, std::uint32_t kind,
+                                          std::span<const std::byte> object, MutablePageView out) {
+    if (kind & slot_flags::kHuge) {
+        std::memcpy(out.data(), object.data(), kPageSize);
+        return {};
+    }
+    const unsigned id = (kind & slot_flags::kCodecMask) >> slot_flags::kCodecShift;
+    if (id != 0 && !recomp_.valid(id))
+        return make_error(EIO, "page " + std::to_string(index) + ": stored with unknown codec " +
+                                   std::to_string(id));
+    auto stream = id == 0 ? streams_->acquire() : recomp_.at(id).streams->acquire();
+    auto status = stream.codec().decompress(object, out);
+    if (!status) {
+        return make_error(EIO, "page " + std::to_string(index) + ": stored data does not "
+                               "decompress (" + status.error().message + ")");
     }
     return {};
 }

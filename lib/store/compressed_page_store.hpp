@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "recomp_codecs.hpp"
 #include "size_class_allocator.hpp"
 #include "slot_table.hpp"
 #include "stream_pool.hpp"
@@ -45,6 +46,15 @@ public:
     std::uint64_t compact() override { return allocator_->compact(*this); }
     std::uint64_t mark_idle(std::uint64_t age_seconds) override;
 
+    // Recompression (recompress.cpp).
+    Status set_recomp_algorithm(unsigned priority, const std::string& algorithm,
+                                const CodecParams& params) override;
+    Result<std::size_t> train_recomp_dictionary(unsigned priority, std::size_t dict_bytes,
+                                                std::uint64_t sample_pages) override;
+    Result<RecompressReport> recompress(const RecompressOptions& options) override;
+    // Which codec id (0 = the store's algorithm) holds a page, for tests.
+    unsigned codec_id(std::uint64_t index);
+
     // The bytes stored for a page (empty for unwritten and same-filled pages), for diagnostics
     // and for tests that must damage stored data to prove it is never returned silently.
     // Valid only while nothing else touches that page.
@@ -67,6 +77,12 @@ private:
     Content install(Slot& slot, Content content);  // slot locked; returns what it held
     void release(Content old);                      // frees the old object, if any
     Status decode(std::uint64_t index, Slot& slot, MutablePageView out); // slot locked
+    // Decompresses an object copied out of a slot whose kind bits were `kind`.
+    Status decode_object(std::uint64_t index, std::uint32_t kind, std::span<const std::byte> object,
+                         MutablePageView out);
+    // One page of recompress(); updates report.
+    void recompress_page(std::uint64_t index, const RecompressOptions& options, unsigned codec,
+                         RecompressReport& report);
     void touch(Slot& slot);                          // slot locked
     Status write_partial(std::uint64_t index, std::size_t offset, std::span<const std::byte> data);
     bool range_valid(std::uint64_t offset, std::uint64_t length) const;
@@ -81,6 +97,7 @@ private:
     std::unique_ptr<StreamPool> streams_;
     std::unique_ptr<SizeClassAllocator> allocator_;
     std::timespec created_{};
+    RecompCodecs recomp_;
 
     std::atomic<std::uint64_t> stored_pages_{0};
     std::atomic<std::uint64_t> compr_data_size_{0};

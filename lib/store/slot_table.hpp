@@ -30,6 +30,12 @@ inline constexpr std::uint32_t kHuge = 1u << 29;   // stored raw, 4096 bytes
 inline constexpr std::uint32_t kIdle = 1u << 28;
 inline constexpr std::uint32_t kObject = 1u << 27; // value is an allocator handle
 inline constexpr std::uint32_t kSizeMask = (1u << 13) - 1;
+// Which codec compressed the object: 0 = the store's algorithm, else a recompression codec
+// (one per recomp algorithm generation, see RecompCodecs).
+inline constexpr unsigned kCodecShift = 13;
+inline constexpr std::uint32_t kCodecMask = 0x3fu << kCodecShift;
+// Recompression was tried and did not shrink the object (skipped until rewritten).
+inline constexpr std::uint32_t kIncompressible = 1u << 19;
 } // namespace slot_flags
 
 class SlotTable {

@@ -17,6 +17,28 @@ namespace trueno {
 
 class ThreadPool;
 
+// The kernel's recompress attribute: which pages to recompress with a secondary algorithm.
+struct RecompressOptions {
+    enum class Type { all, idle, huge, huge_idle }; // kernel: no type = every page
+    Type type = Type::idle;
+    std::uint64_t threshold = 0; // only objects of at least this many bytes (0 = any size)
+    std::uint64_t max_pages = 0; // stop after trying this many pages (0 = no limit)
+    unsigned priority = 1;       // which recomp_algorithm (1..kMaxRecompPriority)
+    bool idle_scheduling = false; // run this call's thread as SCHED_IDLE while it works
+};
+
+inline constexpr unsigned kMaxRecompPriority = 3; // as the kernel's ZRAM_MAX_COMPS - 1
+
+// What one recompress() call did.
+struct RecompressReport {
+    std::uint64_t tried = 0;        // pages that matched and were recompressed
+    std::uint64_t kept = 0;         // ... whose result landed in a smaller size class
+    std::uint64_t raced = 0;        // ... dropped because the page changed meanwhile
+    std::uint64_t bytes_before = 0; // compressed bytes of the kept pages before
+    std::uint64_t bytes_after = 0;  // ... and after
+    double cpu_seconds = 0;         // CPU time of the calling thread during the call
+};
+
 struct StoreConfig {
     std::uint64_t disksize = 0;       // bytes; rounded up to whole pages; 0 is EINVAL
     std::string algorithm = "lzo-rle"; // the kernel's default
@@ -71,6 +93,32 @@ public:
     // The kernel's idle attribute: marks pages not accessed for at least age_seconds
     // (0 = all written pages) idle; returns how many were marked.
     virtual std::uint64_t mark_idle(std::uint64_t age_seconds) = 0;
+
+    // The kernel's recomp_algorithm: the secondary algorithm of a priority (1..3). Setting it
+    // again (or training a dictionary) adds a new generation; pages compressed with older
+    // generations still decode. Unknown algorithm or bad params: EINVAL.
+    virtual Status set_recomp_algorithm(unsigned priority, const std::string& algorithm,
+                                        const CodecParams& params) {
+        (void)priority, (void)algorithm, (void)params;
+        return make_error(EOPNOTSUPP, "this store has no recompression");
+    }
+
+    // Trains a zstd dictionary (at most dict_bytes) on up to sample_pages pages spread over the
+    // device and makes it a new generation of priority's recomp algorithm (which must be zstd).
+    // Returns the dictionary's size.
+    virtual Result<std::size_t> train_recomp_dictionary(unsigned priority, std::size_t dict_bytes,
+                                                        std::uint64_t sample_pages) {
+        (void)priority, (void)dict_bytes, (void)sample_pages;
+        return make_error(EOPNOTSUPP, "this store has no recompression");
+    }
+
+    // The kernel's recompress: recompresses matching pages on the calling thread, keeping a
+    // result only when it lands in a smaller size class. Foreground reads and writes of a page
+    // wait at most for a handle swap. No recomp algorithm at that priority: EINVAL.
+    virtual Result<RecompressReport> recompress(const RecompressOptions& options) {
+        (void)options;
+        return make_error(EOPNOTSUPP, "this store has no recompression");
+    }
 };
 
 } // namespace trueno

@@ -1,0 +1,29 @@
+#include "recomp_codecs.hpp"
+
+namespace trueno::store {
+
+Result<unsigned> RecompCodecs::add(unsigned priority, const std::string& algorithm,
+                                   const CodecParams& params) {
+    if (priority < 1 || priority > kMaxRecompPriority)
+        return make_error(EINVAL, "recompression priority " + std::to_string(priority) +
+                                      " is not between 1 and " + std::to_string(kMaxRecompPriority));
+    std::lock_guard lock(add_mutex_);
+    const unsigned count = count_.load(std::memory_order_relaxed);
+    if (count == kMaxIds)
+        return make_error(ENOSPC, "all " + std::to_string(kMaxIds) +
+                                      " recompression codec generations are used; reset the device");
+    auto streams = StreamPool::create(algorithm, params, streams_per_codec_);
+    if (!streams) return streams.error();
+    generations_[count] = std::make_unique<Generation>(
+        Generation{priority, algorithm, params, std::move(streams.value())});
+    count_.store(count + 1, std::memory_order_release); // publishes the entry to readers
+    current_[priority].store(count + 1, std::memory_order_release);
+    return count + 1;
+}
+
+unsigned RecompCodecs::current(unsigned priority) const {
+    if (priority < 1 || priority > kMaxRecompPriority) return 0;
+    return current_[priority].load(std::memory_order_acquire);
+}
+
+} // namespace trueno::store
