@@ -83,13 +83,14 @@ private:
         return v.find_first_not_of("0 \n") != std::string::npos;
     }
 
-    int print_rows(std::vector<DeviceEntry> devices)
+    // A listing shows initialised devices only; a device named on the command line always shows.
+    int print_rows(std::vector<DeviceEntry> devices, bool only_initialised)
     {
         std::sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
         const MountTable mounts = env_.mounts();
         std::vector<DeviceRecord> rows;
         for (auto& d : devices) {
-            if (!initialised(d.attributes))
+            if (only_initialised && !initialised(d.attributes))
                 continue;
             DeviceRecord r;
             r.name = d.name.empty() ? ublk_path(d.id) : d.name;
@@ -114,14 +115,14 @@ private:
                 fail_on(path, "", attrs.error());
                 return kFailure;
             }
-            return print_rows({DeviceEntry{*id, ublk_path(*id), std::move(*attrs)}});
+            return print_rows({DeviceEntry{*id, ublk_path(*id), std::move(*attrs)}}, false);
         }
         auto devices = daemon().list_devices();
         if (!devices) {
             fail_on("", "", devices.error());
             return kFailure;
         }
-        return print_rows(std::move(*devices));
+        return print_rows(std::move(*devices), true);
     }
 
     // The lowest id neither the daemon nor another ublk server uses: where set-up would land.

@@ -150,3 +150,15 @@ TEST_CASE("an unreachable daemon is reported once, without a device prefix", "[a
         CHECK(r.err == "trueno-zramctl: cannot connect to trueno-zramd at /x: boom\n");
     }
 }
+
+TEST_CASE("a listing skips uninitialised devices, a named device always shows", "[actions]")
+{
+    auto s = sample_state();
+    s->devices[4] = DeviceEntry{4, "/dev/ublkb4", {{"disksize", "0"}}};
+    auto all = run_cli({"-o", "NAME"}, fake_environment(s));
+    CHECK(all.status == 0);
+    CHECK(all.out == "NAME\n/dev/ublkb0\n/dev/ublkb1\n/dev/ublkb12\n");
+    auto one = run_cli({"/dev/ublkb4", "-o", "NAME,DISKSIZE"}, fake_environment(s));
+    CHECK(one.status == 0);
+    CHECK(one.out == "NAME        DISKSIZE\n/dev/ublkb4       0B\n");
+}
