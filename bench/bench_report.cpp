@@ -58,6 +58,18 @@ nlohmann::json report_json(const BenchSetup& setup, const BenchResult& r) {
     j["allocator_overhead_pct"] = rounded(r.allocator_overhead_pct(), 2);
     j["failed_reads"] = r.io.failed_reads;
     j["failed_writes"] = r.io.failed_writes;
+    if (r.recompress) {
+        const auto& rc = *r.recompress;
+        j["recompress"] = rc.policy;
+        j["ratio_before_recompress"] = rounded(rc.ratio_before, 4);
+        j["recompress_mb_s"] = rounded(rc.mb_s_per_core(), 1);
+        j["recompress_seconds"] = rounded(rc.seconds, 3);
+        j["recompress_cpu_seconds"] = rounded(rc.report.cpu_seconds, 3);
+        j["recompress_pages_tried"] = rc.report.tried;
+        j["recompress_pages_kept"] = rc.report.kept;
+        j["read_p99_us_during_recompress"] = latency_or_null(rc.read_latency, &LatencySummary::p99_us);
+        j["read_max_us_during_recompress"] = latency_or_null(rc.read_latency, &LatencySummary::max_us);
+    }
     j["verified"] = !r.first_bad_page.has_value();
     if (r.first_bad_page) {
         j["first_bad_page"] = *r.first_bad_page;
@@ -91,6 +103,15 @@ std::string report_table(const BenchSetup& s, const BenchResult& r) {
     row("read p50 / p99 / max", latency_text(r.read.latency, &LatencySummary::p50_us) + " / " +
                                     latency_text(r.read.latency, &LatencySummary::p99_us) + " / " +
                                     latency_text(r.read.latency, &LatencySummary::max_us));
+    if (r.recompress) {
+        const auto& rc = *r.recompress;
+        row("recompress", rc.policy + ": ratio " + fixed(rc.ratio_before, 4) + " -> " + fixed(r.ratio(), 4));
+        row("recompressed", std::to_string(rc.report.kept) + " of " + std::to_string(rc.report.tried) +
+                                " pages kept, " + fixed(rc.mb_s_per_core(), 1) + " MB/s per core (" +
+                                fixed(rc.report.cpu_seconds, 3) + " CPU s, " + fixed(rc.seconds, 3) + " s)");
+        row("read p99 / max meanwhile", latency_text(rc.read_latency, &LatencySummary::p99_us) + " / " +
+                                            latency_text(rc.read_latency, &LatencySummary::max_us));
+    }
     row("verified", r.first_bad_page ? "NO: page " + std::to_string(*r.first_bad_page) + ": " + r.failure
                                      : "every page read back identical");
     return out.str();

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "bench_report.hpp"
 #include "disksize.hpp"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     std::uint64_t page_limit = 0;
     std::string disksize_text = "auto";
     std::string write_mode_text = "split";
+    std::string recompress_text;
 
     app.add_option("-i,--input", input, "corpus file: raw 4096-byte pages or a zstd stream of them")->required();
     app.add_option("-a,--algorithm", algorithm, "compression algorithm (kernel names: " + available_codec_names() + ")")
@@ -65,6 +67,13 @@ int main(int argc, char** argv) {
                    "batch: the store's write_pages() on a thread pool")
         ->check(CLI::IsMember({"split", "batch"}))
         ->capture_default_str();
+
+    std::vector<std::string> policy_names;
+    for (const auto& policy : recompress_policies()) policy_names.emplace_back(policy.name);
+    app.add_option("--recompress", recompress_text,
+                   "after writing: mark every page idle and recompress with POLICY (" +
+                       recompress_policy_names() + ")")
+        ->check(CLI::IsMember(policy_names));
 
     try {
         app.parse(argc, argv);
@@ -102,6 +111,10 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.write_mode = write_mode_text == "batch" ? WriteMode::batch : WriteMode::split;
     options.progress = corpus->page_count() >= kProgressMinPages;
+    if (!recompress_text.empty()) {
+        options.recompress = find_recompress_policy(recompress_text);
+        if (options.recompress == nullptr) return fail(kExitUsage, "unknown recompression policy " + recompress_text);
+    }
     auto result = run_page_store_bench(**store, *corpus, options);
     if (!result) return fail(kExitFailed, result.error().message);
 

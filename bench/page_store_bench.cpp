@@ -20,6 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kProgressStep = 256; // pages between progress counter updates
+constexpr std::uint64_t kSampledPages = 128;  // pages read during recompression
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -169,11 +170,62 @@ PhaseResult read_and_verify(PageStore& store, const PageCorpus& corpus, const Be
     return PhaseResult{seconds, summarize_latencies(all)};
 }
 
+// Recompresses every idle page with the policy while one thread reads random pages, timing
+// each read and checking it against the corpus (a page read meanwhile must stay intact).
+Result<RecompressPhase> recompress_with_reader(PageStore& store, const PageCorpus& corpus,
+                                               const RecompressPolicy& policy, FirstFailure& failure) {
+    RecompressPhase phase;
+    phase.policy = std::string(policy.name);
+    const MmStat before = store.mm_stat();
+    phase.ratio_before = before.mem_used_total ? static_cast<double>(before.orig_data_size) /
+                                                     static_cast<double>(before.mem_used_total)
+                                               : 0.0;
+    store.mark_idle(0);
+    std::atomic<bool> stop{false};
+    std::vector<std::uint32_t> latencies;
+    std::jthread reader([&] {
+        std::uint64_t state = 0x9e3779b97f4a7c15ull;
+        alignas(64) std::array<std::byte, kPageSize> buf{};
+        while (!stop.load(std::memory_order_relaxed)) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            // A read makes a page hot again (it is no longer idle), so the reader stays on
+            // a fixed set of kSampledPages pages spread over the corpus.
+            const std::uint64_t i = (state >> 17) % kSampledPages * corpus.page_count() / kSampledPages;
+            auto t0 = Clock::now();
+            Status st = store.read_page(i, MutablePageView(buf));
+            auto t1 = Clock::now();
+            if (!st) failure.record(i, "read during recompression failed: " + st.error().message);
+            else if (std::memcmp(buf.data(), corpus.page(i).data(), kPageSize) != 0)
+                failure.record(i, "read back different data during recompression");
+            latencies.push_back(nanoseconds_between(t0, t1));
+            // Sampling, not a load test: leave the CPU to the recompression.
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    });
+    RecompressOptions options;
+    options.type = RecompressOptions::Type::idle;
+    auto t0 = Clock::now();
+    auto report = run_recompress_policy(store, policy, options);
+    phase.seconds = seconds_between(t0, Clock::now());
+    stop.store(true);
+    reader.join();
+    if (!report) return report.error();
+    phase.report = *report;
+    if (!latencies.empty()) phase.read_latency = summarize_latencies(latencies);
+    return phase;
+}
+
 double mb_per_s(std::uint64_t pages, double seconds) {
     return seconds > 0 ? static_cast<double>(pages * kPageSize) / 1e6 / seconds : 0.0;
 }
 
 } // namespace
+
+double RecompressPhase::mb_s_per_core() const {
+    return report.cpu_seconds > 0
+               ? static_cast<double>(report.tried * kPageSize) / 1e6 / report.cpu_seconds
+               : 0.0;
+}
 
 double BenchResult::write_mb_s() const { return mb_per_s(pages, write.seconds); }
 double BenchResult::read_mb_s() const { return mb_per_s(pages, read.seconds); }
@@ -204,6 +256,12 @@ Result<BenchResult> run_page_store_bench(PageStore& store, const PageCorpus& cor
     result.mm = store.mm_stat();
 
     FirstFailure failure;
+    if (options.recompress != nullptr) {
+        auto phase = recompress_with_reader(store, corpus, *options.recompress, failure);
+        if (!phase) return make_error(phase.error().code, "recompression: " + phase.error().message);
+        result.recompress = *phase;
+        result.mm = store.mm_stat();
+    }
     result.read = read_and_verify(store, corpus, options, failure);
     result.first_bad_page = failure.page();
     result.failure = failure.why();

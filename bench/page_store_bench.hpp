@@ -24,6 +24,18 @@ struct BenchOptions {
     unsigned threads = 1;
     WriteMode write_mode = WriteMode::split;
     bool progress = false; // a progress bar on stderr (drawn only when it is a terminal)
+    // After the writes: mark every page idle and recompress with this policy (while a reader
+    // thread samples read latency), then read and verify as usual.
+    const RecompressPolicy* recompress = nullptr;
+};
+
+struct RecompressPhase {
+    std::string policy;
+    double ratio_before = 0;  // orig_data_size / mem_used_total after the writes
+    double seconds = 0;       // wall time of the recompression
+    RecompressReport report;  // pages tried/kept and CPU time (training included)
+    std::optional<LatencySummary> read_latency; // the sampling reader's reads meanwhile
+    double mb_s_per_core() const; // original bytes recompressed per CPU second
 };
 
 struct PhaseResult {
@@ -35,7 +47,8 @@ struct BenchResult {
     std::uint64_t pages = 0;
     PhaseResult write;
     PhaseResult read;
-    MmStat mm{};
+    std::optional<RecompressPhase> recompress;
+    MmStat mm{};                           // after the writes (and recompression, if any)
     IoStat io{};
     // Verification: the first page that failed to read or read back different, and why.
     std::optional<std::uint64_t> first_bad_page;

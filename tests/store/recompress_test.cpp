@@ -310,3 +310,34 @@ TEST_CASE("a page never tears under concurrent reads, writes, discards and recom
     REQUIRE(kept.load() > 10);
     require_stats_match_contents(*store);
 }
+
+TEST_CASE("named policies exist, and running one raises the ratio of idle corpus pages",
+          "[store][recompress][policy]") {
+    CHECK(recompress_policy_names() == "fast balanced strong strongest");
+    CHECK(find_recompress_policy("nope") == nullptr);
+    for (const auto& policy : recompress_policies()) {
+        INFO(policy.name);
+        REQUIRE(find_recompress_policy(policy.name) == &policy);
+        CHECK(make_codec(policy.algorithm, level(policy.level)).ok());
+    }
+    constexpr std::size_t kPages = 3000;
+    auto corpus = test::read_corpus_pages(TRUENO_CORPUS_FILE, kPages);
+    if (!corpus.ok() || corpus->size() < kPages * kPageSize) {
+        WARN("SKIPPED: corpus not available");
+        return;
+    }
+    auto store = make_store(kPages);
+    for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, page_of(*corpus, i).first<kPageSize>()).ok());
+    const MmStat before = store->mm_stat();
+    store->mark_idle(0);
+    auto report = run_recompress_policy(*store, *find_recompress_policy("balanced"), {});
+    REQUIRE(report.ok());
+    CHECK(report->kept > kPages / 2);
+    CHECK(report->cpu_seconds > 0);
+    const MmStat after = store->mm_stat();
+    INFO("mem_used " << before.mem_used_total << " -> " << after.mem_used_total);
+    CHECK(after.orig_data_size == before.orig_data_size);
+    CHECK(after.mem_used_total * 5 < before.mem_used_total * 4); // at least 20% less memory
+    require_stats_match_contents(*store);
+    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(*corpus, i));
+}

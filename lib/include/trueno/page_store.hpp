@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "trueno/codec.hpp"
 #include "trueno/page.hpp"
@@ -120,5 +121,26 @@ public:
         return make_error(EOPNOTSUPP, "this store has no recompression");
     }
 };
+
+// Named recompression setups for users and the benchmark (see recompress_policy.cpp).
+struct RecompressPolicy {
+    std::string_view name;
+    std::string_view algorithm;
+    int level;
+    std::size_t dictionary_bytes; // 0 = no trained dictionary
+    std::uint64_t sample_pages;   // pages sampled to train it
+    std::string_view description;
+};
+
+std::span<const RecompressPolicy> recompress_policies();
+const RecompressPolicy* find_recompress_policy(std::string_view name);
+// "fast balanced strong strongest", for messages.
+std::string recompress_policy_names();
+
+// Sets the policy's algorithm as recomp priority `priority`, trains its dictionary on the
+// store's pages, recompresses every page matching options, then compacts the store so the
+// memory of the replaced objects is given back. cpu_seconds includes training and compaction.
+Result<RecompressReport> run_recompress_policy(PageStore& store, const RecompressPolicy& policy,
+                                               RecompressOptions options);
 
 } // namespace trueno

@@ -1,0 +1,68 @@
+// The named recompression policies: points on the ratio / recompression-speed frontier,
+// measured with trueno-zram-bench --recompress (tests/bench/RECOMPRESSION.md).
+#include <ctime>
+
+#include "trueno/page_store.hpp"
+
+namespace trueno {
+
+namespace {
+
+constexpr RecompressPolicy kPolicies[] = {
+    {"fast", "zstd", 1, 0, 0, "zstd level 1, no dictionary: cheapest, smallest gain"},
+    {"balanced", "zstd", 3, 64 * 1024, 2048,
+     "zstd level 3 with a 64 KiB dictionary trained on 2048 of the device's pages"},
+    {"strong", "zstd", 9, 112 * 1024, 4096,
+     "zstd level 9 with a 112 KiB dictionary trained on 4096 pages"},
+    {"strongest", "zstd", 19, 112 * 1024, 4096,
+     "zstd level 19 with a 112 KiB dictionary trained on 4096 pages"},
+};
+
+double thread_cpu_seconds() {
+    std::timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+} // namespace
+
+std::span<const RecompressPolicy> recompress_policies() { return kPolicies; }
+
+const RecompressPolicy* find_recompress_policy(std::string_view name) {
+    for (const auto& policy : kPolicies)
+        if (policy.name == name) return &policy;
+    return nullptr;
+}
+
+std::string recompress_policy_names() {
+    std::string names;
+    for (const auto& policy : kPolicies) {
+        if (!names.empty()) names += ' ';
+        names += policy.name;
+    }
+    return names;
+}
+
+Result<RecompressReport> run_recompress_policy(PageStore& store, const RecompressPolicy& policy,
+                                               RecompressOptions options) {
+    const double cpu_start = thread_cpu_seconds();
+    CodecParams params;
+    params.level = policy.level;
+    if (auto set = store.set_recomp_algorithm(options.priority, std::string(policy.algorithm), params);
+        !set)
+        return set.error();
+    if (policy.dictionary_bytes != 0) {
+        auto trained = store.train_recomp_dictionary(options.priority, policy.dictionary_bytes,
+                                                     policy.sample_pages);
+        if (!trained) return trained.error();
+    }
+    auto report = store.recompress(options);
+    if (!report) return report.error();
+    // The old objects leave holes all over the size classes; without compaction the memory
+    // they held stays taken and the ratio would drop rather than rise.
+    store.compact();
+    report->cpu_seconds = thread_cpu_seconds() - cpu_start;
+    return report;
+}
+
+} // namespace trueno
