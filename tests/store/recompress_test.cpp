@@ -330,7 +330,7 @@ TEST_CASE("named policies exist, and running one raises the ratio of idle corpus
     for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, page_of(*corpus, i).first<kPageSize>()).ok());
     const MmStat before = store->mm_stat();
     store->mark_idle(0);
-    auto report = run_recompress_policy(*store, *find_recompress_policy("balanced"), {});
+    auto report = run_recompress_policy(*store, *find_recompress_policy("strong"), {});
     REQUIRE(report.ok());
     CHECK(report->kept > kPages / 2);
     CHECK(report->cpu_seconds > 0);
