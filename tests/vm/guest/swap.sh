@@ -16,6 +16,18 @@ free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 mb=$((free_kb / 1024 + 100))
 echo "guest: MemAvailable ${free_kb} kB, filling $mb MB"
 rm -f /tmp/go
+# With trueno.debug=1 on the kernel command line: print memory, swap and the daemon's threads
+# every 3 s, so a hang shows where each thread waits.
+if grep -q 'trueno.debug=1' /proc/cmdline; then
+  echo 15 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+  (while :; do
+    echo "debug: $(awk '/^(MemFree|SwapFree|Mlocked):/ {printf "%s %s ", $1, $2}' /proc/meminfo)"
+    for t in /proc/$DAEMON/task/*; do
+      echo "debug:   $(cut -d' ' -f2,3 $t/stat) wchan=$(cat $t/wchan)"
+    done
+    sleep 3
+  done) &
+fi
 page-verify $mb /tmp/go >/tmp/pv.log 2>&1 &
 pv=$!
 i=0
