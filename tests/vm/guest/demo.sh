@@ -1,0 +1,71 @@
+#!/bin/sh
+# The README's main job, inside the VM: trueno-zramd as swap under a memory load, then the
+# kernel's zram under the same load, and both devices' listings and statistics side by side.
+#
+# The load runs in a memory cgroup (memory.max), so its pages are reclaimed into swap while the
+# rest of the system keeps free memory: the way systemd's MemoryMax= drives services into swap.
+. /tests/common.sh
+name=demo
+SIZE=512M
+LOAD_MB=${DEMO_LOAD_MB:-192}
+LIMIT=64M
+
+mkdir -p /sys/fs/cgroup
+mount -t cgroup2 none /sys/fs/cgroup || { fail $name "cannot mount cgroup2"; exit 0; }
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control || { fail $name "no memory controller"; exit 0; }
+mkdir -p /sys/fs/cgroup/load
+echo $LIMIT >/sys/fs/cgroup/load/memory.max
+
+# run_load: fills LOAD_MB of checksummed pages inside the cgroup, lists the devices and saves
+# the device's mm_stat in /tmp/mm_stat while the pages sit in swap (the kernel frees zram slots
+# as pages come back in), then reads every page back and checks it.
+run_load() { # title mm_stat-command list-command...
+  title=$1
+  mm_command=$2
+  shift 2
+  rm -f /tmp/go /tmp/pv.log
+  sh -c "echo \$\$ >/sys/fs/cgroup/load/cgroup.procs && exec page-verify $LOAD_MB /tmp/go" >/tmp/pv.log 2>&1 &
+  pv=$!
+  i=0
+  while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+  echo "demo: --- $title, with ${LOAD_MB} MB of the load in a ${LIMIT} cgroup ---"
+  "$@" | sed 's/^/demo: /'
+  awk 'NR > 1 {printf "demo: swap %s used %d kB\n", $1, $4}' /proc/swaps
+  eval "$mm_command" >/tmp/mm_stat
+  touch /tmp/go
+  wait $pv
+  rc=$?
+  grep -E 'VERIFIED|corrupted' /tmp/pv.log | tail -3 | sed 's/^/demo: /'
+  return $rc
+}
+
+# 1. trueno-zram
+start_daemon || { fail $name "daemon start"; exit 0; }
+dev=$(trueno-zramctl --find --size $SIZE --algorithm zstd) || { fail $name "trueno-zramctl --find failed"; exit 0; }
+wait_for_node "$dev" || { fail $name "$dev did not appear"; exit 0; }
+mkswap "$dev" >/dev/null && swapon "$dev" || { fail $name "mkswap/swapon $dev failed"; exit 0; }
+run_load "trueno-zram: trueno-zramctl" "trueno-zramctl --stat $dev | sed -n 's/^mm_stat: *//p'" trueno-zramctl ||
+  { fail $name "pages lost through $dev"; exit 0; }
+ours_mm=$(cat /tmp/mm_stat)
+swapoff "$dev" || { fail $name "swapoff $dev failed"; exit 0; }
+trueno-zramctl --reset "$dev" || { fail $name "trueno-zramctl --reset $dev failed"; exit 0; }
+stop_daemon
+
+# 2. the kernel's zram, same size, algorithm and load
+echo 1 >/sys/block/zram0/reset 2>/dev/null
+kdev=$(zramctl --find --size $SIZE --algorithm zstd) || { fail $name "zramctl --find failed"; exit 0; }
+mkswap "$kdev" >/dev/null && swapon "$kdev" || { fail $name "mkswap/swapon $kdev failed"; exit 0; }
+run_load "kernel zram: util-linux zramctl" "cat /sys/block/$(basename "$kdev")/mm_stat" zramctl ||
+  { fail $name "pages lost through $kdev"; exit 0; }
+kernel_mm=$(cat /tmp/mm_stat)
+swapoff "$kdev"
+zramctl --reset "$kdev"
+
+echo "demo: --- side by side (mm_stat while the load was swapped out) ---"
+printf 'demo: %-12s %12s %12s %12s %8s\n' device orig_data compr_data mem_used ratio
+for row in "trueno-zram $ours_mm" "kernel-zram $kernel_mm"; do
+  set -- $row
+  awk -v d="$1" -v o="$2" -v c="$3" -v m="$4" \
+    'BEGIN {printf "demo: %-12s %12d %12d %12d %8.2f\n", d, o, c, m, (m > 0 ? o / m : 0)}'
+done
+pass $name
