@@ -29,9 +29,13 @@ run_load() { # title mm_stat-command list-command...
   i=0
   while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
   echo "demo: --- $title, with ${LOAD_MB} MB of the load in a ${LIMIT} cgroup ---"
-  "$@" | sed 's/^/demo: /'
+  "$@" >/tmp/listing
+  sed 's/^/demo: /' /tmp/listing
   awk 'NR > 1 {printf "demo: swap %s used %d kB\n", $1, $4}' /proc/swaps
   eval "$mm_command" >/tmp/mm_stat
+  if [ "$1" = trueno-zramctl ]; then
+    trueno-zramctl --bytes --noheadings --raw --output DATA,COMPR,TOTAL >/tmp/listed_bytes
+  fi
   touch /tmp/go
   wait $pv
   rc=$?
@@ -47,6 +51,13 @@ mkswap "$dev" >/dev/null && swapon "$dev" || { fail $name "mkswap/swapon $dev fa
 run_load "trueno-zram: trueno-zramctl" "trueno-zramctl --stat $dev | sed -n 's/^mm_stat: *//p'" trueno-zramctl ||
   { fail $name "pages lost through $dev"; exit 0; }
 ours_mm=$(cat /tmp/mm_stat)
+# trueno-zramctl's byte columns must be mm_stat's fields (taken while the load sat still).
+listed=$(cat /tmp/listed_bytes)
+set -- $ours_mm
+[ "$listed" = "$1 $2 $3" ] ||
+  { fail $name "trueno-zramctl -b DATA COMPR TOTAL '$listed' differ from mm_stat '$1 $2 $3'"; exit 0; }
+echo "demo: trueno-zramctl --bytes DATA COMPR TOTAL match mm_stat: $listed"
+grep -q "^$dev .*\[SWAP\]" /tmp/listing || { fail $name "trueno-zramctl does not show $dev as [SWAP]"; exit 0; }
 swapoff "$dev" || { fail $name "swapoff $dev failed"; exit 0; }
 trueno-zramctl --reset "$dev" || { fail $name "trueno-zramctl --reset $dev failed"; exit 0; }
 stop_daemon
