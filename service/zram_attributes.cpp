@@ -262,7 +262,13 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
     if (name == "io_stat") return without_newline(format_io_stat(store_->io_stat()));
     // The kernel's version 1 layout; the second line's last field counts slot frees missed
     // under contention, which this store never has (it waits for the slot).
-    if (name == "debug_stat") return std::string("version: 1\n0        0");
+    if (name == "debug_stat") {
+        // The never-fault reserve is populated memory that holds no data, so mem_used_total
+        // leaves it out; it is shown here, with the writes refused while it was empty.
+        return std::string("version: 1\n0        0\nreserve_bytes ") +
+               std::to_string(store_->reserve_bytes()) + "\nreserve_misses " +
+               std::to_string(store_->reserve_misses());
+    }
     if (name == "bd_stat") return std::string("       0        0        0"); // no backing device
     if (name == "backing_dev") return std::string("none");
     if (name == "writeback_limit" || name == "writeback_limit_enable") return std::string("0");

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "io_path_warmup.hpp"
 #include "trueno/same_fill.hpp"
 #include "trueno/thread_pool.hpp"
 
@@ -45,6 +46,11 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
     std::unique_ptr<CompressedPageStore> store(new CompressedPageStore(
         config.algorithm, config.params, std::move(slots.value()), std::move(pool.value())));
     store->set_mem_limit(config.mem_limit);
+    if (config.never_fault_on_io) { // see StoreConfig: nothing on the I/O path may fault
+        if (!store->slots_.populate()) return make_error(ENOMEM, "cannot populate the slot table");
+        if (auto warm = warm_streams(*store->streams_); !warm) return warm.error();
+        store->allocator_->enable_reserve(std::max<std::uint32_t>(1, config.reserve_pages_per_class));
+    }
     return std::unique_ptr<PageStore>(std::move(store));
 }
 

@@ -43,6 +43,8 @@ public:
     IoStat io_stat() const override;
     void reset_mem_used_max() override { allocator_->reset_max_used_pages(); }
     void set_mem_limit(std::uint64_t bytes) override;
+    std::uint64_t reserve_bytes() const override { return allocator_->reserve_pages() * kPageSize; }
+    std::uint64_t reserve_misses() const override { return allocator_->reserve_misses(); }
     std::uint64_t compact() override { return allocator_->compact(*this); }
     std::uint64_t mark_idle(std::uint64_t age_seconds) override;
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -41,6 +42,29 @@ bool MappedRegion::release(std::size_t offset, std::size_t bytes) {
 #define MADV_DONTNEED_LOCKED 24
 #endif
     return errno == EINVAL && ::madvise(base_ + offset, bytes, MADV_DONTNEED_LOCKED) == 0;
+}
+
+bool populate_range(void* begin, std::size_t bytes) {
+    if (bytes == 0) return true;
+    // Rounded outwards: the pages holding the first and last byte are mapped by definition.
+    const auto first = reinterpret_cast<std::uintptr_t>(begin) / kPageSize * kPageSize;
+    const auto end = (reinterpret_cast<std::uintptr_t>(begin) + bytes + kPageSize - 1) / kPageSize *
+                     kPageSize;
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+    // Linux 5.14+: faults the pages in writable, leaving contents alone (safe while others
+    // write to them).
+    return ::madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_WRITE) == 0;
+}
+
+bool MappedRegion::populate(std::size_t offset, std::size_t bytes) {
+    return populate_range(base_ + offset, bytes);
+}
+
+void MappedRegion::touch_unused(std::size_t offset, std::size_t bytes) {
+    auto* page = static_cast<volatile std::byte*>(base_ + offset);
+    for (std::size_t done = 0; done < bytes; done += kPageSize) page[done] = std::byte{0};
 }
 
 void MappedRegion::unmap() {

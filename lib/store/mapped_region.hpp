@@ -31,6 +31,14 @@ public:
     // Gives the physical pages of [offset, offset + bytes) back to the OS; they read as zeros
     // afterwards. Offsets are page-aligned. False if the OS refused (the pages stay in use).
     bool release(std::size_t offset, std::size_t bytes);
+    // Faults in [offset, offset + bytes) (page-aligned) without changing its contents, so a
+    // later access does not fault. False if the OS could not provide the memory.
+    bool populate(std::size_t offset, std::size_t bytes);
+    // Faults in [offset, offset + bytes) by writing a zero into each page: only for pages no
+    // one else uses (never-touched or given-back pages read as zeros anyway). Unlike populate()
+    // it takes no mmap lock: an ordinary fault holds only this mapping's lock, so reclaim
+    // during it cannot stall another thread that needs the process's mmap lock.
+    void touch_unused(std::size_t offset, std::size_t bytes);
     void unmap();
 
 private:
@@ -38,5 +46,8 @@ private:
     std::byte* base_ = nullptr;
     std::size_t size_ = 0;
 };
+
+// The same for any mapped memory (e.g. a vector's spare capacity).
+bool populate_range(void* begin, std::size_t bytes);
 
 } // namespace trueno::store

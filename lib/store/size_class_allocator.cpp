@@ -1,6 +1,7 @@
 #include "size_class_allocator.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -16,6 +17,27 @@ constexpr std::size_t kPagesPerSegment = SizeClassAllocator::kSegmentBytes / kPa
 // Emptied pages stay mapped (and counted) until this many gather in a class, so a free that
 // is followed by an allocation in the same place costs no syscall and no page fault.
 constexpr std::size_t kMinEmptiedBeforeRelease = 4;
+// Page states in Segment::resident.
+constexpr std::uint8_t kAbsent = 0;   // never touched or given back
+constexpr std::uint8_t kResident = 1; // touched by an object; counted in used_pages
+constexpr std::uint8_t kReserved = 2; // populated ahead by the refiller; not counted
+// A class that runs dry doubles its window, up to this many times the configured one.
+constexpr std::uint32_t kMaxWindowGrowth = 32;
+constexpr auto kRefillPeriod = std::chrono::milliseconds(2);
+// Page ranges one refill of a class plans at most (the rest waits for the next pass).
+constexpr std::size_t kMaxPlannedRanges = 1024;
+// How long an allocation that found no populated memory waits for the refiller.
+constexpr auto kMissWait = std::chrono::milliseconds(5);
+
+// An empty vector whose capacity (at least `needed`) is already faulted in (written once by
+// resize), so push_backs up to it neither allocate nor fault. Made outside the class lock.
+template <typename T>
+std::vector<T> populated_capacity(std::size_t needed) {
+    std::vector<T> fresh;
+    fresh.resize(needed);
+    fresh.clear(); // keeps the capacity
+    return fresh;
+}
 
 Handle make_handle(std::size_t class_index, std::uint64_t slot) {
     return (static_cast<std::uint64_t>(class_index) << kClassShift) | slot;
@@ -26,7 +48,7 @@ Handle make_handle(std::size_t class_index, std::uint64_t slot) {
 struct SizeClassAllocator::Segment {
     MappedRegion region;
     std::vector<std::uint16_t> live;   // objects touching each page
-    std::vector<std::uint8_t> resident; // page touched and not given back
+    std::vector<std::uint8_t> resident; // kAbsent, kResident or kReserved per page
     std::uint64_t live_objects = 0;
 };
 
@@ -57,6 +79,12 @@ public:
     Entry* find(std::uint64_t index) const {
         Entry* block = blocks_[index / kBlock].load(std::memory_order_relaxed);
         return block == nullptr ? nullptr : &block[index % kBlock];
+    }
+    // Installs a block made elsewhere (under the class lock, where the block is missing).
+    void adopt_block(std::uint64_t index, std::unique_ptr<Entry[]> block) {
+        auto& owned = owned_[index / kBlock];
+        owned = std::move(block);
+        blocks_[index / kBlock].store(owned.get(), std::memory_order_release);
     }
     Entry& get(std::uint64_t index) {
         auto& owned = owned_[index / kBlock];
@@ -92,6 +120,11 @@ struct SizeClassAllocator::SizeClass {
     std::uint64_t top = 0;                 // slots [0, top) have been handed out at some time
     std::vector<std::uint64_t> emptied;    // segment * kPagesPerSegment + page, lost last object
     std::uint64_t resident_pages = 0;
+    // Never-fault mode: pages to keep populated beyond top, kReserved pages held, and whether
+    // an allocation found nothing populated since the last refill.
+    std::uint32_t window = 0;
+    std::uint64_t reserved_pages = 0;
+    bool missed = false;
 };
 
 std::size_t SizeClassAllocator::class_count() { return kPageSize / kClassStep; }
@@ -155,7 +188,7 @@ std::uint64_t SizeClassAllocator::new_pages_for(const SizeClass& cls, std::uint6
     const std::uint64_t offset = (slot % cls.slots_per_segment) * cls.size;
     std::uint64_t pages = 0;
     for (std::uint64_t p = offset / kPageSize; p <= (offset + cls.size - 1) / kPageSize; ++p)
-        pages += segment.resident[p] == 0 ? 1 : 0;
+        pages += segment.resident[p] != kResident ? 1 : 0;
     return pages;
 }
 
@@ -164,8 +197,12 @@ void SizeClassAllocator::place(SizeClass& cls, std::uint64_t slot, std::uint64_t
     const std::uint64_t offset = (slot % cls.slots_per_segment) * cls.size;
     for (std::uint64_t p = offset / kPageSize; p <= (offset + cls.size - 1) / kPageSize; ++p) {
         ++segment.live[p];
-        if (segment.resident[p] == 0) {
-            segment.resident[p] = 1;
+        if (segment.resident[p] != kResident) {
+            if (segment.resident[p] == kReserved) {
+                --cls.reserved_pages;
+                reserve_pages_.fetch_sub(1, std::memory_order_relaxed);
+            }
+            segment.resident[p] = kResident;
             ++cls.resident_pages;
         }
     }
@@ -173,12 +210,12 @@ void SizeClassAllocator::place(SizeClass& cls, std::uint64_t slot, std::uint64_t
     cls.owners[slot] = owner;
 }
 
-void SizeClassAllocator::remove(SizeClass& cls, std::uint64_t slot) {
+void SizeClassAllocator::remove(SizeClass& cls, std::uint64_t slot, bool note_emptied) {
     const std::uint64_t index = slot / cls.slots_per_segment;
     Segment& segment = *cls.segment(index);
     const std::uint64_t offset = (slot % cls.slots_per_segment) * cls.size;
     for (std::uint64_t p = offset / kPageSize; p <= (offset + cls.size - 1) / kPageSize; ++p) {
-        if (--segment.live[p] == 0) cls.emptied.push_back(index * kPagesPerSegment + p);
+        if (--segment.live[p] == 0 && note_emptied) cls.emptied.push_back(index * kPagesPerSegment + p);
     }
     --segment.live_objects;
     cls.owners[slot] = kFreeSlot;
@@ -195,7 +232,7 @@ std::uint64_t SizeClassAllocator::release_empty_pages(SizeClass& cls) {
         Segment* segment = cls.segment(id / kPagesPerSegment);
         std::uint64_t page = id % kPagesPerSegment;
         auto releasable = [&](std::uint64_t p) {
-            return segment != nullptr && segment->live[p] == 0 && segment->resident[p] != 0;
+            return segment != nullptr && segment->live[p] == 0 && segment->resident[p] == kResident;
         };
         if (!releasable(page)) {
             ++i;
@@ -210,7 +247,7 @@ std::uint64_t SizeClassAllocator::release_empty_pages(SizeClass& cls) {
         }
         // Pages the OS would not take back stay resident and counted: mem_used stays honest.
         if (segment->region.release(first * kPageSize, (end - first) * kPageSize)) {
-            for (std::uint64_t p = first; p < end; ++p) segment->resident[p] = 0;
+            for (std::uint64_t p = first; p < end; ++p) segment->resident[p] = kAbsent;
             released += end - first;
         }
     }
@@ -225,6 +262,25 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
         return make_error(EINVAL, "object size " + std::to_string(size) + " out of range");
     const std::size_t class_index = class_for_size(size);
     SizeClass& cls = *classes_[class_index];
+    if (reserve_window_ != 0) {
+        // A miss waits (bounded, without the class lock) for one refill pass: without memory
+        // pressure that pass succeeds and the write goes through; under pressure the write
+        // fails soon instead of faulting.
+        const std::uint64_t passes = refill_passes_.load(std::memory_order_acquire);
+        {
+            std::lock_guard guard(cls.lock);
+            auto handle = allocate_populated(cls, class_index, owner);
+            if (handle || !refiller_.joinable()) return handle;
+        }
+        {
+            std::unique_lock lock(wake_mutex_);
+            refilled_.wait_for(lock, kMissWait, [&] {
+                return refill_passes_.load(std::memory_order_acquire) > passes + 1;
+            });
+        }
+        std::lock_guard guard(cls.lock);
+        return allocate_populated(cls, class_index, owner);
+    }
     std::lock_guard guard(cls.lock);
     const bool reuse = !cls.free_slots.empty();
     const std::uint64_t slot = reuse ? cls.free_slots.back() : cls.top;
@@ -247,8 +303,11 @@ void SizeClassAllocator::free(Handle handle) {
     SizeClass& cls = *classes_[handle >> kClassShift];
     const std::uint64_t slot = handle & kSlotMask;
     std::lock_guard guard(cls.lock);
-    remove(cls, slot);
+    // Never-fault mode: the page stays for reuse (compact() finds empty pages itself) and
+    // free_slots has populated capacity for every slot below top.
+    remove(cls, slot, reserve_window_ == 0);
     cls.free_slots.push_back(slot);
+    if (reserve_window_ != 0) return;
     if (cls.emptied.size() >= std::max<std::uint64_t>(kMinEmptiedBeforeRelease,
                                                       cls.resident_pages / 32))
         release_empty_pages(cls);
@@ -268,6 +327,22 @@ std::size_t SizeClassAllocator::class_size(Handle handle) const {
 std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t class_index,
                                                 ObjectOwners& owners) {
     std::lock_guard guard(cls.lock);
+    if (reserve_window_ != 0) {
+        // free() did not note emptied pages in this mode: find them (counted pages without
+        // objects; reserved pages are kept).
+        cls.emptied.clear();
+        for (std::uint64_t s = 0; s < cls.directory.capacity(); ++s) {
+            if (s % SegmentDirectory::kBlock == 0 && cls.directory.find(s) == nullptr) {
+                s += SegmentDirectory::kBlock - 1;
+                continue;
+            }
+            const Segment* segment = cls.segment(s);
+            if (segment == nullptr) continue;
+            for (std::uint64_t p = 0; p < kPagesPerSegment; ++p)
+                if (segment->live[p] == 0 && segment->resident[p] == kResident)
+                    cls.emptied.push_back(s * kPagesPerSegment + p);
+        }
+    }
     std::vector<std::uint64_t> holes = cls.free_slots;
     std::sort(holes.begin(), holes.end());
     std::uint64_t high = cls.top; // candidates to move are below `high`
@@ -312,7 +387,13 @@ std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t clas
             // No object lives here, so no reader can be looking: safe to unmap. Pages still
             // counted resident (emptied but below the release threshold) go with it.
             std::uint64_t resident = 0;
-            for (std::uint8_t r : segment->resident) resident += r;
+            std::uint64_t reserved = 0;
+            for (std::uint8_t r : segment->resident) {
+                resident += r == kResident ? 1 : 0;
+                reserved += r == kReserved ? 1 : 0;
+            }
+            cls.reserved_pages -= reserved;
+            reserve_pages_.fetch_sub(reserved, std::memory_order_relaxed);
             cls.resident_pages -= resident;
             unreserve_pages(resident);
             released += resident;
@@ -324,10 +405,221 @@ std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t clas
 }
 
 std::uint64_t SizeClassAllocator::compact(ObjectOwners& owners) {
+    std::lock_guard refill(refill_mutex_); // the refiller populates segments compaction may unmap
     std::uint64_t released = 0;
     for (std::size_t i = 0; i < classes_.size(); ++i) released += compact_class(*classes_[i], i, owners);
+    reserve_used_.store(true, std::memory_order_relaxed); // compaction may have taken reserve
     pages_compacted_.fetch_add(released, std::memory_order_relaxed);
     return released;
+}
+
+void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool background) {
+    if (pages_per_class == 0 || reserve_window_ != 0) return;
+    reserve_window_ = pages_per_class;
+    for (auto& cls : classes_) cls->window = pages_per_class;
+    refill_now(); // the first reserve exists before the first write
+    if (background) refiller_ = std::jthread([this](std::stop_token stop) { refill_loop(stop); });
+}
+
+bool SizeClassAllocator::populated(const SizeClass& cls, std::uint64_t slot) const {
+    const Segment* segment = cls.segment(slot / cls.slots_per_segment);
+    if (segment == nullptr) return false;
+    const std::uint64_t offset = (slot % cls.slots_per_segment) * cls.size;
+    for (std::uint64_t p = offset / kPageSize; p <= (offset + cls.size - 1) / kPageSize; ++p)
+        if (segment->resident[p] == kAbsent) return false;
+    return true;
+}
+
+Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_t class_index,
+                                                      std::uint64_t owner) {
+    // Under cls.lock. Touches only populated memory: segment pages, and owners/free_slots
+    // within capacity the refiller populated.
+    bool reuse = !cls.free_slots.empty() && populated(cls, cls.free_slots.back());
+    if (!reuse && (cls.owners.size() == cls.owners.capacity() || !populated(cls, cls.top))) {
+        cls.missed = true;
+        if (cls.window < reserve_window_ * kMaxWindowGrowth) cls.window *= 2;
+        reserve_misses_.fetch_add(1, std::memory_order_relaxed);
+        reserve_used_.store(true, std::memory_order_relaxed);
+        wake_refill();
+        return make_error(ENOMEM, "reserve empty"); // short: no heap allocation (SSO)
+    }
+    const std::uint64_t slot = reuse ? cls.free_slots.back() : cls.top;
+    const std::uint64_t needed = new_pages_for(cls, slot);
+    if (needed != 0 && !reserve_pages(needed)) return make_error(ENOMEM, "memory limit reached");
+    if (reuse) {
+        cls.free_slots.pop_back();
+    } else {
+        cls.owners.push_back(kFreeSlot);
+        ++cls.top;
+    }
+    place(cls, slot, owner);
+    reserve_used_.store(true, std::memory_order_relaxed);
+    if (cls.reserved_pages < cls.window / 2) wake_refill();
+    return make_handle(class_index, slot);
+}
+
+void SizeClassAllocator::wake_refill() {
+    // No lock taken on the I/O path: a lost wake-up costs at most one refill period.
+    if (!wake_pending_.exchange(true, std::memory_order_relaxed)) wake_.notify_one();
+}
+
+void SizeClassAllocator::refill_loop(std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        {
+            std::unique_lock lock(wake_mutex_);
+            wake_.wait_for(lock, stop, kRefillPeriod,
+                           [this] { return wake_pending_.load(std::memory_order_relaxed); });
+        }
+        wake_pending_.store(false, std::memory_order_relaxed);
+        // An idle store costs a flag check per period, not a walk over every class.
+        if (!stop.stop_requested() && reserve_used_.exchange(false, std::memory_order_relaxed))
+            refill_now();
+        {
+            std::lock_guard lock(wake_mutex_);
+            refill_passes_.fetch_add(1, std::memory_order_release);
+        }
+        refilled_.notify_all();
+    }
+}
+
+void SizeClassAllocator::refill_now() {
+    std::lock_guard refill(refill_mutex_);
+    for (auto& cls : classes_) refill_class(*cls);
+}
+
+void SizeClassAllocator::refill_class(SizeClass& cls) {
+    // Plan under the lock, take memory (which may fault and reclaim) without it, publish under
+    // it again. Only this thread turns kAbsent pages into anything while the plan is out, and
+    // allocations never use kAbsent pages, so the plan stays valid.
+    struct Range {
+        std::uint64_t segment;
+        std::uint64_t first_page;
+        std::uint64_t end_page;
+    };
+    // Planned into capacity made before the lock (no allocation under it: a fault there would
+    // reclaim with the class lock held, while the swap writes reclaim makes need that lock).
+    auto needs_refill = [&] {
+        return cls.missed || cls.reserved_pages < cls.window || cls.owners.capacity() <= cls.top ||
+               cls.free_slots.capacity() < cls.owners.capacity();
+    };
+    {
+        std::lock_guard guard(cls.lock);
+        if (!needs_refill()) return;
+    }
+    std::vector<Range> ranges = populated_capacity<Range>(kMaxPlannedRanges);
+    std::vector<std::uint64_t> missing_segments = populated_capacity<std::uint64_t>(kMaxPlannedRanges);
+    std::size_t slots_wanted = 0;
+    {
+        std::lock_guard guard(cls.lock);
+        if (!needs_refill()) return;
+        cls.missed = false;
+        const std::uint64_t window_slots =
+            (std::uint64_t{cls.window} * kPageSize + cls.size - 1) / cls.size + 1;
+        auto want_slot_range = [&](std::uint64_t first, std::uint64_t count) {
+            for (std::uint64_t slot = first; slot < first + count;) {
+                const std::uint64_t index = slot / cls.slots_per_segment;
+                if (index >= cls.directory.capacity()) return;
+                const std::uint64_t last = std::min(first + count, (index + 1) * cls.slots_per_segment) - 1;
+                const std::uint64_t from = (slot % cls.slots_per_segment) * cls.size / kPageSize;
+                const std::uint64_t to = ((last % cls.slots_per_segment) * cls.size + cls.size - 1) / kPageSize + 1;
+                const Segment* segment = cls.segment(index);
+                auto plan = [&](Range range) {
+                    if (ranges.size() < ranges.capacity()) ranges.push_back(range);
+                };
+                if (segment == nullptr) {
+                    if (std::find(missing_segments.begin(), missing_segments.end(), index) ==
+                            missing_segments.end() &&
+                        missing_segments.size() < missing_segments.capacity())
+                        missing_segments.push_back(index);
+                    plan({index, from, to});
+                } else {
+                    for (std::uint64_t p = from; p < to; ++p)
+                        if (segment->resident[p] == kAbsent) plan({index, p, p + 1});
+                }
+                slot = last + 1;
+            }
+        };
+        want_slot_range(cls.top, window_slots);
+        // Free slots on pages given back (by compaction) get their pages again.
+        const std::size_t n = cls.free_slots.size();
+        for (std::size_t i = n - std::min<std::size_t>(n, window_slots); i < n; ++i)
+            if (!populated(cls, cls.free_slots[i])) want_slot_range(cls.free_slots[i], 1);
+        slots_wanted = cls.top + window_slots;
+        if (cls.owners.capacity() >= slots_wanted && cls.free_slots.capacity() >= slots_wanted)
+            slots_wanted = 0;
+    }
+
+    // Segments and metadata made ahead, outside the lock.
+    std::vector<std::pair<std::uint64_t, std::unique_ptr<Segment>>> fresh_segments;
+    std::vector<std::unique_ptr<SegmentDirectory::Entry[]>> fresh_blocks;
+    for (std::uint64_t index : missing_segments) {
+        auto region = MappedRegion::map(kSegmentBytes);
+        if (!region) continue;
+        auto fresh = std::make_unique<Segment>();
+        fresh->region = std::move(region.value());
+        fresh->live.assign(kPagesPerSegment, 0);
+        fresh->resident.assign(kPagesPerSegment, kAbsent);
+        fresh_segments.emplace_back(index, std::move(fresh));
+        fresh_blocks.push_back(std::make_unique<SegmentDirectory::Entry[]>(SegmentDirectory::kBlock));
+    }
+    auto segment_of = [&](std::uint64_t index) -> Segment* {
+        for (auto& [i, segment] : fresh_segments)
+            if (i == index) return segment.get();
+        return cls.segment(index); // stable: only compaction unmaps, and it holds refill_mutex_
+    };
+    std::vector<bool> done(ranges.size(), false);
+    for (std::size_t r = 0; r < ranges.size(); ++r) {
+        Segment* segment = segment_of(ranges[r].segment);
+        if (segment == nullptr) continue;
+        // These pages are kAbsent: no object is on them and allocations skip them, so writing
+        // to them is safe (see MappedRegion::touch_unused for why not madvise).
+        segment->region.touch_unused(ranges[r].first_page * kPageSize,
+                                     (ranges[r].end_page - ranges[r].first_page) * kPageSize);
+        done[r] = true;
+    }
+    std::vector<std::uint64_t> owners;
+    std::vector<std::uint64_t> free_slots;
+    if (slots_wanted != 0) {
+        const std::size_t capacity = std::max<std::size_t>(slots_wanted, 2 * cls.owners.capacity());
+        owners = populated_capacity<std::uint64_t>(capacity);
+        free_slots = populated_capacity<std::uint64_t>(capacity);
+    }
+
+    std::lock_guard guard(cls.lock); // the old vectors (swapped into locals) are freed after it
+    for (auto& [index, segment] : fresh_segments) {
+        if (cls.directory.find(index) == nullptr) {
+            // Block made here with memory taken outside the lock; get() then finds it.
+            cls.directory.adopt_block(index, std::move(fresh_blocks.back()));
+            fresh_blocks.pop_back();
+        }
+        auto& entry = cls.directory.get(index);
+        if (!entry.segment) {
+            entry.base.store(segment->region.data(), std::memory_order_release);
+            entry.segment = std::move(segment);
+        }
+    }
+    std::uint64_t reserved = 0;
+    for (std::size_t r = 0; r < ranges.size(); ++r) {
+        if (!done[r]) continue;
+        Segment* segment = cls.segment(ranges[r].segment);
+        if (segment == nullptr) continue;
+        for (std::uint64_t p = ranges[r].first_page; p < ranges[r].end_page; ++p) {
+            if (segment->resident[p] == kAbsent) {
+                segment->resident[p] = kReserved;
+                ++reserved;
+            }
+        }
+    }
+    cls.reserved_pages += reserved;
+    reserve_pages_.fetch_add(reserved, std::memory_order_relaxed);
+    if (owners.capacity() > cls.owners.capacity()) {
+        owners.assign(cls.owners.begin(), cls.owners.end());
+        cls.owners.swap(owners);
+    }
+    if (free_slots.capacity() > cls.free_slots.capacity()) {
+        free_slots.assign(cls.free_slots.begin(), cls.free_slots.end());
+        cls.free_slots.swap(free_slots);
+    }
 }
 
 void SizeClassAllocator::reset_counters() {

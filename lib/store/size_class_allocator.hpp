@@ -14,11 +14,13 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "mapped_region.hpp"
@@ -58,6 +60,23 @@ public:
     SizeClassAllocator(const SizeClassAllocator&) = delete;
     SizeClassAllocator& operator=(const SizeClassAllocator&) = delete;
 
+    // Never-fault mode (for a store used as swap): allocate() and free() touch only memory
+    // that is already populated. A refill thread (an ordinary thread, whose faults may reclaim
+    // with I/O or call the OOM killer) keeps `pages_per_class` pages beyond each class's top
+    // populated, creates segments and grows metadata ahead of need; a class that runs dry
+    // doubles its window. An allocation that would need an unpopulated page waits at most a few
+    // ms for the refiller, then fails with ENOMEM (the caller's write fails and is retried later) instead of faulting in a thread
+    // that may not reclaim. In this mode free() keeps emptied pages (compact() gives them
+    // back). With background = false no thread runs and refill_now() does the work (tests).
+    // Call once, before any allocation.
+    void enable_reserve(std::uint32_t pages_per_class, bool background = true);
+    // One refill pass over every class, on the calling thread.
+    void refill_now();
+    // Populated pages not holding objects: not in used_pages() (they hold no data).
+    std::uint64_t reserve_pages() const { return reserve_pages_.load(std::memory_order_relaxed); }
+    // Allocations refused because their memory was not populated yet.
+    std::uint64_t reserve_misses() const { return reserve_misses_.load(std::memory_order_relaxed); }
+
     // An object of 1..kPageSize bytes owned by `owner` (a page index). ENOMEM when it would
     // take used_pages() past the limit or the OS refuses memory.
     Result<Handle> allocate(std::size_t size, std::uint64_t owner);
@@ -92,7 +111,12 @@ private:
     Result<Segment*> segment_for_slot(SizeClass& cls, std::uint64_t slot);
     std::uint64_t new_pages_for(const SizeClass& cls, std::uint64_t slot) const;
     void place(SizeClass& cls, std::uint64_t slot, std::uint64_t owner);
-    void remove(SizeClass& cls, std::uint64_t slot);
+    bool populated(const SizeClass& cls, std::uint64_t slot) const;
+    Result<Handle> allocate_populated(SizeClass& cls, std::size_t class_index, std::uint64_t owner);
+    void refill_class(SizeClass& cls);
+    void refill_loop(std::stop_token stop);
+    void wake_refill();
+    void remove(SizeClass& cls, std::uint64_t slot, bool note_emptied = true);
     std::uint64_t release_empty_pages(SizeClass& cls);
     std::uint64_t compact_class(SizeClass& cls, std::size_t class_index, ObjectOwners& owners);
 
@@ -101,6 +125,18 @@ private:
     std::atomic<std::uint64_t> max_used_pages_{0};
     std::atomic<std::uint64_t> limit_pages_{0};
     std::atomic<std::uint64_t> pages_compacted_{0};
+
+    std::uint32_t reserve_window_ = 0; // 0: plain mode (faults allowed)
+    std::atomic<std::uint64_t> reserve_pages_{0};
+    std::atomic<std::uint64_t> reserve_misses_{0};
+    std::mutex refill_mutex_; // one refill at a time; compaction holds it to unmap segments
+    std::mutex wake_mutex_;
+    std::condition_variable_any wake_;
+    std::atomic<bool> wake_pending_{false};
+    std::condition_variable_any refilled_; // after each refill period, for waiting allocations
+    std::atomic<std::uint64_t> refill_passes_{0};
+    std::atomic<bool> reserve_used_{false}; // an allocation or compaction since the last refill
+    std::jthread refiller_; // last: stopped and joined before the classes go
 };
 
 } // namespace trueno::store

@@ -47,6 +47,9 @@ public:
     }
 
     std::uint64_t size() const { return count_; }
+    // Faults the whole table in now (16 bytes per page, as kernel zram's table), so touching
+    // an entry on the I/O path never needs new memory.
+    bool populate() { return region_.populate(0, region_.size()); }
     Slot& operator[](std::uint64_t index) const {
         return reinterpret_cast<Slot*>(region_.data())[index];
     }

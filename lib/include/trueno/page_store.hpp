@@ -46,6 +46,13 @@ struct StoreConfig {
     CodecParams params;
     std::uint64_t mem_limit = 0;      // bytes, 0 = none
     unsigned streams = 0;             // compression streams; 0 = one per CPU
+    // For a store used as swap by the process serving it: writes and reads never fault in new
+    // memory (a fault in an I/O-flusher thread under pressure can deadlock). The slot table and
+    // codec workspaces are populated at creation, object memory is kept populated ahead by a
+    // refill thread (reserve_pages_per_class pages per size class, growing for busy classes);
+    // a write that finds no populated memory waits a few ms for it, then fails with ENOMEM.
+    bool never_fault_on_io = false;
+    std::uint32_t reserve_pages_per_class = 8;
 };
 
 class PageStore {
@@ -87,6 +94,10 @@ public:
     virtual IoStat io_stat() const = 0;
     virtual void reset_mem_used_max() = 0;
     virtual void set_mem_limit(std::uint64_t bytes) = 0;
+    // Never-fault mode: bytes populated ahead for future objects (not in mem_used_total: they
+    // hold no data) and writes refused because none was ready.
+    virtual std::uint64_t reserve_bytes() const { return 0; }
+    virtual std::uint64_t reserve_misses() const { return 0; }
 
     // Moves objects out of sparse spans and returns the freed memory; returns pages freed.
     virtual std::uint64_t compact() = 0;
