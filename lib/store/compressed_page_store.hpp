@@ -54,6 +54,7 @@ public:
     Result<std::size_t> train_recomp_dictionary(unsigned priority, std::size_t dict_bytes,
                                                 std::uint64_t sample_pages) override;
     Result<RecompressReport> recompress(const RecompressOptions& options) override;
+    std::vector<RecompAlgorithm> recomp_algorithms() const override;
     // Which codec id (0 = the store's algorithm) holds a page, for tests.
     unsigned codec_id(std::uint64_t index);
 

@@ -203,6 +203,17 @@ void CompressedPageStore::recompress_page(std::uint64_t index, const RecompressO
     }
 }
 
+std::vector<RecompAlgorithm> CompressedPageStore::recomp_algorithms() const {
+    std::vector<RecompAlgorithm> algorithms;
+    for (unsigned priority = 1; priority <= kMaxRecompPriority; ++priority) {
+        const unsigned id = recomp_.current(priority);
+        if (id == 0) continue;
+        const auto& generation = recomp_.at(id);
+        algorithms.push_back({priority, generation.algorithm, generation.params});
+    }
+    return algorithms;
+}
+
 unsigned CompressedPageStore::codec_id(std::uint64_t index) {
     if (index >= page_count()) return 0;
     Slot& slot = slots_[index];

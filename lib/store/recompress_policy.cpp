@@ -10,13 +10,13 @@ namespace trueno {
 namespace {
 
 constexpr RecompressPolicy kPolicies[] = {
-    {"fast", "zstd", 1, 0, 0, "zstd level 1, no dictionary: cheapest, smallest gain"},
+    {"fast", "zstd", 1, 0, 0, 1, false, "zstd level 1, no dictionary: cheapest, smallest gain"},
     // A trained dictionary costs ratio at low levels on heap pages (measured: level 3 4.80
     // without, 4.70 with), and gains from level 9 up (4.92 -> 5.10).
-    {"balanced", "zstd", 6, 0, 0, "zstd level 6, no dictionary"},
-    {"strong", "zstd", 9, 112 * 1024, 4096,
+    {"balanced", "zstd", 6, 0, 0, 1, false, "zstd level 6, no dictionary"},
+    {"strong", "zstd", 9, 112 * 1024, 4096, 1, false,
      "zstd level 9 with a 112 KiB dictionary trained on 4096 pages"},
-    {"strongest", "zstd", 19, 112 * 1024, 4096,
+    {"strongest", "zstd", 19, 112 * 1024, 4096, 1, false,
      "zstd level 19 with a 112 KiB dictionary trained on 4096 pages"},
 };
 
@@ -58,6 +58,8 @@ Result<RecompressReport> run_recompress_policy(PageStore& store, const Recompres
                                                      policy.sample_pages);
         if (!trained) return trained.error();
     }
+    options.group_pages = policy.group_pages;
+    options.dedup = policy.dedup;
     auto report = store.recompress(options);
     if (!report) return report.error();
     // The old objects leave holes all over the size classes; without compaction the memory

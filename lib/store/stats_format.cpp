@@ -29,4 +29,14 @@ std::string format_io_stat(const IoStat& s) {
     return std::string(text, static_cast<std::size_t>(n));
 }
 
+std::string format_object_stat(const ObjectStat& s) {
+    char text[128];
+    const int n = std::snprintf(text, sizeof text, "%8llu %8llu %8llu %8llu\n",
+                                static_cast<unsigned long long>(s.grouped_pages),
+                                static_cast<unsigned long long>(s.groups),
+                                static_cast<unsigned long long>(s.dedup_pages),
+                                static_cast<unsigned long long>(s.shared_objects));
+    return std::string(text, static_cast<std::size_t>(n));
+}
+
 } // namespace trueno

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "trueno/codec.hpp"
 #include "trueno/page.hpp"
@@ -26,7 +27,15 @@ struct RecompressOptions {
     std::uint64_t max_pages = 0; // stop after trying this many pages (0 = no limit)
     unsigned priority = 1;       // which recomp_algorithm (1..kMaxRecompPriority)
     bool idle_scheduling = false; // run this call's thread as SCHED_IDLE while it works
+    // Multi-page objects: > 1 compresses runs of up to this many neighbouring matching pages
+    // together as one object (zstd only; at most kMaxGroupPages). 1 = page by page.
+    unsigned group_pages = 1;
+    // Before recompressing, share identical matching pages (xxh3 hash plus a full compare):
+    // one stored object, reference counted.
+    bool dedup = false;
 };
+
+inline constexpr unsigned kMaxGroupPages = 32;
 
 inline constexpr unsigned kMaxRecompPriority = 3; // as the kernel's ZRAM_MAX_COMPS - 1
 
@@ -38,6 +47,17 @@ struct RecompressReport {
     std::uint64_t bytes_before = 0; // compressed bytes of the kept pages before
     std::uint64_t bytes_after = 0;  // ... and after
     double cpu_seconds = 0;         // CPU time of the calling thread during the call
+    std::uint64_t grouped = 0;      // pages that went into multi-page objects
+    std::uint64_t groups = 0;       // multi-page objects made
+    std::uint64_t deduplicated = 0; // pages that now share another page's object
+    std::uint64_t split = 0;        // sparse multi-page objects split back into single pages
+};
+
+// The secondary algorithm currently set for a priority (the recomp_algorithm attribute).
+struct RecompAlgorithm {
+    unsigned priority = 0;
+    std::string algorithm;
+    CodecParams params;
 };
 
 struct StoreConfig {
@@ -131,6 +151,12 @@ public:
         (void)options;
         return make_error(EOPNOTSUPP, "this store has no recompression");
     }
+
+    // The current generation of each priority that has one, in priority order.
+    virtual std::vector<RecompAlgorithm> recomp_algorithms() const { return {}; }
+
+    // Multi-page objects and deduplication (see ObjectStat).
+    virtual ObjectStat object_stat() const { return {}; }
 };
 
 // Named recompression setups for users and the benchmark (see recompress_policy.cpp).
@@ -140,6 +166,8 @@ struct RecompressPolicy {
     int level;
     std::size_t dictionary_bytes; // 0 = no trained dictionary
     std::uint64_t sample_pages;   // pages sampled to train it
+    unsigned group_pages;         // multi-page objects of up to this many pages (1 = none)
+    bool dedup;                   // share identical pages first
     std::string_view description;
 };
 

@@ -27,6 +27,17 @@ struct IoStat {
     std::uint64_t notify_free = 0;
 };
 
+// Ours, beyond the kernel: multi-page objects and deduplication (the object_stat attribute).
+struct ObjectStat {
+    std::uint64_t grouped_pages = 0; // pages held in multi-page objects
+    std::uint64_t groups = 0;        // multi-page objects
+    std::uint64_t dedup_pages = 0;   // pages sharing another page's object (not counting the first)
+    std::uint64_t shared_objects = 0; // objects shared by deduplicated pages
+};
+
+// "%8llu %8llu %8llu %8llu\n", the fields in ObjectStat's order.
+std::string format_object_stat(const ObjectStat& s);
+
 // The kernel's text: "%8llu %8llu %8llu %8lu %8ld %8llu %8lu %8llu %8llu\n".
 std::string format_mm_stat(const MmStat& s);
 // The kernel's text: "%8llu %8llu %8llu %8llu\n".
