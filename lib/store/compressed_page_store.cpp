@@ -88,10 +88,9 @@ Result<CompressedPageStore::Content> CompressedPageStore::encode(std::uint64_t i
     const bool huge = size == 0;
     const std::size_t stored = huge ? kPageSize : size;
     auto handle = allocator_->allocate(stored, index);
-    if (!handle) {
-        return make_error(handle.error().code,
-                          "write of page " + std::to_string(index) + ": " + handle.error().message);
-    }
+    // Passed on as is: building a longer message would allocate on the I/O path, exactly when
+    // memory is short (the allocator's messages fit the string's inline buffer).
+    if (!handle) return handle.error();
     std::memcpy(allocator_->address(*handle), huge ? page.data() : stream.buffer().data(), stored);
     return Content{slot_flags::kObject | (huge ? slot_flags::kHuge : 0u) |
                        static_cast<std::uint32_t>(stored),
