@@ -26,6 +26,10 @@ std::vector<std::string> harden_for_swap()
     // from the device this process serves would never complete. MCL_ONFAULT locks pages as they
     // are touched instead of populating whole new mappings at once: the store reserves large
     // address ranges it fills gradually.
+    // MCL_CURRENT first populates what exists now (code, libraries, heap): with MCL_ONFAULT alone
+    // a page of them first touched under pressure would fault where reclaim cannot swap.
+    if (mlockall(MCL_CURRENT) != 0)
+        warnings.push_back(failure("mlockall(MCL_CURRENT) (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
         warnings.push_back(failure("mlockall (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
 

@@ -42,6 +42,9 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
     }
     config.mem_limit = spec.mem_limit;
     config.streams = spec.streams;
+    // The device may be swap: its queue threads (PR_SET_IO_FLUSHER) must never fault for
+    // store memory, which under pressure they could not reclaim (see StoreConfig).
+    config.never_fault_on_io = true;
     auto store = PageStore::create(config);
     if (!store)
         return store.error();

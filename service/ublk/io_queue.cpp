@@ -59,6 +59,21 @@ template <typename Fn> bool transfer_all(Fn&& fn, std::byte* data, std::size_t l
     return true;
 }
 
+// How much of a queue thread's stack is made resident before it serves: well over what the
+// request path uses (a codec's state on the stack, a few KiB of frames).
+constexpr std::size_t kStackPrefaultBytes = 256 * 1024;
+
+// Writes to every page of the next kStackPrefaultBytes of this thread's stack. Under
+// mlockall(MCL_FUTURE | MCL_ONFAULT) a thread stack is populated only as it is touched; a
+// first touch deeper than before, in a thread that may not reclaim with I/O, would fault and
+// stall at the min watermark. Touched now, the pages are resident and locked for good.
+[[gnu::noinline]] void prefault_stack()
+{
+    volatile std::byte area[kStackPrefaultBytes];
+    for (std::size_t i = 0; i < kStackPrefaultBytes; i += 1024)
+        area[i] = std::byte{0};
+}
+
 } // namespace
 
 Result<std::unique_ptr<IoQueue>> IoQueue::create(const QueueConfig& config, std::shared_ptr<PageStore> store)
@@ -178,6 +193,7 @@ int IoQueue::serve(unsigned tag)
 
 void IoQueue::run(std::promise<Status> armed)
 {
+    prefault_stack();
     // Allocations on this thread must not recurse into swap I/O served by this very thread.
     if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
         spdlog::warn("queue {}: PR_SET_IO_FLUSHER failed ({}): swap under memory pressure may deadlock",

@@ -10,23 +10,21 @@ start_daemon || { fail $name "daemon start"; exit 0; }
 id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
 dev=/dev/ublkb$id
 wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
+# Writeback throttling would make kswapd wait for the daemon's earlier writes before issuing
+# more; kernel zram (bio-based) has none, and swap here must not depend on it.
+echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
 mkswap $dev >/dev/null || { fail $name "mkswap failed"; exit 0; }
 swapon $dev || { fail $name "swapon failed"; exit 0; }
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 mb=$((free_kb / 1024 + 100))
 echo "guest: MemAvailable ${free_kb} kB, filling $mb MB"
 rm -f /tmp/go
-# With trueno.debug=1 on the kernel command line: print memory, swap and the daemon's threads
-# every 3 s, so a hang shows where each thread waits.
+# With trueno.debug=1 on the kernel command line: every 5 s print memory, swap, each daemon
+# thread's state and kernel stack, and the device's busy tags (tests/vm/thread_monitor.cpp), so
+# a hang shows where each thread waits.
 if grep -q 'trueno.debug=1' /proc/cmdline; then
-  echo 15 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
-  (while :; do
-    echo "debug: $(awk '/^(MemFree|SwapFree|Mlocked):/ {printf "%s %s ", $1, $2}' /proc/meminfo)"
-    for t in /proc/$DAEMON/task/*; do
-      echo "debug:   $(cut -d' ' -f2,3 $t/stat) wchan=$(cat $t/wchan)"
-    done
-    sleep 3
-  done) &
+  echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+  thread-monitor $DAEMON 5 ublkb$id &
 fi
 page-verify $mb /tmp/go >/tmp/pv.log 2>&1 &
 pv=$!
