@@ -3,8 +3,10 @@
 // its size is fixed when it starts), so everything that needs an uninitialised device is EBUSY.
 #include "zram_attributes.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -225,6 +227,10 @@ const std::vector<std::pair<std::string, Access>>& attribute_table() {
         {"recomp_algorithm", Access::read_write},
         {"recompress", Access::write_only},
         {"max_comp_streams", Access::read_write},
+        // Ours, beyond the kernel's.
+        {"object_stat", Access::read_only},
+        {"recompress_policy", Access::read_write},
+        {"recompress_status", Access::read_only},
     };
     return table;
 }
@@ -238,7 +244,7 @@ std::optional<Access> access_of(const std::string& name) {
 } // namespace
 
 ZramAttributes::ZramAttributes(std::shared_ptr<PageStore> store, StoreConfig config)
-    : store_(std::move(store)), config_(std::move(config)) {}
+    : store_(std::move(store)), config_(std::move(config)), recompressor_(store_) {}
 
 AttributeMap ZramAttributes::read_all() const {
     AttributeMap map;
@@ -272,8 +278,11 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
     if (name == "bd_stat") return std::string("       0        0        0"); // no backing device
     if (name == "backing_dev") return std::string("none");
     if (name == "writeback_limit" || name == "writeback_limit_enable") return std::string("0");
-    if (name == "recomp_algorithm") return std::string(); // no secondary algorithm configured
+    if (name == "recomp_algorithm") return recomp_algorithm_text();
     if (name == "max_comp_streams") return uint_text(store_->streams());
+    if (name == "object_stat") return without_newline(format_object_stat(store_->object_stat()));
+    if (name == "recompress_policy") return recompress_policy_text();
+    if (name == "recompress_status") return recompress_status_text();
     return make_error(ENOENT, "no attribute '" + name + "'");
 }
 
@@ -294,25 +303,7 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
         if (auto ok = check_algorithm_name(strip_newline(value)); !ok) return ok;
         return busy("comp_algorithm");
     }
-    if (name == "algorithm_params") {
-        auto args = split_args(value);
-        if (!args) return args.error();
-        for (const auto& a : *args) {
-            if (a.key == "priority" || a.key == "level" || a.key == "deflate.winbits") {
-                if (auto n = kstrto<int>(a.value, 10); !n) return make_error(n.error().code, a.key + ": " + n.error().message);
-                if (a.key == "priority") {
-                    const int prio = *kstrto<int>(a.value, 10);
-                    if (prio < 0 || prio > max_priority)
-                        return make_error(EINVAL, "priority " + a.value + " is out of range (0.." + std::to_string(max_priority) + ")");
-                }
-            } else if (a.key == "algo") {
-                if (auto ok = check_algorithm_name(a.value); !ok) return ok;
-            } else if (a.key != "dict") {
-                return unknown_key(a.key, "algorithm_params", "algo, priority, level, dict, deflate.winbits");
-            }
-        }
-        return busy("algorithm_params");
-    }
+    if (name == "algorithm_params") return write_algorithm_params(value);
     if (name == "mem_limit") {
         auto limit = memparse(value);
         if (!limit) return limit.error();
@@ -341,51 +332,12 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
         store_->mark_idle(*age);
         return {};
     }
-    if (name == "recomp_algorithm") {
-        auto args = split_args(value);
-        if (!args) return args.error();
-        std::optional<std::string> algo;
-        int prio = 1;
-        for (const auto& a : *args) {
-            if (a.key == "algo") {
-                algo = a.value;
-            } else if (a.key == "priority") {
-                auto n = kstrto<int>(a.value, 10);
-                if (!n) return make_error(n.error().code, "priority: " + n.error().message);
-                prio = *n;
-            } else {
-                return unknown_key(a.key, "recomp_algorithm", "algo, priority");
-            }
-        }
-        if (!algo) return make_error(EINVAL, "recomp_algorithm needs algo=NAME");
-        if (prio < 1 || prio > max_priority)
-            return make_error(EINVAL, "priority " + std::to_string(prio) + " is out of range (1.." + std::to_string(max_priority) + ")");
-        if (auto ok = check_algorithm_name(*algo); !ok) return ok;
-        return busy("recomp_algorithm");
-    }
-    if (name == "recompress") {
-        auto args = split_args(value);
-        if (!args) return args.error();
-        for (const auto& a : *args) {
-            if (a.key == "type") {
-                if (a.value != "idle" && a.value != "huge" && a.value != "huge_idle")
-                    return make_error(EINVAL, "recompress type must be idle, huge or huge_idle, not '" + a.value + "'");
-            } else if (a.key == "max_pages") {
-                if (auto n = kstrto<std::uint64_t>(a.value, 10); !n) return make_error(n.error().code, "max_pages: " + n.error().message);
-            } else if (a.key == "threshold") {
-                auto n = kstrto<std::uint32_t>(a.value, 10);
-                if (!n) return make_error(n.error().code, "threshold: " + n.error().message);
-                if (*n >= huge_class_size)
-                    return make_error(EINVAL, "threshold must be below " + std::to_string(huge_class_size) + " bytes");
-            } else if (a.key == "priority") {
-                if (auto n = kstrto<std::uint32_t>(a.value, 10); !n) return make_error(n.error().code, "priority: " + n.error().message);
-            } else if (a.key != "algo") {
-                return unknown_key(a.key, "recompress", "type, threshold, max_pages, algo, priority");
-            }
-        }
-        // As the kernel with no secondary algorithm: nothing to recompress with. This release
-        // cannot configure one (recomp_algorithm needs an uninitialised device).
-        return make_error(EINVAL, "no recompression algorithm configured");
+    if (name == "recomp_algorithm") return write_recomp_algorithm(value);
+    if (name == "recompress") return write_recompress(value);
+    if (name == "recompress_policy") {
+        auto policy = parse_background_policy(strip_newline(value));
+        if (!policy) return policy.error();
+        return recompressor_.set_policy(std::move(*policy));
     }
     if (name == "backing_dev" || name == "writeback" || name == "writeback_limit" ||
         name == "writeback_limit_enable")
@@ -393,6 +345,221 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
     if (name == "max_comp_streams")
         return make_error(EBUSY, "max_comp_streams is fixed when the device is created (CreateDevice streams)");
     return make_error(ENOENT, "no attribute '" + name + "'");
+}
+
+// --- recompression -------------------------------------------------------------------------
+
+namespace {
+
+std::optional<RecompAlgorithm> recomp_at(const PageStore& store, unsigned priority) {
+    for (auto& a : store.recomp_algorithms())
+        if (a.priority == priority) return a;
+    return std::nullopt;
+}
+
+std::string configured_recomp(const PageStore& store) {
+    std::string out;
+    for (const auto& a : store.recomp_algorithms())
+        out += (out.empty() ? "" : ", ") + std::string("#") + std::to_string(a.priority) + " " + a.algorithm;
+    return out.empty() ? "none" : out;
+}
+
+Error no_recomp_at(const PageStore& store, unsigned priority) {
+    return make_error(EINVAL, "no recompression algorithm at priority " + std::to_string(priority) +
+                                  " (set recomp_algorithm first; configured: " + configured_recomp(store) + ")");
+}
+
+std::string report_text(const RecompressReport& r) {
+    char cpu[32];
+    std::snprintf(cpu, sizeof cpu, "%.3f", r.cpu_seconds);
+    return "tried=" + std::to_string(r.tried) + " kept=" + std::to_string(r.kept) + " raced=" +
+           std::to_string(r.raced) + " bytes_before=" + std::to_string(r.bytes_before) +
+           " bytes_after=" + std::to_string(r.bytes_after) + " cpu_seconds=" + cpu;
+}
+
+} // namespace
+
+// The kernel's text: per configured priority "#N: " and the algorithm list with the chosen one
+// bracketed, one line each.
+std::string ZramAttributes::recomp_algorithm_text() const {
+    std::string out;
+    for (const auto& a : store_->recomp_algorithms()) {
+        if (!out.empty()) out += '\n';
+        out += "#" + std::to_string(a.priority) + ": " + algorithm_list(a.algorithm);
+    }
+    return out;
+}
+
+// The setting as it can be written back, then the last pass's result when there was one.
+std::string ZramAttributes::recompress_policy_text() const {
+    std::string out = format_background_policy(recompressor_.policy());
+    if (const auto pass = recompressor_.last_pass()) {
+        char numbers[96];
+        std::snprintf(numbers, sizeof numbers, " seconds=%.1f ratio_before=%.3f ratio_after=%.3f", pass->seconds,
+                      pass->ratio_before, pass->ratio_after);
+        out += "\nlast pass: number=" + std::to_string(pass->number) + " marked_idle=" +
+               std::to_string(pass->marked_idle) + " " + report_text(pass->report) + numbers +
+               " retrained=" + (pass->retrained ? "yes" : "no");
+        if (!pass->note.empty()) out += " note=\"" + pass->note + "\"";
+    }
+    return out;
+}
+
+// The last recompress write: "none", "running", or how it ended with its counts.
+std::string ZramAttributes::recompress_status_text() const {
+    const auto m = recompressor_.manual();
+    if (m.running) return "running";
+    if (m.report.tried == 0 && m.error.empty() && !m.stopped) return "none";
+    std::string out = m.stopped ? "stopped " : !m.error.empty() ? "failed " : "done ";
+    out += report_text(m.report);
+    if (!m.error.empty()) out += " error=\"" + m.error + "\"";
+    return out;
+}
+
+// "algo=NAME [priority=N]". Unlike the kernel, allowed on the live device: it adds a codec
+// generation, and pages compressed with the previous one still decode. Writing the algorithm a
+// priority already has changes nothing (its params stay).
+Status ZramAttributes::write_recomp_algorithm(const std::string& value) {
+    auto args = split_args(value);
+    if (!args) return args.error();
+    std::optional<std::string> algo;
+    int prio = 1;
+    for (const auto& a : *args) {
+        if (a.key == "algo") {
+            algo = a.value;
+        } else if (a.key == "priority") {
+            auto n = kstrto<int>(a.value, 10);
+            if (!n) return make_error(n.error().code, "priority: " + n.error().message);
+            prio = *n;
+        } else {
+            return unknown_key(a.key, "recomp_algorithm", "algo, priority");
+        }
+    }
+    if (!algo) return make_error(EINVAL, "recomp_algorithm needs algo=NAME");
+    if (prio < 1 || prio > max_priority)
+        return make_error(EINVAL, "priority " + std::to_string(prio) + " is out of range (1.." + std::to_string(max_priority) + ")");
+    if (auto ok = check_algorithm_name(*algo); !ok) return ok;
+    const auto current = recomp_at(*store_, static_cast<unsigned>(prio));
+    if (current && current->algorithm == *algo) return {};
+    return store_->set_recomp_algorithm(static_cast<unsigned>(prio), *algo, {});
+}
+
+// "algo=NAME" or "priority=N", then level= and/or dict=PATH. The primary algorithm's params
+// are fixed at creation (EBUSY, as on the kernel's initialised device); a secondary priority's
+// replace its current ones as a new generation.
+Status ZramAttributes::write_algorithm_params(const std::string& value) {
+    auto args = split_args(value);
+    if (!args) return args.error();
+    std::optional<int> prio;
+    std::optional<std::string> algo;
+    std::string params_text;
+    for (const auto& a : *args) {
+        if (a.key == "priority" || a.key == "level" || a.key == "deflate.winbits") {
+            auto n = kstrto<int>(a.value, 10);
+            if (!n) return make_error(n.error().code, a.key + ": " + n.error().message);
+            if (a.key == "priority") {
+                if (*n < 0 || *n > max_priority)
+                    return make_error(EINVAL, "priority " + a.value + " is out of range (0.." + std::to_string(max_priority) + ")");
+                prio = *n;
+            } else if (a.key == "level") {
+                params_text += " level=" + a.value;
+            } else {
+                params_text += " deflate.winbits=" + a.value; // refused below, after the EBUSY case
+            }
+        } else if (a.key == "algo") {
+            if (auto ok = check_algorithm_name(a.value); !ok) return ok;
+            algo = a.value;
+        } else if (a.key == "dict") {
+            params_text += " dict=" + a.value;
+        } else {
+            return unknown_key(a.key, "algorithm_params", "algo, priority, level, dict, deflate.winbits");
+        }
+    }
+    // As the kernel: priority wins; else algo= names the priority that has that algorithm,
+    // looked up from the primary one; else it is the primary algorithm.
+    if (!prio && algo) {
+        if (*algo == store_->algorithm()) {
+            prio = 0;
+        } else {
+            for (const auto& a : store_->recomp_algorithms())
+                if (a.algorithm == *algo) {
+                    prio = static_cast<int>(a.priority);
+                    break;
+                }
+            if (!prio)
+                return make_error(EINVAL, "algorithm " + *algo + " is neither comp_algorithm (" + store_->algorithm() +
+                                              ") nor a recomp_algorithm (" + configured_recomp(*store_) + ")");
+        }
+    }
+    if (!prio || *prio == 0) return busy("algorithm_params of the primary algorithm");
+    const auto current = recomp_at(*store_, static_cast<unsigned>(*prio));
+    if (!current) return no_recomp_at(*store_, static_cast<unsigned>(*prio));
+    if (params_text.find("deflate.winbits") != std::string::npos)
+        return make_error(EINVAL, "deflate.winbits is not supported by trueno-zram (its deflate uses the default window)");
+    auto params = parse_codec_params(params_text);
+    if (!params) return make_error(EINVAL, params.error().message);
+    return store_->set_recomp_algorithm(static_cast<unsigned>(*prio), current->algorithm, *params);
+}
+
+// "[type=idle|huge|huge_idle] [threshold=N] [max_pages=N] [algo=NAME|priority=N]". Without
+// algo or priority every configured priority runs in turn, lowest first (the kernel tries them
+// per page in that order). Runs on the device's recompression thread at SCHED_IDLE; the write
+// returns once it is queued.
+Status ZramAttributes::write_recompress(const std::string& value) {
+    auto args = split_args(value);
+    if (!args) return args.error();
+    RecompressOptions options;
+    options.type = RecompressOptions::Type::all; // the kernel's mode 0: every page
+    std::optional<unsigned> prio;
+    std::optional<std::string> algo;
+    for (const auto& a : *args) {
+        if (a.key == "type") {
+            if (a.value == "idle") options.type = RecompressOptions::Type::idle;
+            else if (a.value == "huge") options.type = RecompressOptions::Type::huge;
+            else if (a.value == "huge_idle") options.type = RecompressOptions::Type::huge_idle;
+            else return make_error(EINVAL, "recompress type must be idle, huge or huge_idle, not '" + a.value + "'");
+        } else if (a.key == "max_pages") {
+            auto n = kstrto<std::uint64_t>(a.value, 10);
+            if (!n) return make_error(n.error().code, "max_pages: " + n.error().message);
+            options.max_pages = *n;
+        } else if (a.key == "threshold") {
+            auto n = kstrto<std::uint32_t>(a.value, 10);
+            if (!n) return make_error(n.error().code, "threshold: " + n.error().message);
+            if (*n >= huge_class_size)
+                return make_error(EINVAL, "threshold must be below " + std::to_string(huge_class_size) + " bytes");
+            options.threshold = *n;
+        } else if (a.key == "priority") {
+            auto n = kstrto<std::uint32_t>(a.value, 10);
+            if (!n) return make_error(n.error().code, "priority: " + n.error().message);
+            if (*n > static_cast<std::uint32_t>(max_priority))
+                return make_error(EINVAL, "priority " + a.value + " is out of range (1.." + std::to_string(max_priority) + ")");
+            prio = std::max<unsigned>(*n, 1); // the kernel takes 0 as the first secondary priority
+        } else if (a.key == "algo") {
+            if (auto ok = check_algorithm_name(a.value); !ok) return ok;
+            algo = a.value;
+        } else {
+            return unknown_key(a.key, "recompress", "type, threshold, max_pages, algo, priority");
+        }
+    }
+    const auto configured = store_->recomp_algorithms();
+    if (configured.empty())
+        return make_error(EINVAL, "no recompression algorithm configured (set recomp_algorithm first)");
+    std::vector<RecompressOptions> steps;
+    for (const auto& a : configured) {
+        if (prio && a.priority < *prio) continue;
+        if (algo && a.algorithm != *algo) continue;
+        RecompressOptions step = options;
+        step.priority = a.priority;
+        step.idle_scheduling = true;
+        steps.push_back(step);
+        if (prio || algo) break; // one priority asked for: the first that matches
+    }
+    if (steps.empty()) {
+        if (algo) return make_error(EINVAL, "no recomp_algorithm is " + *algo + " (configured: " + configured_recomp(*store_) + ")");
+        return no_recomp_at(*store_, *prio);
+    }
+    if (prio && !algo && steps.front().priority != *prio) return no_recomp_at(*store_, *prio);
+    return recompressor_.start_manual(std::move(steps));
 }
 
 } // namespace trueno::service

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+// The recompression worker lives with the store code (lib/store); its header is not public.
+#include "../lib/store/background_recompressor.hpp"
 #include "device_manager.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
@@ -16,6 +18,10 @@ class ZramAttributes {
 public:
     // The store is initialised (disksize set) for the attributes' whole life: a ublk device's
     // size is fixed when it starts, so writes that need an uninitialised device are EBUSY.
+    // Recompression settings are the exception: recomp_algorithm and a secondary priority's
+    // algorithm_params change a live device (each adds a codec generation; pages written with
+    // older ones still decode). Starts the device's recompression worker thread, which the
+    // destructor stops.
     ZramAttributes(std::shared_ptr<PageStore> store, StoreConfig config);
 
     // Every readable attribute (disksize, initstate, comp_algorithm, algorithm_params is
@@ -27,13 +33,26 @@ public:
 
     // The kernel's semantics and errors: EINVAL for bad values, EBUSY for init-only attributes,
     // EACCES for read-only ones, ENOENT for unknown names. "reset" is not handled here (the
-    // device manager removes the device).
+    // device manager removes the device). "recompress" queues the work on the device's
+    // recompression thread and returns at once (recompress_status shows when it is done);
+    // EBUSY while the previous one still runs.
     Status write(const std::string& name, const std::string& value);
 
+    // The recompression worker, for tests that wait for it.
+    const BackgroundRecompressor& recompressor() const { return recompressor_; }
+
 private:
+    Status write_recomp_algorithm(const std::string& value);
+    Status write_algorithm_params(const std::string& value);
+    Status write_recompress(const std::string& value);
+    std::string recomp_algorithm_text() const;
+    std::string recompress_policy_text() const;
+    std::string recompress_status_text() const;
+
     std::shared_ptr<PageStore> store_;
     StoreConfig config_;
     mutable std::mutex mutex_; // serialises attribute writes, as sysfs does per device
+    BackgroundRecompressor recompressor_; // last: its thread stops before the rest goes
 };
 
 } // namespace trueno::service

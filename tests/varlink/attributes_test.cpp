@@ -2,10 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <cstring>
 #include <set>
 #include <sstream>
 #include <vector>
+
+#include <unistd.h>
 
 #include "trueno/codec.hpp"
 #include "trueno/page_store.hpp"
@@ -49,6 +54,15 @@ public:
         idle_calls.push_back(age);
         return real_->mark_idle(age);
     }
+    Status set_recomp_algorithm(unsigned p, const std::string& a, const CodecParams& c) override {
+        return real_->set_recomp_algorithm(p, a, c);
+    }
+    Result<std::size_t> train_recomp_dictionary(unsigned p, std::size_t b, std::uint64_t s) override {
+        return real_->train_recomp_dictionary(p, b, s);
+    }
+    Result<RecompressReport> recompress(const RecompressOptions& o) override { return real_->recompress(o); }
+    std::vector<RecompAlgorithm> recomp_algorithms() const override { return real_->recomp_algorithms(); }
+    ObjectStat object_stat() const override { return real_->object_stat(); }
 
 private:
     std::unique_ptr<PageStore> real_;
@@ -105,7 +119,8 @@ TEST_CASE("read_all has every readable attribute and no write-only one") {
     for (const auto& [k, _] : all) names.insert(k);
     const std::set<std::string> expected = {"disksize", "initstate", "comp_algorithm", "mm_stat", "io_stat",
                                             "debug_stat", "bd_stat", "backing_dev", "writeback_limit",
-                                            "writeback_limit_enable", "recomp_algorithm", "max_comp_streams"};
+                                            "writeback_limit_enable", "recomp_algorithm", "max_comp_streams",
+                                            "object_stat", "recompress_policy", "recompress_status"};
     CHECK(names == expected);
     for (const auto& [k, v] : all) {
         INFO(k);
@@ -200,10 +215,12 @@ TEST_CASE("disksize and comp_algorithm: validated, then EBUSY as on an initialis
     CHECK(d.read("disksize") == "1048576");
 }
 
-TEST_CASE("algorithm_params: the kernel's syntax checked, then EBUSY") {
+TEST_CASE("algorithm_params of the primary algorithm: the kernel's syntax checked, then EBUSY") {
     Device d;
-    for (const char* ok : {"level=3", "algo=zstd level=3", "priority=0 level=1", "dict=/some/path", " level=3  ", "deflate.winbits=12"})
+    for (const char* ok : {"level=3", "algo=lz4 level=3", "priority=0 level=1", "dict=/some/path", " level=3  ", "deflate.winbits=12"})
         CHECK(d.write_errno("algorithm_params", ok) == EBUSY);
+    // algo= names an algorithm the device does not use at all.
+    CHECK(d.write_errno("algorithm_params", "algo=zstd level=3") == EINVAL);
     CHECK(d.write_errno("algorithm_params", "level") == EINVAL);
     CHECK(d.write_errno("algorithm_params", "level=") == EINVAL);
     CHECK(d.write_errno("algorithm_params", "level=x") == EINVAL);
@@ -289,30 +306,128 @@ TEST_CASE("compact and idle reach the store; idle takes all or seconds") {
     CHECK(d.store->idle_calls.size() == 4);
 }
 
-TEST_CASE("recomp_algorithm and recompress: validated; no secondary algorithm can exist") {
+TEST_CASE("recomp_algorithm: set on the live device, read in the kernel's format, misuse refused") {
     Device d;
-    CHECK(d.write_errno("recomp_algorithm", "algo=zstd") == EBUSY);
-    CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=3") == EBUSY);
+    CHECK(d.read("recomp_algorithm").empty());
     CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=4") == EINVAL);
     CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=0") == EINVAL);
     CHECK(d.write_errno("recomp_algorithm", "priority=1") == EINVAL);
-    CHECK(d.write_errno("recomp_algorithm", "algo=nope") == EINVAL);
     CHECK(d.write_errno("recomp_algorithm", "algo=zstd priority=x") == EINVAL);
     CHECK(d.write_errno("recomp_algorithm", "algo=") == EINVAL);
     CHECK(d.write_errno("recomp_algorithm", "bogus=1 algo=zstd") == EINVAL);
+    auto unknown = d.attrs->write("recomp_algorithm", "algo=nope");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().code == EINVAL);
+    CHECK_THAT(unknown.error().message, Catch::Contains("zstd")); // lists what is available
     CHECK(d.read("recomp_algorithm").empty());
 
-    auto s = d.attrs->write("recompress", "type=idle");
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.error().code == EINVAL);
-    CHECK(s.error().message == "no recompression algorithm configured");
-    CHECK(d.write_errno("recompress", "type=huge_idle threshold=1000 max_pages=10 algo=zstd priority=1") == EINVAL);
-    auto weird = d.attrs->write("recompress", "type=weird");
-    CHECK(weird.error().message.find("type") != std::string::npos);
+    REQUIRE(d.write_errno("recomp_algorithm", "algo=zstd") == 0);
+    REQUIRE(d.write_errno("recomp_algorithm", "algo=lz4hc priority=3\n") == 0);
+    std::string expected;
+    for (const auto& info : available_codecs())
+        expected += info.name == "zstd" ? "[zstd] " : std::string(info.name) + " ";
+    std::string expected3;
+    for (const auto& info : available_codecs())
+        expected3 += info.name == "lz4hc" ? "[lz4hc] " : std::string(info.name) + " ";
+    CHECK(d.read("recomp_algorithm") == "#1: " + expected + "\n#3: " + expected3);
+    const auto set = d.store->recomp_algorithms();
+    REQUIRE(set.size() == 2);
+    CHECK(set[0].algorithm == "zstd");
+    CHECK(set[1].priority == 3);
+}
+
+TEST_CASE("algorithm_params of a secondary priority: level and dict become a new generation") {
+    Device d;
+    CHECK(d.write_errno("algorithm_params", "priority=1 level=9") == EINVAL); // nothing at priority 1 yet
+    REQUIRE(d.write_errno("recomp_algorithm", "algo=zstd priority=2") == 0);
+    REQUIRE(d.write_errno("algorithm_params", "priority=2 level=9") == 0);
+    REQUIRE(d.store->recomp_algorithms().size() == 1);
+    CHECK(d.store->recomp_algorithms()[0].params.level == 9);
+    REQUIRE(d.write_errno("algorithm_params", "algo=zstd level=12") == 0); // algo= finds priority 2
+    CHECK(d.store->recomp_algorithms()[0].params.level == 12);
+    CHECK(d.write_errno("algorithm_params", "priority=2 level=99") == EINVAL);
+    auto missing = d.attrs->write("algorithm_params", "priority=2 dict=/nonexistent/dictionary");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == EINVAL);
+    CHECK_THAT(missing.error().message, Catch::Contains("/nonexistent/dictionary"));
+    CHECK(d.write_errno("algorithm_params", "priority=2 deflate.winbits=12") == EINVAL);
+    CHECK(d.store->recomp_algorithms()[0].params.level == 12); // failures changed nothing
+    // The same algorithm again is no new generation: its params stay.
+    REQUIRE(d.write_errno("recomp_algorithm", "algo=zstd priority=2") == 0);
+    CHECK(d.store->recomp_algorithms()[0].params.level == 12);
+}
+
+TEST_CASE("algorithm_params dict=PATH loads a user's dictionary for a secondary priority") {
+    Device d;
+    // A dictionary of repeated text is valid raw-content input for zstd.
+    const std::string path = "/tmp/trueno-attributes-test-dict-" + std::to_string(::getpid());
+    {
+        std::ofstream out(path, std::ios::binary);
+        for (int i = 0; i < 64; ++i) out << "the quick brown fox jumps over the lazy dog " << i << "\n";
+    }
+    REQUIRE(d.write_errno("recomp_algorithm", "algo=zstd") == 0);
+    const int rc = d.write_errno("algorithm_params", "priority=1 level=5 dict=" + path);
+    std::remove(path.c_str());
+    REQUIRE(rc == 0);
+    const auto set = d.store->recomp_algorithms();
+    REQUIRE(set.size() == 1);
+    REQUIRE(set[0].params.dictionary);
+    CHECK(set[0].params.dict_path == path);
+}
+
+TEST_CASE("recompress: validated; runs on the worker thread; pages read back identical") {
+    Device d("lz4", 4 << 20);
+    auto none = d.attrs->write("recompress", "type=idle");
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().code == EINVAL);
+    CHECK_THAT(none.error().message, Catch::Contains("no recompression algorithm configured"));
+    CHECK(d.write_errno("recompress", "type=weird") == EINVAL);
     CHECK(d.write_errno("recompress", "threshold=3632") == EINVAL);
     CHECK(d.write_errno("recompress", "threshold=99999999999") == ERANGE);
     CHECK(d.write_errno("recompress", "max_pages=x") == EINVAL);
     CHECK(d.write_errno("recompress", "colour=blue") == EINVAL);
+    CHECK(d.write_errno("recompress", "priority=9") == EINVAL);
+    CHECK(d.read("recompress_status") == "none");
+
+    std::vector<std::array<std::byte, kPageSize>> pages;
+    for (unsigned i = 0; i < 256; ++i) {
+        pages.push_back(text_page(i));
+        REQUIRE(d.store->write_page(i, PageView(pages.back())).ok());
+    }
+    REQUIRE(d.write_errno("recomp_algorithm", "algo=zstd priority=2") == 0);
+    CHECK(d.write_errno("recompress", "priority=1") == EINVAL);  // nothing at priority 1
+    CHECK(d.write_errno("recompress", "algo=lz4hc") == EINVAL);  // no such recomp algorithm
+    const auto before = d.store->mm_stat().compr_data_size;
+    REQUIRE(d.write_errno("idle", "all") == 0);
+    REQUIRE(d.write_errno("recompress", "type=idle max_pages=100") == 0);
+    REQUIRE(d.attrs->recompressor().wait_manual_idle(std::chrono::seconds(60)));
+    const auto status = d.read("recompress_status");
+    INFO(status);
+    CHECK(status.rfind("done tried=100 ", 0) == 0);
+    CHECK(d.store->mm_stat().compr_data_size < before);
+    REQUIRE(d.write_errno("recompress", "algo=zstd") == 0); // the rest, every type
+    REQUIRE(d.attrs->recompressor().wait_manual_idle(std::chrono::seconds(60)));
+    CHECK(d.read("recompress_status").rfind("done tried=156 ", 0) == 0);
+    for (unsigned i = 0; i < pages.size(); ++i) {
+        std::array<std::byte, kPageSize> out{};
+        REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
+        REQUIRE(std::memcmp(out.data(), pages[i].data(), kPageSize) == 0);
+    }
+}
+
+TEST_CASE("recompress_policy and object_stat: read and write") {
+    Device d;
+    CHECK(d.read("recompress_policy") == "off");
+    CHECK(d.read("object_stat") == "       0        0        0        0");
+    CHECK(d.write_errno("recompress_policy", "") == EINVAL);
+    CHECK(d.write_errno("recompress_policy", "quick") == EINVAL);
+    CHECK(d.write_errno("recompress_policy", "balanced cpu=0") == EINVAL);
+    CHECK(d.write_errno("recompress_policy", "balanced colour=red") == EINVAL);
+    REQUIRE(d.write_errno("recompress_policy", "balanced age=1h interval=600 rate=100 cpu=5") == 0);
+    CHECK(d.read("recompress_policy").rfind("balanced age=3600 interval=600 rate=100 cpu=5 priority=3 type=idle", 0) == 0);
+    CHECK(d.read("recomp_algorithm").rfind("#3: ", 0) == 0); // the policy's codec is visible
+    REQUIRE(d.write_errno("recompress_policy", "off\n") == 0);
+    CHECK(d.read("recompress_policy").rfind("off", 0) == 0);
 }
 
 TEST_CASE("writeback is not supported; streams are fixed") {
@@ -335,8 +450,11 @@ TEST_CASE("no attribute write disturbs stored data") {
     const std::pair<const char*, const char*> writes[] = {
         {"compact", "1"}, {"idle", "all"}, {"mem_used_max", "0"}, {"mem_limit", "1G"}, {"mem_limit", "0"},
         {"disksize", "2M"}, {"comp_algorithm", "zstd"}, {"algorithm_params", "level=9"}, {"recompress", "type=idle"},
+        {"recomp_algorithm", "algo=zstd"}, {"algorithm_params", "priority=1 level=19"}, {"idle", "all"},
+        {"recompress", "type=idle"}, {"recompress_policy", "strongest age=0"},
     };
     for (const auto& [name, value] : writes) (void)d.attrs->write(name, value);
+    REQUIRE(d.attrs->recompressor().wait_manual_idle(std::chrono::seconds(60)));
     for (unsigned i = 0; i < 16; ++i) {
         std::array<std::byte, kPageSize> out{};
         REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
