@@ -244,6 +244,11 @@ std::uint64_t BackgroundRecompressor::passes() const {
     return passes_;
 }
 
+std::uint64_t BackgroundRecompressor::dictionaries_trained() const {
+    std::lock_guard lock(mutex_);
+    return dictionaries_trained_;
+}
+
 Status BackgroundRecompressor::start_manual(std::vector<RecompressOptions> steps) {
     if (steps.empty()) return make_error(EINVAL, "nothing to recompress");
     std::lock_guard lock(mutex_);
@@ -396,6 +401,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
         trained = true;
         std::lock_guard lock(mutex_);
         dictionary_trained_ = true;
+        ++dictionaries_trained_;
         trained_gain_.reset();
     };
     // The policy's codec may have been replaced by hand meanwhile; put it back.
@@ -405,6 +411,14 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
     // The dictionary is trained on the device's own pages, so only once there are some.
     if (codec && named->dictionary_bytes != 0 && !trained && pass.marked_idle != 0) train();
 
+    // Where the pass may be by now: pages/second within the rate, CPU time (training and
+    // compaction included) within its share of the wall time.
+    auto paced_seconds = [&] {
+        double wanted = (thread_cpu_seconds() - cpu_start) * 100.0 / policy.cpu_percent;
+        if (policy.rate_pages != 0)
+            wanted = std::max(wanted, static_cast<double>(pass.report.tried) / static_cast<double>(policy.rate_pages));
+        return wanted;
+    };
     const std::uint64_t rate_cap = policy.rate_pages == 0 ? kMaxBatch : std::max<std::uint64_t>(policy.rate_pages / 4, 1);
     std::uint64_t batch = std::min<std::uint64_t>(kMinBatch * 4, rate_cap);
     bool interrupted = false;
@@ -422,17 +436,11 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
             break;
         }
         add_report(pass.report, *report);
-        const bool done = report->tried < batch || pass.report.tried >= store_->page_count();
-        // Sleep so that pages/second stays within the rate and CPU time within its share.
-        const double elapsed = seconds_since(start);
-        double wanted = (thread_cpu_seconds() - cpu_start) * 100.0 / policy.cpu_percent;
-        if (policy.rate_pages != 0)
-            wanted = std::max(wanted, static_cast<double>(pass.report.tried) / static_cast<double>(policy.rate_pages));
-        if (!pause(stop, done ? 0.0 : wanted - elapsed, true)) {
+        if (report->tried < batch || pass.report.tried >= store_->page_count()) break;
+        if (!pause(stop, paced_seconds() - seconds_since(start), true)) {
             interrupted = true;
             break;
         }
-        if (done) break;
         batch = next_batch(report->tried, thread_cpu_seconds() - before, rate_cap);
     }
     if (!stop.stop_requested()) store_->compact();
@@ -449,6 +457,8 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
         }
         if (baseline && gain < *baseline * kDriftFactor) train();
     }
+    // The last batch, compaction and training are paid for here, so the share holds per pass.
+    if (!interrupted && !pause(stop, paced_seconds() - seconds_since(start), true)) interrupted = true;
     if (interrupted && pass.note.empty()) pass.note = stop.stop_requested() ? "stopped" : "interrupted";
 
     pass.report.cpu_seconds = thread_cpu_seconds() - cpu_start;

@@ -79,6 +79,8 @@ public:
     std::optional<BackgroundPolicy> policy() const;
     std::optional<BackgroundPass> last_pass() const;
     std::uint64_t passes() const;
+    // Dictionaries trained by the policy since the worker started (first ones and retrainings).
+    std::uint64_t dictionaries_trained() const;
 
     // Queues a one-off recompression: the steps run in order on the worker, sharing
     // max_pages (taken from the first step), then the store is compacted. EBUSY while the
@@ -112,6 +114,7 @@ private:
     // Dictionary drift: the kept-bytes gain of the first pass after the last training.
     std::optional<double> trained_gain_;
     bool dictionary_trained_ = false;
+    std::uint64_t dictionaries_trained_ = 0;
 
     std::jthread thread_; // last: stopped and joined before the members above go
 };

@@ -1,0 +1,258 @@
+// BackgroundRecompressor over a real store and real memory pages (the shared corpus): the
+// policy recompresses idle pages only, keeps to its page rate and CPU share, trains and
+// retrains its dictionary, stops promptly, and every page reads back identical.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <vector>
+
+#include "background_recompressor.hpp"
+#include "compressed_page_store.hpp"
+#include "corpus_pages.hpp"
+#include "trueno/page_store.hpp"
+
+using namespace trueno;
+using namespace std::chrono_literals;
+using store::CompressedPageStore;
+
+namespace {
+
+std::shared_ptr<PageStore> make_store(std::uint64_t pages) {
+    StoreConfig config;
+    config.disksize = pages * kPageSize;
+    config.algorithm = "lz4";
+    config.streams = 2;
+    auto created = PageStore::create(config);
+    REQUIRE(created.ok());
+    return std::shared_ptr<PageStore>(std::move(created.value()));
+}
+
+// Real process memory; an empty vector (and a printed reason) when the corpus is missing.
+std::vector<std::byte> corpus(std::size_t pages) {
+    auto read = test::read_corpus_pages(TRUENO_CORPUS_FILE, pages);
+    if (!read) {
+        std::cout << "SKIP: corpus " << TRUENO_CORPUS_FILE << " unreadable: " << read.error().message << "\n";
+        return {};
+    }
+    return std::move(read.value());
+}
+
+std::span<const std::byte> page_of(const std::vector<std::byte>& pages, std::size_t i) {
+    return std::span<const std::byte>(pages).subspan(i * kPageSize, kPageSize);
+}
+
+void write_all(PageStore& s, const std::vector<std::byte>& pages, std::uint64_t first = 0) {
+    for (std::size_t i = 0; i < pages.size() / kPageSize; ++i)
+        REQUIRE(s.write_page(first + i, PageView(page_of(pages, i).data(), kPageSize)).ok());
+}
+
+void require_identical(PageStore& s, const std::vector<std::byte>& pages, std::uint64_t first = 0) {
+    std::vector<std::byte> out(kPageSize);
+    for (std::size_t i = 0; i < pages.size() / kPageSize; ++i) {
+        auto st = s.read_page(first + i, MutablePageView(out.data(), kPageSize));
+        INFO("page " << first + i << (st ? "" : ": " + st.error().message));
+        REQUIRE(st.ok());
+        REQUIRE(std::memcmp(out.data(), page_of(pages, i).data(), kPageSize) == 0);
+    }
+}
+
+BackgroundPolicy policy(const char* text) {
+    auto parsed = parse_background_policy(text);
+    INFO(text << ": " << (parsed ? "" : parsed.error().message));
+    REQUIRE(parsed.ok());
+    REQUIRE(parsed->has_value());
+    return **parsed;
+}
+
+CompressedPageStore& concrete(PageStore& s) { return dynamic_cast<CompressedPageStore&>(s); }
+
+} // namespace
+
+TEST_CASE("policy text: defaults, units, round trip and errors", "[background]") {
+    auto off = parse_background_policy(" off\n");
+    REQUIRE(off.ok());
+    CHECK_FALSE(off->has_value());
+    CHECK(format_background_policy(std::nullopt) == "off");
+    const auto d = policy("balanced");
+    CHECK(d == BackgroundPolicy{});
+    CHECK(format_background_policy(d) == "balanced age=3600 interval=600 rate=2000 cpu=10 priority=3 type=idle");
+    const auto p = policy("strong age=30min interval=2h rate=0 cpu=100 priority=1 type=huge_idle");
+    CHECK(p.age_seconds == 1800);
+    CHECK(p.interval_seconds == 7200);
+    CHECK(p.rate_pages == 0);
+    CHECK(p.cpu_percent == 100);
+    CHECK(p.priority == 1);
+    CHECK(policy(format_background_policy(p).c_str()) == p);
+    for (const char* bad : {"", "fastest", "off now", "balanced age", "balanced age=", "balanced age=1y",
+                            "balanced age=-1", "balanced interval=0", "balanced cpu=0", "balanced cpu=101",
+                            "balanced priority=0", "balanced priority=4", "balanced rate=lots", "balanced type=huge",
+                            "balanced colour=red"}) {
+        auto r = parse_background_policy(bad);
+        INFO(bad);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == EINVAL);
+        CHECK_FALSE(r.error().message.empty());
+    }
+}
+
+TEST_CASE("the policy recompresses idle pages only, and every page reads back identical", "[background]") {
+    const auto pages = corpus(1024);
+    if (pages.empty()) return;
+    auto s = make_store(2048);
+    write_all(*s, pages);
+    std::this_thread::sleep_for(3200ms);
+    // The first 128 pages are used again: younger than age=3, they are not idle.
+    std::vector<std::byte> young(pages.begin(), pages.begin() + 128 * kPageSize);
+    write_all(*s, young);
+    const auto before = s->mm_stat();
+
+    BackgroundRecompressor worker(s);
+    REQUIRE(worker.set_policy(policy("balanced age=3 interval=3600 rate=0 cpu=100")).ok());
+    REQUIRE(worker.wait_passes(1, 120s));
+    const auto pass = worker.last_pass();
+    REQUIRE(pass);
+    INFO("marked " << pass->marked_idle << " tried " << pass->report.tried << " kept " << pass->report.kept
+                   << " note " << pass->note);
+    CHECK(pass->number == 1);
+    CHECK(pass->note.empty());
+    CHECK(pass->marked_idle <= 1024 - 128);
+    CHECK(pass->marked_idle >= 1024 - 128 - 64); // the corpus has some same-filled pages; still marked
+    CHECK(pass->report.kept > 0);
+    CHECK(pass->report.bytes_after < pass->report.bytes_before);
+    CHECK(s->mm_stat().compr_data_size < before.compr_data_size);
+    auto& c = concrete(*s);
+    for (std::uint64_t i = 0; i < 128; ++i) {
+        INFO("young page " << i);
+        REQUIRE(c.codec_id(i) == 0);
+    }
+    std::uint64_t recompressed = 0;
+    for (std::uint64_t i = 128; i < 1024; ++i) recompressed += c.codec_id(i) != 0;
+    CHECK(recompressed == pass->report.kept);
+    require_identical(*s, pages);
+}
+
+TEST_CASE("the page rate and the CPU share are kept", "[background]") {
+    const auto pages = corpus(1024);
+    if (pages.empty()) return;
+    SECTION("rate") {
+        auto s = make_store(1024);
+        write_all(*s, pages);
+        BackgroundRecompressor worker(s);
+        REQUIRE(worker.set_policy(policy("fast age=0 interval=3600 rate=400 cpu=100")).ok());
+        REQUIRE(worker.wait_passes(1, 120s));
+        const auto pass = worker.last_pass();
+        REQUIRE(pass);
+        INFO("tried " << pass->report.tried << " in " << pass->seconds << " s");
+        REQUIRE(pass->report.tried > 500);
+        // Paced after every batch of rate/4 pages except the last.
+        const double floor = static_cast<double>(pass->report.tried - 100) / 400.0;
+        CHECK(pass->seconds >= 0.9 * floor);
+        CHECK(pass->seconds < floor + 60); // and not stalled
+        require_identical(*s, pages);
+    }
+    SECTION("cpu") {
+        auto s = make_store(1024);
+        write_all(*s, pages);
+        BackgroundRecompressor worker(s);
+        REQUIRE(worker.set_policy(policy("balanced age=0 interval=3600 rate=0 cpu=10")).ok());
+        REQUIRE(worker.wait_passes(1, 300s));
+        const auto pass = worker.last_pass();
+        REQUIRE(pass);
+        INFO("cpu " << pass->report.cpu_seconds << " s in " << pass->seconds << " s");
+        REQUIRE(pass->report.cpu_seconds > 0);
+        CHECK(pass->report.cpu_seconds / pass->seconds <= 0.10 * 1.3);
+        require_identical(*s, pages);
+    }
+}
+
+TEST_CASE("removing the device stops the worker promptly, mid-pass", "[background]") {
+    const auto pages = corpus(2048);
+    if (pages.empty()) return;
+    auto s = make_store(2048);
+    write_all(*s, pages);
+    auto worker = std::make_unique<BackgroundRecompressor>(s);
+    // 50 pages/s: a pass over 2048 pages would take 40 s.
+    REQUIRE(worker->set_policy(policy("balanced age=0 interval=3600 rate=50 cpu=100")).ok());
+    std::this_thread::sleep_for(1500ms);
+    CHECK(worker->passes() == 0);
+    const auto start = std::chrono::steady_clock::now();
+    worker.reset();
+    const auto took = std::chrono::steady_clock::now() - start;
+    INFO("stop took " << std::chrono::duration<double>(took).count() << " s");
+    CHECK(took < 2s);
+    require_identical(*s, pages);
+}
+
+TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact", "[background]") {
+    const auto pages = corpus(1024);
+    if (pages.empty()) return;
+    auto s = make_store(1024);
+    write_all(*s, pages);
+    CodecParams strongest;
+    strongest.level = 19;
+    REQUIRE(s->set_recomp_algorithm(1, "zstd", strongest).ok());
+    BackgroundRecompressor worker(s);
+    CHECK(worker.start_manual({}).error().code == EINVAL);
+    RecompressOptions all;
+    all.type = RecompressOptions::Type::all;
+    REQUIRE(worker.start_manual({all}).ok());
+    CHECK(worker.start_manual({all}).error().code == EBUSY); // level 19 over 1024 pages takes a while
+    REQUIRE(worker.wait_manual_idle(300s));
+    const auto m = worker.manual();
+    CHECK_FALSE(m.running);
+    CHECK(m.error.empty());
+    CHECK(m.report.tried > 900);
+    CHECK(m.report.kept > 0);
+    require_identical(*s, pages);
+    // max_pages is shared by the steps; a missing priority is reported as the store says.
+    RecompressOptions p2 = all;
+    p2.priority = 2;
+    REQUIRE(worker.start_manual({p2}).ok());
+    REQUIRE(worker.wait_manual_idle(60s));
+    CHECK_FALSE(worker.manual().error.empty());
+}
+
+TEST_CASE("a dictionary policy trains on the device's pages, then retrains when the ratio drifts", "[background]") {
+    const auto heap = corpus(3072);
+    if (heap.empty()) return;
+    auto s = make_store(8192);
+    const std::vector<std::byte> first(heap.begin(), heap.begin() + 1024 * kPageSize);
+    write_all(*s, first);
+    BackgroundRecompressor worker(s);
+    REQUIRE(worker.set_policy(policy("strong age=0 interval=1 rate=0 cpu=100 priority=2")).ok());
+    REQUIRE(worker.wait_passes(1, 300s));
+    auto pass = worker.last_pass();
+    REQUIRE(pass);
+    INFO("note: " << pass->note);
+    CHECK(pass->retrained);
+    CHECK(worker.dictionaries_trained() == 1);
+    auto algorithms = s->recomp_algorithms();
+    REQUIRE(algorithms.size() == 1);
+    CHECK(algorithms[0].priority == 2);
+    CHECK(algorithms[0].params.dictionary);
+
+    // More of the same kind of pages: the gain after training becomes the baseline.
+    const std::vector<std::byte> similar(heap.begin() + 1024 * kPageSize, heap.end());
+    write_all(*s, similar, 1024);
+    const auto passes = worker.passes();
+    REQUIRE(worker.wait_passes(passes + 2, 300s));
+    CHECK(worker.dictionaries_trained() == 1);
+
+    // Pages half of random bytes: the recompressed gain drops far below it, so it retrains.
+    std::vector<std::byte> mixed(first);
+    std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (std::size_t p = 0; p < mixed.size() / kPageSize; ++p)
+        for (std::size_t i = 0; i < kPageSize / 2; ++i) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            mixed[p * kPageSize + i] = static_cast<std::byte>(x);
+        }
+    write_all(*s, mixed, 4096);
+    const auto before_drift = worker.passes();
+    REQUIRE(worker.wait_passes(before_drift + 3, 300s));
+    CHECK(worker.dictionaries_trained() == 2);
+    require_identical(*s, first);
+    require_identical(*s, similar, 1024);
+    require_identical(*s, mixed, 4096);
+}
