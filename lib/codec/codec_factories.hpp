@@ -11,6 +11,7 @@ namespace trueno::codec_detail {
 Result<std::unique_ptr<Codec>> make_lz4_codec(int level);
 Result<std::unique_ptr<Codec>> make_lz4hc_codec(int level);
 Result<std::unique_ptr<Codec>> make_zstd_codec(int level, const CodecParams& params);
+Result<std::unique_ptr<Codec>> make_adaptive_codec(int level);
 #ifdef TRUENO_HAVE_LZO
 Result<std::unique_ptr<Codec>> make_lzo_codec();
 Result<std::unique_ptr<Codec>> make_lzo_rle_codec();

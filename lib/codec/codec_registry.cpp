@@ -1,4 +1,4 @@
-// The codec table (kernel 6.12's order and names) and make_codec's validation.
+// The codec table (kernel 6.12's order and names, then ours) and make_codec's validation.
 #include <zstd.h>
 
 #include <array>
@@ -23,6 +23,8 @@ constexpr std::array kCodecs = {
 #ifdef TRUENO_HAVE_ZLIB
     CodecInfo{"deflate", true, 1, 9, 6, false},     // Z_DEFAULT_COMPRESSION is level 6
 #endif
+    // Not a kernel algorithm: listed after the kernel's names. Level = lz4 acceleration.
+    CodecInfo{"adaptive", true, 1, 65537, 1, false},
 };
 
 } // namespace
@@ -73,6 +75,7 @@ Result<std::unique_ptr<Codec>> make_codec(std::string_view name, const CodecPara
     if (name == "lz4") return codec_detail::make_lz4_codec(level);
     if (name == "lz4hc") return codec_detail::make_lz4hc_codec(level);
     if (name == "zstd") return codec_detail::make_zstd_codec(level, params);
+    if (name == "adaptive") return codec_detail::make_adaptive_codec(level);
 #ifdef TRUENO_HAVE_LZO
     if (name == "lzo") return codec_detail::make_lzo_codec();
     if (name == "lzo-rle") return codec_detail::make_lzo_rle_codec();

@@ -56,7 +56,7 @@ inline std::vector<int> levels_to_test(const CodecInfo& info) {
     if (!info.has_level) return {info.default_level};
     std::vector<int> levels{info.default_level, info.min_level, info.max_level};
     if (info.name == "zstd") levels = {3, -5, 1, 9, 19};
-    if (info.name == "lz4") levels = {1, 8, 65537};
+    if (info.name == "lz4" || info.name == "adaptive") levels = {1, 8, 65537};
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
     return levels;

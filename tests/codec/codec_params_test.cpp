@@ -23,6 +23,7 @@ std::string expected_names() {
 #ifdef TRUENO_HAVE_ZLIB
     names += " deflate";
 #endif
+    names += " adaptive"; // ours, after the kernel's names
     return names;
 }
 
@@ -49,7 +50,7 @@ TEST_CASE("available codecs are listed in the kernel's order", "[codec][params]"
         joined += (joined.empty() ? "" : " ") + std::string(info.name);
     REQUIRE(joined == expected_names());
 #if defined(TRUENO_HAVE_LZO) && defined(TRUENO_HAVE_ZLIB)
-    REQUIRE(available_codec_names() == "lzo lzo-rle lz4 lz4hc zstd deflate");
+    REQUIRE(available_codec_names() == "lzo lzo-rle lz4 lz4hc zstd deflate adaptive");
 #endif
 }
 
@@ -152,6 +153,7 @@ TEST_CASE("make_codec rejects unknown names, bad levels and misplaced dictionari
     CodecParams level0;
     level0.level = 0;
     CHECK(make_error_for("lz4", level0).message.find("1..65537") != std::string::npos);
+    CHECK(make_error_for("adaptive", level0).message.find("1..65537") != std::string::npos);
 #ifdef TRUENO_HAVE_ZLIB
     CHECK(make_error_for("deflate", level0).message.find("1..9") != std::string::npos);
 #endif
@@ -167,6 +169,7 @@ TEST_CASE("make_codec rejects unknown names, bad levels and misplaced dictionari
     const Error dict = make_error_for("lz4", with_dict);
     CHECK(dict.code == EINVAL);
     CHECK(dict.message.find("dictionary") != std::string::npos);
+    CHECK(make_error_for("adaptive", with_dict).code == EINVAL);
     CodecParams unloaded;
     unloaded.dict_path = "/some/dict";
     CHECK(make_error_for("zstd", unloaded).code == EINVAL);

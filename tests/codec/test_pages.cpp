@@ -3,6 +3,7 @@
 
 #include <zstd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -18,7 +19,8 @@ struct DStreamFree {
     void operator()(ZSTD_DStream* d) const noexcept { ZSTD_freeDStream(d); }
 };
 
-Corpus load_corpus(const char* path, std::size_t want) {
+// Keeps every `stride`-th page, up to `want` pages.
+Corpus load_corpus(const char* path, std::size_t want, std::size_t stride) {
     Corpus corpus;
     std::unique_ptr<std::FILE, FileClose> file(std::fopen(path, "rb"));
     if (!file) {
@@ -30,6 +32,7 @@ Corpus load_corpus(const char* path, std::size_t want) {
     std::vector<std::byte> in(ZSTD_DStreamInSize());
     std::vector<std::byte> pending; // decoded bytes not yet a whole page
     std::vector<std::byte> out(ZSTD_DStreamOutSize());
+    std::size_t seen = 0;
     while (corpus.pages.size() < want) {
         const std::size_t got = std::fread(in.data(), 1, in.size(), file.get());
         if (got == 0) break;
@@ -46,8 +49,10 @@ Corpus load_corpus(const char* path, std::size_t want) {
             pending.insert(pending.end(), out.begin(), out.begin() + output.pos);
             std::size_t used = 0;
             while (pending.size() - used >= kPageSize && corpus.pages.size() < want) {
-                Page& page = corpus.pages.emplace_back();
-                std::memcpy(page.data(), pending.data() + used, kPageSize);
+                if (seen++ % stride == 0) {
+                    Page& page = corpus.pages.emplace_back();
+                    std::memcpy(page.data(), pending.data() + used, kPageSize);
+                }
                 used += kPageSize;
             }
             pending.erase(pending.begin(), pending.begin() + used);
@@ -60,7 +65,12 @@ Corpus load_corpus(const char* path, std::size_t want) {
 } // namespace
 
 const Corpus& test_corpus() {
-    static const Corpus corpus = load_corpus(TRUENO_CORPUS_FILE, kCorpusTestPages);
+    static const Corpus corpus = load_corpus(TRUENO_CORPUS_FILE, kCorpusTestPages, 1);
+    return corpus;
+}
+
+const Corpus& spread_corpus() {
+    static const Corpus corpus = load_corpus(TRUENO_CORPUS_FILE, SIZE_MAX, kSpreadStride);
     return corpus;
 }
 

@@ -22,6 +22,10 @@ struct Corpus {
 const Corpus& test_corpus();
 inline constexpr std::size_t kCorpusTestPages = 3000;
 
+// Every kSpreadStride-th page of the whole corpus: its first pages are not typical of the rest.
+const Corpus& spread_corpus();
+inline constexpr std::size_t kSpreadStride = 10;
+
 // Named edge pages: zeros, single bytes set, random, repeating patterns.
 std::vector<std::pair<std::string, Page>> edge_pages();
 
