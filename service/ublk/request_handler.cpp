@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <climits>
+#include <thread>
 
 #include "ublk_uapi.hpp"
 
@@ -22,6 +24,44 @@ int to_result(const Error& error)
     if (code == ENOMEM)
         code = ENOSPC;
     return -code;
+}
+
+// How long one request may wait, in all, for the store's refill thread when the store's
+// populated reserve ran dry (ENOMEM below the memory limit: the I/O path never faults for
+// memory, see StoreConfig::never_fault_on_io). Without memory pressure the refiller catches up
+// within a few ms and the write succeeds. Under pressure it may itself wait for reclaim, which
+// waits for this queue: then the write fails (-ENOSPC), the kernel keeps the swap page and
+// retries later, instead of this queue holding every other request.
+constexpr auto kReserveWaitBudget = std::chrono::milliseconds(200);
+constexpr auto kReserveRetryPause = std::chrono::microseconds(200);
+
+bool below_memory_limit(const PageStore& store)
+{
+    const MmStat s = store.mm_stat();
+    return s.mem_limit == 0 || s.mem_used_total + kPageSize <= s.mem_limit;
+}
+
+// Writes page by page, so that a retry repeats only the page that found no memory; gives up on
+// any other error, at the memory limit, or when the budget is spent.
+Status write_retrying_reserve(PageStore& store, std::uint64_t offset, std::span<const std::byte> data)
+{
+    const auto deadline = std::chrono::steady_clock::now() + kReserveWaitBudget;
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const std::uint64_t position = offset + done;
+        const std::size_t n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(kPageSize - position % kPageSize, data.size() - done));
+        Status st = store.write_bytes(position, data.subspan(done, n));
+        while (!st && st.error().code == ENOMEM && below_memory_limit(store) &&
+               std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(kReserveRetryPause);
+            st = store.write_bytes(position, data.subspan(done, n));
+        }
+        if (!st)
+            return st;
+        done += n;
+    }
+    return {};
 }
 
 } // namespace
@@ -67,7 +107,7 @@ int handle_request(const Request& request, std::span<std::byte> buffer, PageStor
             return -EINVAL;
         const auto data = buffer.first(static_cast<std::size_t>(length));
         const Status st = request.op == UBLK_IO_OP_READ ? store.read_bytes(offset, data)
-                                                        : store.write_bytes(offset, data);
+                                                        : write_retrying_reserve(store, offset, data);
         return st ? static_cast<int>(length) : to_result(st.error());
     }
     case UBLK_IO_OP_FLUSH:
