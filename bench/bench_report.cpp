@@ -61,6 +61,12 @@ nlohmann::json report_json(const BenchSetup& setup, const BenchResult& r) {
     if (r.recompress) {
         const auto& rc = *r.recompress;
         j["recompress"] = rc.policy;
+        j["recompress_level"] = rc.level;
+        j["recompress_group_pages"] = rc.group_pages;
+        j["recompress_dedup"] = rc.dedup;
+        j["grouped_pages"] = rc.objects.grouped_pages;
+        j["groups"] = rc.objects.groups;
+        j["dedup_pages"] = rc.objects.dedup_pages;
         j["ratio_before_recompress"] = rounded(rc.ratio_before, 4);
         j["recompress_mb_s"] = rounded(rc.mb_s_per_core(), 1);
         j["recompress_seconds"] = rounded(rc.seconds, 3);
@@ -105,7 +111,8 @@ std::string report_table(const BenchSetup& s, const BenchResult& r) {
                                     latency_text(r.read.latency, &LatencySummary::max_us));
     if (r.recompress) {
         const auto& rc = *r.recompress;
-        row("recompress", rc.policy + ": ratio " + fixed(rc.ratio_before, 4) + " -> " + fixed(r.ratio(), 4));
+        row("recompress", rc.policy + " (zstd " + std::to_string(rc.level) + ", groups of " +
+                              std::to_string(rc.group_pages) + (rc.dedup ? ", dedup" : "") + "): ratio " + fixed(rc.ratio_before, 4) + " -> " + fixed(r.ratio(), 4));
         row("recompressed", std::to_string(rc.report.kept) + " of " + std::to_string(rc.report.tried) +
                                 " pages kept, " + fixed(rc.mb_s_per_core(), 1) + " MB/s per core (" +
                                 fixed(rc.report.cpu_seconds, 3) + " CPU s, " + fixed(rc.seconds, 3) + " s)");

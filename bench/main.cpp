@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
     std::string disksize_text = "auto";
     std::string write_mode_text = "split";
     std::string recompress_text;
+    int recompress_level = 0;
+    unsigned group_pages = 0;
+    std::string dedup_text;
 
     app.add_option("-i,--input", input, "corpus file: raw 4096-byte pages or a zstd stream of them")->required();
     app.add_option("-a,--algorithm", algorithm, "compression algorithm (kernel names: " + available_codec_names() + ")")
@@ -74,6 +78,14 @@ int main(int argc, char** argv) {
                    "after writing: mark every page idle and recompress with POLICY (" +
                        recompress_policy_names() + ")")
         ->check(CLI::IsMember(policy_names));
+    // Overrides of the policy, to map the ratio / speed frontier point by point.
+    app.add_option("--recompress-level", recompress_level, "with --recompress: this zstd level instead of the policy's")
+        ->check(CLI::Range(1, 22));
+    app.add_option("--group-pages", group_pages,
+                   "with --recompress: multi-page objects of up to N pages instead of the policy's (1 = none)")
+        ->check(CLI::Range(1u, kMaxGroupPages));
+    app.add_option("--dedup", dedup_text, "with --recompress: share identical pages (on/off) instead of the policy's")
+        ->check(CLI::IsMember({"on", "off"}));
 
     try {
         app.parse(argc, argv);
@@ -111,9 +123,17 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.write_mode = write_mode_text == "batch" ? WriteMode::batch : WriteMode::split;
     options.progress = corpus->page_count() >= kProgressMinPages;
+    std::optional<RecompressPolicy> policy;
     if (!recompress_text.empty()) {
-        options.recompress = find_recompress_policy(recompress_text);
-        if (options.recompress == nullptr) return fail(kExitUsage, "unknown recompression policy " + recompress_text);
+        const auto* named = find_recompress_policy(recompress_text);
+        if (named == nullptr) return fail(kExitUsage, "unknown recompression policy " + recompress_text);
+        policy = *named;
+        if (recompress_level != 0) policy->level = recompress_level;
+        if (group_pages != 0) policy->group_pages = group_pages;
+        if (!dedup_text.empty()) policy->dedup = dedup_text == "on";
+        options.recompress = &*policy;
+    } else if (recompress_level != 0 || group_pages != 0 || !dedup_text.empty()) {
+        return fail(kExitUsage, "--recompress-level, --group-pages and --dedup need --recompress");
     }
     auto result = run_page_store_bench(**store, *corpus, options);
     if (!result) return fail(kExitFailed, result.error().message);

@@ -176,6 +176,9 @@ Result<RecompressPhase> recompress_with_reader(PageStore& store, const PageCorpu
                                                const RecompressPolicy& policy, FirstFailure& failure) {
     RecompressPhase phase;
     phase.policy = std::string(policy.name);
+    phase.level = policy.level;
+    phase.group_pages = policy.group_pages;
+    phase.dedup = policy.dedup;
     const MmStat before = store.mm_stat();
     phase.ratio_before = before.mem_used_total ? static_cast<double>(before.orig_data_size) /
                                                      static_cast<double>(before.mem_used_total)
@@ -211,6 +214,7 @@ Result<RecompressPhase> recompress_with_reader(PageStore& store, const PageCorpu
     reader.join();
     if (!report) return report.error();
     phase.report = *report;
+    phase.objects = store.object_stat();
     if (!latencies.empty()) phase.read_latency = summarize_latencies(latencies);
     return phase;
 }

@@ -31,6 +31,10 @@ struct BenchOptions {
 
 struct RecompressPhase {
     std::string policy;
+    int level = 0;            // the policy's zstd level, group size and dedup, as run
+    unsigned group_pages = 1;
+    bool dedup = false;
+    ObjectStat objects;       // multi-page and dedup statistics afterwards
     double ratio_before = 0;  // orig_data_size / mem_used_total after the writes
     double seconds = 0;       // wall time of the recompression
     RecompressReport report;  // pages tried/kept and CPU time (training included)

@@ -49,6 +49,8 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
     if (config.never_fault_on_io) { // see StoreConfig: nothing on the I/O path may fault
         if (!store->slots_.populate()) return make_error(ENOMEM, "cannot populate the slot table");
         if (auto warm = warm_streams(*store->streams_); !warm) return warm.error();
+        if (!store->group_cache_.populate())
+            return make_error(ENOMEM, "cannot populate the multi-page read cache");
         store->allocator_->enable_reserve(std::max<std::uint32_t>(1, config.reserve_pages_per_class));
     }
     return std::unique_ptr<PageStore>(std::move(store));
@@ -59,6 +61,7 @@ CompressedPageStore::CompressedPageStore(std::string algorithm, CodecParams para
     : algorithm_(std::move(algorithm)), params_(std::move(params)), slots_(std::move(slots)),
       streams_(std::move(streams)),
       allocator_(std::make_unique<SizeClassAllocator>(slots_.size() + kInFlightObjects)),
+      objects_(*allocator_, slots_.size() + kInFlightObjects),
       recomp_(streams_->size()) {
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &created_);
 }
@@ -100,7 +103,8 @@ Result<CompressedPageStore::Content> CompressedPageStore::encode(std::uint64_t i
 CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content content) {
     constexpr std::uint32_t kContentBits = slot_flags::kSame | slot_flags::kObject |
                                            slot_flags::kHuge | slot_flags::kSizeMask |
-                                           slot_flags::kCodecMask;
+                                           slot_flags::kCodecMask | slot_flags::kShared |
+                                           slot_flags::kGroupMember;
     const Content old{SlotTable::kind(slot) & kContentBits, slot.value};
     SlotTable::set_kind(slot, content.kind); // a new write is not idle
     slot.value = content.value;
@@ -108,8 +112,11 @@ CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content co
 
     if (!old.empty()) {
         stored_pages_.fetch_sub(1, kRelaxed);
+        // A shared object's bytes are counted once, by the object (see drop_shared).
         if (old.kind & slot_flags::kSame) same_pages_.fetch_sub(1, kRelaxed);
-        else compr_data_size_.fetch_sub(old.kind & slot_flags::kSizeMask, kRelaxed);
+        else if (old.kind & slot_flags::kGroupMember) grouped_pages_.fetch_sub(1, kRelaxed);
+        else if (!(old.kind & slot_flags::kShared))
+            compr_data_size_.fetch_sub(old.kind & slot_flags::kSizeMask, kRelaxed);
         if (old.kind & slot_flags::kHuge) huge_pages_.fetch_sub(1, kRelaxed);
     }
     if (!content.empty()) {
@@ -126,6 +133,7 @@ CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content co
 
 void CompressedPageStore::release(Content old) {
     if (old.kind & slot_flags::kObject) allocator_->free(old.value);
+    else if (old.kind & slot_flags::kShared) drop_shared(old.kind, static_cast<std::uint32_t>(old.value));
 }
 
 void CompressedPageStore::touch(Slot& slot) {
@@ -137,6 +145,8 @@ Status CompressedPageStore::decode(std::uint64_t index, Slot& slot, MutablePageV
     const std::uint32_t kind = SlotTable::kind(slot);
     if (kind & slot_flags::kSame) {
         fill_page(out, slot.value);
+    } else if (kind & slot_flags::kShared) {
+        return decode_shared(index, kind, static_cast<std::uint32_t>(slot.value), out);
     } else if (!(kind & slot_flags::kObject)) {
         std::memset(out.data(), 0, kPageSize);
     } else {
@@ -350,6 +360,15 @@ MmStat CompressedPageStore::mm_stat() const {
     return s;
 }
 
+ObjectStat CompressedPageStore::object_stat() const {
+    // Pages sharing an object, less one per object: the copies dedup saved. (During a pass
+    // an object may briefly be held by the pass alone; never report less than none.)
+    const std::uint64_t slots = dedup_slots_.load(kRelaxed);
+    const std::uint64_t objects = shared_objects_.load(kRelaxed);
+    return ObjectStat{grouped_pages_.load(kRelaxed), groups_.load(kRelaxed),
+                      slots > objects ? slots - objects : 0, objects};
+}
+
 IoStat CompressedPageStore::io_stat() const {
     return IoStat{failed_reads_.load(kRelaxed), failed_writes_.load(kRelaxed),
                   invalid_io_.load(kRelaxed), notify_free_.load(kRelaxed)};
@@ -366,7 +385,7 @@ std::uint64_t CompressedPageStore::mark_idle(std::uint64_t age_seconds) {
         Slot& slot = slots_[index];
         SlotGuard guard(slot);
         const std::uint32_t kind = SlotTable::kind(slot);
-        if ((kind & (slot_flags::kSame | slot_flags::kObject)) == 0) continue;
+        if ((kind & (slot_flags::kSame | slot_flags::kObject | slot_flags::kShared)) == 0) continue;
         if (age_seconds != 0 && now - slot.access_time < age_seconds) continue;
         SlotTable::set_kind(slot, kind | slot_flags::kIdle);
         ++marked;
@@ -392,6 +411,7 @@ bool CompressedPageStore::is_idle(std::uint64_t index) {
 
 bool CompressedPageStore::try_move(std::uint64_t owner, Handle from, Handle to,
                                    std::span<const std::byte> source, std::span<std::byte> target) {
+    if (owner & SharedObjects::kOwnerBit) return objects_.try_move(owner, from, to, source, target);
     if (owner >= page_count()) return false;
     Slot& slot = slots_[owner];
     if (!SlotTable::try_lock(slot)) return false; // busy: skip, never wait under a class lock

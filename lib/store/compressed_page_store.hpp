@@ -2,13 +2,18 @@
 // compression streams and the size-class allocator.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "group_cache.hpp"
 #include "recomp_codecs.hpp"
+#include "shared_objects.hpp"
 #include "size_class_allocator.hpp"
 #include "slot_table.hpp"
 #include "stream_pool.hpp"
@@ -55,6 +60,7 @@ public:
                                                 std::uint64_t sample_pages) override;
     Result<RecompressReport> recompress(const RecompressOptions& options) override;
     std::vector<RecompAlgorithm> recomp_algorithms() const override;
+    ObjectStat object_stat() const override;
     // Which codec id (0 = the store's algorithm) holds a page, for tests.
     unsigned codec_id(std::uint64_t index);
 
@@ -63,13 +69,32 @@ public:
     // Valid only while nothing else touches that page.
     std::span<std::byte> stored_object(std::uint64_t index);
     bool is_idle(std::uint64_t index);
+    // The shared object a page refers to, for tests that recount the statistics.
+    struct SharedPage {
+        std::uint32_t id;
+        bool group;
+        std::uint32_t member;
+        std::uint32_t refs;
+        SharedObjects::Info info;
+    };
+    std::optional<SharedPage> shared_page(std::uint64_t index);
 
 private:
     // What a slot holds: its kind bits (slot_flags, size included) and value.
     struct Content {
         std::uint32_t kind = 0;
         std::uint64_t value = 0;
-        bool empty() const { return (kind & (slot_flags::kSame | slot_flags::kObject)) == 0; }
+        bool empty() const {
+            return (kind & (slot_flags::kSame | slot_flags::kObject | slot_flags::kShared)) == 0;
+        }
+    };
+    // A page's slot as seen by a background pass: kind, value and the object's bytes.
+    struct Snapshot {
+        std::uint64_t index = 0;
+        std::uint32_t kind = 0;
+        std::uint64_t value = 0;
+        std::size_t size = 0;
+        alignas(64) std::array<std::byte, kPageSize> bytes;
     };
 
     CompressedPageStore(std::string algorithm, CodecParams params, SlotTable slots,
@@ -86,6 +111,27 @@ private:
     // One page of recompress(); updates report.
     void recompress_page(std::uint64_t index, const RecompressOptions& options, unsigned codec,
                          RecompressReport& report);
+    // Multi-page objects and deduplication (multi_page.cpp, dedup.cpp).
+    Status decode_shared(std::uint64_t index, std::uint32_t kind, std::uint32_t id,
+                         MutablePageView out);
+    // Drops a reference to a shared object after a slot let go of it (or, with creator, the
+    // reference its maker held), keeping the statistics exact.
+    void drop_shared(std::uint32_t kind, std::uint32_t id, bool creator = false);
+    bool snapshot(std::uint64_t index, Snapshot& out);       // false: not a single object
+    bool unchanged(Slot& slot, const Snapshot& snap) const;  // slot locked
+    std::uint64_t split_sparse_groups(RecompressReport& report);
+    void split_group(std::uint32_t id, RecompressReport& report);
+    void group_pass(const RecompressOptions& options, unsigned codec, RecompressReport& report);
+    void flush_group(std::span<const Snapshot> run, std::span<std::byte> pages,
+                     std::span<std::byte> payload, const RecompressOptions& options, unsigned codec,
+                     RecompressReport& report);
+    void dedup_pass(const RecompressOptions& options, unsigned codec, RecompressReport& report);
+    // The dedup object a page holds or now becomes, with a reference for the caller, and
+    // the page's contents in `page`; nullopt when the page changed or is not single.
+    std::optional<std::uint32_t> dedup_object(std::uint64_t index, unsigned codec,
+                                              MutablePageView page);
+    // Codec id -> a stream of it (0 = the store's algorithm); nullopt for an unknown id.
+    std::optional<StreamPool::Lease> stream_for(unsigned codec);
     void touch(Slot& slot);                          // slot locked
     Status write_partial(std::uint64_t index, std::size_t offset, std::span<const std::byte> data);
     bool range_valid(std::uint64_t offset, std::uint64_t length) const;
@@ -99,8 +145,11 @@ private:
     SlotTable slots_;
     std::unique_ptr<StreamPool> streams_;
     std::unique_ptr<SizeClassAllocator> allocator_;
+    SharedObjects objects_;
+    GroupCache group_cache_;
     std::timespec created_{};
     RecompCodecs recomp_;
+    std::mutex pass_mutex_; // one recompression pass at a time
 
     std::atomic<std::uint64_t> stored_pages_{0};
     std::atomic<std::uint64_t> compr_data_size_{0};
@@ -111,6 +160,10 @@ private:
     std::atomic<std::uint64_t> failed_writes_{0};
     std::atomic<std::uint64_t> invalid_io_{0};
     std::atomic<std::uint64_t> notify_free_{0};
+    std::atomic<std::uint64_t> grouped_pages_{0};
+    std::atomic<std::uint64_t> groups_{0};
+    std::atomic<std::uint64_t> dedup_slots_{0}; // slots referring to deduplicated objects
+    std::atomic<std::uint64_t> shared_objects_{0};
 };
 
 } // namespace trueno::store

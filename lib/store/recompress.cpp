@@ -11,6 +11,7 @@
 
 #include "compressed_page_store.hpp"
 #include "dictionary_trainer.hpp"
+#include "recompress_filter.hpp"
 
 namespace trueno::store {
 
@@ -22,18 +23,6 @@ double thread_cpu_seconds() {
     std::timespec t{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
-
-bool type_matches(RecompressOptions::Type type, std::uint32_t kind) {
-    const bool idle = kind & slot_flags::kIdle;
-    const bool huge = kind & slot_flags::kHuge;
-    switch (type) {
-    case RecompressOptions::Type::all: return true;
-    case RecompressOptions::Type::idle: return idle;
-    case RecompressOptions::Type::huge: return huge;
-    case RecompressOptions::Type::huge_idle: return idle && huge;
-    }
-    return false;
 }
 
 // Runs the calling thread as SCHED_IDLE for a scope (only when asked), restoring its policy.
@@ -91,7 +80,7 @@ Result<std::size_t> CompressedPageStore::train_recomp_dictionary(unsigned priori
         Status status;
         {
             SlotGuard guard(slot);
-            if (!(SlotTable::kind(slot) & slot_flags::kObject)) continue;
+            if (!(SlotTable::kind(slot) & (slot_flags::kObject | slot_flags::kShared))) continue;
             status = decode(index, slot, page);
         }
         if (!status) continue; // a damaged page is reported by its reader, not here
@@ -116,12 +105,27 @@ Result<RecompressReport> CompressedPageStore::recompress(const RecompressOptions
     if (options.threshold > kPageSize)
         return make_error(EINVAL, "threshold " + std::to_string(options.threshold) +
                                       " is larger than a page");
+    if (options.group_pages == 0 || options.group_pages > kMaxGroupPages)
+        return make_error(EINVAL, "group_pages must be 1.." + std::to_string(kMaxGroupPages) +
+                                      ", not " + std::to_string(options.group_pages));
+    // Other codecs are written for single pages; zstd frames of any length are safe.
+    if (options.group_pages > 1 && recomp_.at(codec).algorithm != "zstd")
+        return make_error(EINVAL, "multi-page objects need zstd as the recompression algorithm, not " +
+                                      recomp_.at(codec).algorithm);
+    std::lock_guard pass(pass_mutex_); // passes would fight over the same pages
     IdleScheduling scheduling(options.idle_scheduling);
     RecompressReport report;
     const double cpu_start = thread_cpu_seconds();
-    for (std::uint64_t index = 0; index < page_count(); ++index) {
-        if (options.max_pages != 0 && report.tried >= options.max_pages) break;
-        recompress_page(index, options, codec, report);
+    split_sparse_groups(report);
+    // Duplicates first: a shared page is then recompressed once, not once per copy.
+    if (options.dedup) dedup_pass(options, codec, report);
+    if (options.group_pages > 1) {
+        group_pass(options, codec, report);
+    } else {
+        for (std::uint64_t index = 0; index < page_count(); ++index) {
+            if (options.max_pages != 0 && report.tried >= options.max_pages) break;
+            recompress_page(index, options, codec, report);
+        }
     }
     report.cpu_seconds = thread_cpu_seconds() - cpu_start;
     return report;

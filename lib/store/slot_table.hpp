@@ -19,7 +19,7 @@ namespace trueno::store {
 struct Slot {
     std::uint32_t flags;       // kLocked and kind bits, compressed size in the low bits
     std::uint32_t access_time; // seconds since the store was created
-    std::uint64_t value;       // allocator handle, or the fill word of a same-filled page
+    std::uint64_t value;       // allocator handle, fill word (same-filled) or shared object id
 };
 static_assert(sizeof(Slot) == 16);
 
@@ -36,6 +36,10 @@ inline constexpr unsigned kCodecShift = 13;
 inline constexpr std::uint32_t kCodecMask = 0x3fu << kCodecShift;
 // Recompression was tried and did not shrink the object (skipped until rewritten).
 inline constexpr std::uint32_t kIncompressible = 1u << 19;
+// value is a SharedObjects id: a deduplicated page, or with kGroupMember a page of a
+// multi-page object whose member number is in the size bits.
+inline constexpr std::uint32_t kShared = 1u << 26;
+inline constexpr std::uint32_t kGroupMember = 1u << 25;
 } // namespace slot_flags
 
 class SlotTable {

@@ -11,6 +11,7 @@
 
 #include "compressed_page_store.hpp"
 #include "corpus_pages.hpp"
+#include "store_checks.hpp"
 #include "test_pages.hpp"
 #include "trueno/page_store.hpp"
 
@@ -37,20 +38,7 @@ CodecParams level(int value) {
     return params;
 }
 
-// compr_data_size and huge_pages recomputed from what each slot holds.
-void require_stats_match_contents(PageStore& store) {
-    auto& s = concrete(store);
-    std::uint64_t compr = 0;
-    std::uint64_t huge = 0;
-    for (std::uint64_t i = 0; i < s.page_count(); ++i) {
-        auto object = s.stored_object(i);
-        compr += object.size();
-        huge += object.size() == kPageSize ? 1 : 0;
-    }
-    const MmStat mm = store.mm_stat();
-    REQUIRE(mm.compr_data_size == compr);
-    REQUIRE(mm.huge_pages == huge);
-}
+void require_stats_match_contents(PageStore& store) { test::require_stats_exact(store); }
 
 void require_page(PageStore& store, std::uint64_t index, std::span<const std::byte> expected) {
     test::Page page;
