@@ -188,7 +188,7 @@ public:
                 note(name + ": size works out to " + std::to_string(dev.disksize_bytes) + " bytes: not creating it");
                 continue;
             }
-            if (dev.recompress_interval_s && dev.compression.recompression.empty()) {
+            if (dev.recompress_interval_s && !dev.recompress_policy && dev.compression.recompression.empty()) {
                 warn(name + ": recompress-interval is set but compression-algorithm names no recompression "
                             "algorithm: no periodic recompression");
                 dev.recompress_interval_s.reset();
@@ -303,6 +303,31 @@ private:
             if (!v) return bad(v.error().message, slot ? std::to_string(*slot) + "s" : "none");
             if (*v == 0) return bad("must be at least 1s", slot ? std::to_string(*slot) + "s" : "none");
             slot = *v;
+        } else if (key == "recompress-policy") {
+            if (value.empty() || value == "off") {
+                dev.recompress_policy.reset();
+                return;
+            }
+            if (!known_recompress_policy(value))
+                return bad(std::string("not a recompression policy (off ") + kRecompressPolicyNames + ")",
+                           dev.recompress_policy.value_or("off"));
+            dev.recompress_policy = value;
+        } else if (key == "recompress-rate") {
+            std::uint64_t rate = 0;
+            auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), rate);
+            if (value.empty() || ec != std::errc{} || p != value.data() + value.size())
+                return bad("must be a number of pages per second (0: no limit)",
+                           dev.recompress_rate ? std::to_string(*dev.recompress_rate) : "the daemon's default");
+            dev.recompress_rate = rate;
+        } else if (key == "recompress-cpu") {
+            std::string_view v = value;
+            if (v.ends_with('%')) v.remove_suffix(1);
+            unsigned cpu = 0;
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), cpu);
+            if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || cpu < 1 || cpu > 100)
+                return bad("must be a percentage of one core, 1 to 100",
+                           dev.recompress_cpu_percent ? std::to_string(*dev.recompress_cpu_percent) : "the daemon's default");
+            dev.recompress_cpu_percent = cpu;
         } else {
             warn(where + "unknown key, ignoring it");
         }
@@ -315,6 +340,24 @@ std::string AlgorithmEntry::params_text() const
 {
     std::string out;
     for (const auto& [k, v] : params) out += (out.empty() ? "" : " ") + k + "=" + v;
+    return out;
+}
+
+bool known_recompress_policy(std::string_view name)
+{
+    for (std::string_view known : {"fast", "balanced", "strong", "strongest"})
+        if (name == known) return true;
+    return false;
+}
+
+std::optional<std::string> DeviceConfig::recompress_policy_value() const
+{
+    if (!recompress_policy) return std::nullopt;
+    std::string out = *recompress_policy;
+    if (recompress_idle_age_s) out += " age=" + std::to_string(*recompress_idle_age_s);
+    if (recompress_interval_s) out += " interval=" + std::to_string(*recompress_interval_s);
+    if (recompress_rate) out += " rate=" + std::to_string(*recompress_rate);
+    if (recompress_cpu_percent) out += " cpu=" + std::to_string(*recompress_cpu_percent);
     return out;
 }
 

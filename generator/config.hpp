@@ -54,6 +54,12 @@ struct DeviceConfig {
     std::string fs_type;                // empty: swap, or ext2 with a mount point
     std::optional<std::uint64_t> recompress_interval_s;
     std::optional<std::uint64_t> recompress_idle_age_s;
+    // The daemon's automatic idle recompression (its recompress_policy attribute): a policy
+    // name; the rest left unset takes the daemon's defaults. With a policy, the interval and
+    // idle age above are its own and no timer unit is made.
+    std::optional<std::string> recompress_policy;
+    std::optional<std::uint64_t> recompress_rate;  // pages per second, 0 = no limit
+    std::optional<unsigned> recompress_cpu_percent; // 1..100
 
     // Worked out after all files are read.
     bool enabled = true;
@@ -64,7 +70,14 @@ struct DeviceConfig {
     bool is_swap() const { return effective_fs_type() == "swap"; }
     std::string effective_fs_type() const;
     std::string effective_options() const { return options.value_or("discard"); }
+    // The recompress_policy attribute text, e.g. "balanced age=3600 interval=600"; none
+    // without a policy.
+    std::optional<std::string> recompress_policy_value() const;
 };
+
+// The daemon's recompression policy names, for checking the configuration at boot.
+bool known_recompress_policy(std::string_view name);
+inline constexpr const char* kRecompressPolicyNames = "fast balanced strong strongest";
 
 struct Config {
     std::map<int, DeviceConfig> devices;  // only enabled devices of non-zero size

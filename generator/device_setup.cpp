@@ -105,17 +105,24 @@ Status setup_device(const DeviceConfig& c, Daemon& daemon, BlockTools& tools, st
 
     if (created) {
         // Recompression and writeback are extras: a failure is reported, the swap still comes up.
-        int priority = 1;
+        int priority = 0;
         for (const auto& r : c.compression.recompression) {
-            std::string value = "algo=" + r.name + " priority=" + std::to_string(priority++);
-            if (auto s = daemon.set_attribute(c.id, "recomp_algorithm", value); !s)
+            ++priority;
+            std::string value = "algo=" + r.name + " priority=" + std::to_string(priority);
+            if (auto s = daemon.set_attribute(c.id, "recomp_algorithm", value); !s) {
                 log << path << ": warning: recomp_algorithm \"" << value << "\" refused: " << s.error().message << "\n";
+                continue;
+            }
             if (!r.params.empty()) {
-                std::string pv = "algo=" + r.name + " " + r.params_text();
+                // By priority, not algo=: the primary algorithm may have the same name.
+                std::string pv = "priority=" + std::to_string(priority) + " " + r.params_text();
                 if (auto s = daemon.set_attribute(c.id, "algorithm_params", pv); !s)
                     log << path << ": warning: algorithm_params \"" << pv << "\" refused: " << s.error().message << "\n";
             }
         }
+        if (auto policy = c.recompress_policy_value())
+            if (auto s = daemon.set_attribute(c.id, "recompress_policy", *policy); !s)
+                log << path << ": warning: recompress_policy \"" << *policy << "\" refused: " << s.error().message << "\n";
         if (!c.writeback_device.empty())
             if (auto s = daemon.set_attribute(c.id, "backing_dev", c.writeback_device); !s)
                 log << path << ": warning: writeback-device " << c.writeback_device << " refused: " << s.error().message << "\n";

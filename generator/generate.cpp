@@ -50,7 +50,8 @@ int print_config(const std::filesystem::path& root, std::ostream& out, std::ostr
         std::string global;
         for (const auto& [k, v] : c.global_params) global += (global.empty() ? "" : " ") + k + "=" + v;
         if (!global.empty()) out << "recompress=" << global << '\n';
-        if (d.recompress_interval_s)
+        if (auto policy = d.recompress_policy_value()) out << "recompress_policy=" << *policy << '\n';
+        else if (d.recompress_interval_s)
             out << "recompress-interval=" << *d.recompress_interval_s << "s idle-age="
                 << d.recompress_idle_age_s.value_or(*d.recompress_interval_s) << "s\n";
         out << "fs-type=" << d.effective_fs_type() << '\n';

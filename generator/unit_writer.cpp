@@ -120,7 +120,8 @@ Result<std::vector<GeneratedFile>> units_for_device(const DeviceConfig& d)
         return make_error(EINVAL, "fs-type " + d.effective_fs_type() + " without mount-point: nothing to do");
     }
     files.push_back({setup_unit(d) + ".d/bindsto.conf", header(d) + "[Unit]\nBindsTo=" + bound_unit + "\n", ""});
-    if (d.recompress_interval_s) add_recompression_timer(d, files);
+    // A policy recompresses on the daemon's own thread; the timer is for setups without one.
+    if (d.recompress_interval_s && !d.recompress_policy) add_recompression_timer(d, files);
     return files;
 }
 

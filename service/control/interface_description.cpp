@@ -15,7 +15,8 @@ type Device (
   id: int,
   # Block device path, e.g. "/dev/ublkb0".
   name: string,
-  # Every readable attribute by kernel zram name, value exactly as the kernel prints it.
+  # Every readable attribute by kernel zram name, value exactly as the kernel prints it; also
+  # object_stat, recompress_policy and recompress_status, which are trueno-zram's own.
   attributes: [string]string
 )
 
@@ -41,6 +42,10 @@ method RemoveDevice(id: int) -> ()
 method GetAttributes(id: int) -> (attributes: [string]string)
 
 # Writes one attribute, as "echo value > /sys/block/zramN/name" would. "reset" removes the device.
+# recomp_algorithm and a secondary priority's algorithm_params apply to the live device.
+# "recompress" returns once the work is queued on the device's recompression thread (the kernel's
+# write blocks until done): recompress_status tells when it has finished. recompress_policy
+# starts ("balanced age=3600 ...") or stops ("off") automatic idle recompression.
 method SetAttribute(id: int, name: string, value: string) -> ()
 
 # Daemon-wide facts: version, algorithms available, ublk features the kernel offered.

@@ -89,6 +89,32 @@ TEST_CASE("every key is parsed", "[config]")
     CHECK(c.messages.empty());
 }
 
+TEST_CASE("recompression policy keys: the attribute text, no timer, bad values reported", "[config]")
+{
+    auto c = parse("[zram0]\n"
+                   "recompress-policy = balanced\n"
+                   "recompress-interval = 10min\n"
+                   "recompress-idle-age = 1h\n"
+                   "recompress-rate = 500\n"
+                   "recompress-cpu = 20%\n"
+                   "[zram1]\n"
+                   "recompress-policy = fastest\n"
+                   "recompress-rate = -3\n"
+                   "recompress-cpu = 0\n"
+                   "[zram2]\n"
+                   "recompress-policy = strong\n"
+                   "recompress-policy = off\n");
+    REQUIRE(c.devices.size() == 3);
+    CHECK(c.devices.at(0).recompress_policy_value() == "balanced age=3600 interval=600 rate=500 cpu=20");
+    CHECK_FALSE(c.devices.at(1).recompress_policy_value());
+    CHECK_FALSE(c.devices.at(2).recompress_policy_value());
+    CHECK(logged(c, "[zram1] recompress-policy: bad value 'fastest'"));
+    CHECK(logged(c, "[zram1] recompress-rate: bad value '-3'"));
+    CHECK(logged(c, "[zram1] recompress-cpu: bad value '0'"));
+    // With a policy, recompress-interval without a recompression algorithm is no mistake.
+    for (const auto& m : c.messages) CHECK(m.find("[zram0]") == std::string::npos);
+}
+
 TEST_CASE("a bad value is reported with file, line and key and the rest still applies", "[config]")
 {
     auto c = parse("[zram0]\nzram-size = 1G\nzram-size = lots\nswap-priority = 5\n[zram1]\nswap-priority = x\n");

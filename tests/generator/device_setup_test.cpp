@@ -98,7 +98,7 @@ TEST_CASE("setup creates the device as configured and formats it", "[setup]")
     CHECK(r.algorithm == "zstd");
     CHECK(r.params == "level=3");
     CHECK(daemon.set_calls == std::vector<std::string>{"2 recomp_algorithm=algo=lz4hc priority=1",
-                                                       "2 algorithm_params=algo=lz4hc level=9",
+                                                       "2 algorithm_params=priority=1 level=9",
                                                        "2 recomp_algorithm=algo=deflate priority=2",
                                                        "2 backing_dev=/dev/vdb"});
     CHECK(tools.formatted == std::vector<std::string>{"swap /dev/ublkb2"});
@@ -193,6 +193,18 @@ TEST_CASE("refused recompression settings are warnings, the swap still comes up"
     REQUIRE(gen::setup_device(device("[zram0]\ncompression-algorithm = lz4 zstd\n"), daemon, tools, log).ok());
     CHECK_THAT(log.str(), Catch::Contains("warning: recomp_algorithm \"algo=zstd priority=1\" refused"));
     CHECK(tools.formatted.size() == 1);
+}
+
+TEST_CASE("a recompression policy is sent as recompress_policy with only the keys given", "[setup]")
+{
+    FakeDaemon daemon;
+    FakeTools tools;
+    std::ostringstream log;
+    REQUIRE(gen::setup_device(device("[zram0]\nrecompress-policy = strong\nrecompress-idle-age = 2h\n"
+                                     "recompress-cpu = 5%\n"),
+                              daemon, tools, log)
+                .ok());
+    CHECK(daemon.set_calls == std::vector<std::string>{"0 recompress_policy=strong age=7200 cpu=5"});
 }
 
 TEST_CASE("reset removes the device; a missing one is fine; busy is an error", "[setup]")
