@@ -319,7 +319,10 @@ std::string usage_text()
     t += " -s, --size <size>         device size\n";
     t += " -t, --streams <number>    number of compression streams\n";
     t += "     --stat                print every attribute of <device>\n";
-    t += "     --set <attr>=<value>  write one attribute of <device>\n";
+    t += "     --set <attr>=<value>  write one attribute of <device>, e.g.\n";
+    t += "                           \"recomp_algorithm=algo=zstd\", \"recompress=type=idle\",\n";
+    t += "                           \"recompress_policy=balanced age=3600 cpu=10\" or\n";
+    t += "                           recompress_policy=off (see trueno-zramd(8))\n";
     t += "     --socket <path>       trueno-zramd control socket\n";
     t += "                           (default $" + std::string(kSocketEnvironment) + " or " + kDefaultSocket + ")\n";
     t += "\n -h, --help                display this help\n";
