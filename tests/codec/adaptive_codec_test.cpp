@@ -66,13 +66,18 @@ TEST_CASE("byte planes put byte k of word i at plane k, position i, and join bac
         join_byte_planes(planes, back);
         REQUIRE(back == page);
     }
-    // Any multiple of 64 bytes works, not only a page.
-    std::vector<std::byte> small(128), planes(128), back(128);
-    for (std::size_t i = 0; i < small.size(); ++i) small[i] = static_cast<std::byte>(i * 7 + 3);
-    split_byte_planes(small, planes);
-    REQUIRE(planes[1] == small[8]); // plane 0, word 1
-    join_byte_planes(planes, back);
-    REQUIRE(back == small);
+    // Any multiple of 64 bytes works, not only a page (192: a vector block and a scalar one).
+    for (std::size_t size : {64u, 128u, 192u}) {
+        std::vector<std::byte> small(size), planes(size), back(size);
+        for (std::size_t i = 0; i < size; ++i) small[i] = static_cast<std::byte>(i * 7 + 3);
+        split_byte_planes(small, planes);
+        const std::size_t words = size / 8;
+        for (std::size_t word = 0; word < words; ++word)
+            for (std::size_t k = 0; k < 8; ++k)
+                REQUIRE(planes[k * words + word] == small[word * 8 + k]);
+        join_byte_planes(planes, back);
+        REQUIRE(back == small);
+    }
 }
 
 TEST_CASE("the estimate tells random, pointer-array and repetitive pages apart",
