@@ -1,0 +1,210 @@
+// adaptive-breakdown: each technique of the adaptive codec alone and together, on every page of
+// the corpus, at the codec level (no store): bytes stored under the store's huge limit, pages
+// stored raw, compress and decompress speed. Not a test: a measurement for RESULTS.md.
+//
+//   build/tests/codec/adaptive-breakdown [CORPUS] [PASSES]
+//
+// Speeds are the median of PASSES (default 5) timed passes, the variants alternating in each.
+#include <lz4.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "byte_planes.hpp"
+#include "page_estimate.hpp"
+#include "trueno/codec.hpp"
+#include "trueno/same_fill.hpp"
+
+using namespace trueno;
+using namespace trueno::codec_detail;
+
+namespace {
+
+constexpr std::size_t kStoreCapacity = 3631; // kHugeSize - 1 (lib/store/compressed_page_store.hpp)
+using PageBytes = std::span<const std::byte, kPageSize>;
+
+struct FileClose {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+struct DStreamFree {
+    void operator()(ZSTD_DStream* d) const noexcept { ZSTD_freeDStream(d); }
+};
+
+// All pages of a zstd stream of pages, minus the same-filled ones (the store keeps those
+// without a codec). Empty with a message on stderr when unreadable.
+std::vector<std::byte> load_pages(const char* path, std::size_t& same_filled) {
+    std::vector<std::byte> pages;
+    std::unique_ptr<std::FILE, FileClose> file(std::fopen(path, "rb"));
+    if (!file) {
+        std::perror(path);
+        return pages;
+    }
+    std::unique_ptr<ZSTD_DStream, DStreamFree> stream(ZSTD_createDStream());
+    std::vector<std::byte> in(ZSTD_DStreamInSize()), out(ZSTD_DStreamOutSize()), all;
+    while (const std::size_t got = std::fread(in.data(), 1, in.size(), file.get())) {
+        ZSTD_inBuffer input{in.data(), got, 0};
+        while (input.pos < input.size) {
+            ZSTD_outBuffer output{out.data(), out.size(), 0};
+            const std::size_t rc = ZSTD_decompressStream(stream.get(), &output, &input);
+            if (ZSTD_isError(rc)) {
+                std::fprintf(stderr, "%s: %s\n", path, ZSTD_getErrorName(rc));
+                return {};
+            }
+            all.insert(all.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(output.pos));
+        }
+    }
+    same_filled = 0;
+    for (std::size_t at = 0; at + kPageSize <= all.size(); at += kPageSize) {
+        if (same_fill_value(PageBytes(all.data() + at, kPageSize))) {
+            ++same_filled;
+            continue;
+        }
+        pages.insert(pages.end(), all.begin() + static_cast<std::ptrdiff_t>(at),
+                     all.begin() + static_cast<std::ptrdiff_t>(at + kPageSize));
+    }
+    return pages;
+}
+
+// One technique: returns the compressed size within dst, 0 for "stored raw".
+using Technique = std::function<std::size_t(PageBytes, std::span<std::byte>)>;
+
+class Lz4Calls {
+public:
+    int compress(std::span<const std::byte> src, std::span<std::byte> dst) {
+        return LZ4_compress_fast_extState(&state_, reinterpret_cast<const char*>(src.data()),
+                                          reinterpret_cast<char*>(dst.data()),
+                                          static_cast<int>(src.size()), static_cast<int>(dst.size()), 1);
+    }
+    // The adaptive codec's slice trial (adaptive_codec.cpp), with the store's capacity.
+    bool slice_fits(PageBytes page, std::size_t capacity) {
+        const std::size_t limit = 512 * capacity / kPageSize;
+        std::byte scratch[512];
+        return compress(page.subspan(kPageSize / 2 - 256, 512), std::span(scratch, limit)) > 0;
+    }
+
+private:
+    LZ4_stream_t state_{};
+};
+
+struct Measurement {
+    std::string name;
+    std::size_t stored = 0, raw = 0, raw_but_lz4_fits = 0;
+    std::vector<double> compress_seconds, decode_us_per_page;
+};
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const char* corpus = argc > 1 ? argv[1] : TRUENO_CORPUS_FILE;
+    const int passes = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
+    std::size_t same_filled = 0;
+    const std::vector<std::byte> pages = load_pages(corpus, same_filled);
+    if (pages.empty()) return 1;
+    const std::size_t count = pages.size() / kPageSize;
+    auto page = [&](std::size_t i) { return PageBytes(pages.data() + i * kPageSize, kPageSize); };
+
+    auto lz4_codec = make_codec("lz4");
+    auto adaptive_codec = make_codec("adaptive");
+    if (!lz4_codec || !adaptive_codec) return 1;
+    Lz4Calls lz4;
+    std::vector<std::byte> planes(kPageSize);
+
+    const std::vector<std::pair<std::string, Technique>> techniques = {
+        {"lz4", [&](PageBytes p, std::span<std::byte> dst) { return (*lz4_codec)->compress(p, dst); }},
+        {"lz4 + raw verdict",
+         [&](PageBytes p, std::span<std::byte> dst) -> std::size_t {
+             if (may_be_incompressible(sample_word_pairs(p)) && !lz4.slice_fits(p, dst.size() - 1))
+                 return 0;
+             const int n = lz4.compress(p, dst.subspan(1));
+             return n > 0 ? static_cast<std::size_t>(n) + 1 : 0;
+         }},
+        {"lz4 + byte planes",
+         [&](PageBytes p, std::span<std::byte> dst) -> std::size_t {
+             std::span<const std::byte> input = p;
+             if (favours_byte_planes(sample_word_pairs(p))) {
+                 split_byte_planes(p, planes);
+                 input = planes;
+             }
+             const int n = lz4.compress(input, dst.subspan(1));
+             return n > 0 ? static_cast<std::size_t>(n) + 1 : 0;
+         }},
+        {"adaptive (both)",
+         [&](PageBytes p, std::span<std::byte> dst) { return (*adaptive_codec)->compress(p, dst); }},
+    };
+
+    std::vector<Measurement> results(techniques.size());
+    std::vector<std::size_t> lz4_sizes(count);
+    std::vector<std::byte> out(kStoreCapacity), back(kPageSize);
+    for (int pass = 0; pass < passes; ++pass) {
+        for (std::size_t t = 0; t < techniques.size(); ++t) {
+            Measurement& r = results[t];
+            r.name = techniques[t].first;
+            r.stored = r.raw = r.raw_but_lz4_fits = 0;
+            const auto start = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < count; ++i) {
+                const std::size_t n = techniques[t].second(page(i), out);
+                if (t == 0) lz4_sizes[i] = n; // lz4 runs first in every pass
+                r.stored += n == 0 ? kPageSize : (n + 15) / 16 * 16; // the store's 16-byte classes
+                r.raw += n == 0;
+                r.raw_but_lz4_fits += n == 0 && lz4_sizes[i] != 0;
+            }
+            r.compress_seconds.push_back(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+        // Decompress: lz4's and adaptive's own output, every page not stored raw, verified.
+        for (std::size_t which : {std::size_t{0}, techniques.size() - 1}) {
+            Codec& codec = which == 0 ? **lz4_codec : **adaptive_codec;
+            std::vector<std::vector<std::byte>> blobs(count);
+            for (std::size_t i = 0; i < count; ++i) {
+                const std::size_t n = codec.compress(page(i), out);
+                blobs[i].assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+            }
+            std::size_t decoded = 0;
+            const auto start = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < count; ++i) {
+                if (blobs[i].empty()) continue;
+                if (!codec.decompress(blobs[i], back)) return 2;
+                ++decoded;
+            }
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            results[which].decode_us_per_page.push_back(seconds * 1e6 / static_cast<double>(decoded));
+            for (std::size_t i = 0; i < count; ++i) {
+                if (blobs[i].empty()) continue;
+                if (!codec.decompress(blobs[i], back) ||
+                    std::memcmp(back.data(), page(i).data(), kPageSize) != 0) {
+                    std::fprintf(stderr, "%s: page %zu does not round-trip\n",
+                                 std::string(codec.name()).c_str(), i);
+                    return 2;
+                }
+            }
+        }
+    }
+
+    const double mb = static_cast<double>(count * kPageSize) / 1e6;
+    std::printf("%zu pages compressed (%zu same-filled left out), capacity %zu, %d passes\n", count,
+                same_filled, kStoreCapacity, passes);
+    std::printf("| technique | stored bytes | codec ratio | raw pages | raw though lz4 fits | compress MB/s | decode us/page |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    for (const Measurement& r : results) {
+        const double d = median(r.decode_us_per_page);
+        std::printf("| %s | %zu | %.4f | %zu | %zu | %.1f | %s |\n", r.name.c_str(), r.stored,
+                    static_cast<double>(count * kPageSize) / static_cast<double>(r.stored), r.raw,
+                    r.raw_but_lz4_fits, mb / median(r.compress_seconds),
+                    d > 0 ? std::to_string(d).substr(0, 5).c_str() : "-");
+    }
+    return 0;
+}
