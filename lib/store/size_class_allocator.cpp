@@ -326,7 +326,7 @@ std::size_t SizeClassAllocator::class_size(Handle handle) const {
 
 std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t class_index,
                                                 ObjectOwners& owners) {
-    std::lock_guard guard(cls.lock);
+    std::unique_lock guard(cls.lock);
     if (reserve_window_ != 0) {
         // free() did not note emptied pages in this mode: find them (counted pages without
         // objects; reserved pages are kept).
@@ -346,8 +346,23 @@ std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t clas
     std::vector<std::uint64_t> holes = cls.free_slots;
     std::sort(holes.begin(), holes.end());
     std::uint64_t high = cls.top; // candidates to move are below `high`
+    // Writers allocating in this class wait for its lock: let them in every few moves, with
+    // a free list that no longer offers the holes already filled.
+    constexpr unsigned kMovesPerBatch = 32;
+    unsigned moves = 0;
+    auto rebuild_free_slots = [&] {
+        cls.free_slots.clear(); // keeps its capacity: no allocation in never-fault mode
+        for (std::uint64_t s = cls.top; s-- > 0;)
+            if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s);
+    };
     for (std::size_t h = 0; h < holes.size(); ++h) {
         const std::uint64_t hole = holes[h];
+        if (++moves % kMovesPerBatch == 0) {
+            rebuild_free_slots();
+            guard.unlock();
+            guard.lock();
+        }
+        if (hole >= cls.top || cls.owners[hole] != kFreeSlot) continue; // taken meanwhile
         while (high > hole + 1 && cls.owners[high - 1] == kFreeSlot) --high;
         if (high <= hole + 1) break;
         const std::uint64_t source = --high;
