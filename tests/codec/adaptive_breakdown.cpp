@@ -221,8 +221,11 @@ int main(int argc, char** argv) {
         std::size_t stored = 0;
         for (std::size_t i = 0; i < count; ++i)
             stored += repeats[i] >= threshold ? planes_size[i] : plain_size[i];
-        std::printf("  T=%3u codec ratio %.4f\n", threshold,
-                    static_cast<double>(count * kPageSize) / static_cast<double>(stored));
+        const auto taken = std::count_if(repeats.begin(), repeats.end(),
+                                         [&](unsigned r) { return r >= threshold; });
+        std::printf("  T=%3u codec ratio %.4f, %zu pages to byte planes\n", threshold,
+                    static_cast<double>(count * kPageSize) / static_cast<double>(stored),
+                    static_cast<std::size_t>(taken));
     }
 
     const double mb = static_cast<double>(count * kPageSize) / 1e6;
