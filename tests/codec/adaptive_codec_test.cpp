@@ -8,6 +8,7 @@
 #include "byte_planes.hpp"
 #include "codec_checks.hpp"
 #include "page_estimate.hpp"
+#include "trueno/page_store.hpp"
 
 using namespace trueno;
 using namespace trueno::test;
@@ -204,4 +205,39 @@ TEST_CASE("adaptive beats lz4's ratio on heap pages and never judges a compressi
     CHECK(lost == 0);
     CHECK(adaptive_bytes * 20 < lz4_bytes * 19); // at least 5% smaller than lz4
     CHECK(planes > 0);
+}
+
+TEST_CASE("adaptive through a page store: every page back identical, less memory than lz4",
+          "[codec][adaptive][store]") {
+    const Corpus& corpus = spread_corpus();
+    if (corpus.pages.empty()) {
+        WARN("SKIP: " << corpus.missing_reason);
+        return;
+    }
+    MmStat stats[2];
+    const char* algorithms[2] = {"lz4", "adaptive"};
+    for (int a = 0; a < 2; ++a) {
+        StoreConfig config;
+        config.disksize = corpus.pages.size() * kPageSize;
+        config.algorithm = algorithms[a];
+        config.streams = 1;
+        auto store = PageStore::create(config);
+        INFO(algorithms[a] << ": " << (store ? "" : store.error().message));
+        REQUIRE(store.ok());
+        for (std::size_t i = 0; i < corpus.pages.size(); ++i)
+            REQUIRE((*store)->write_page(i, corpus.pages[i]).ok());
+        Page back;
+        for (std::size_t i = 0; i < corpus.pages.size(); ++i) {
+            INFO("page " << i);
+            REQUIRE((*store)->read_page(i, back).ok());
+            REQUIRE(back == corpus.pages[i]);
+        }
+        stats[a] = (*store)->mm_stat();
+    }
+    INFO("lz4: compr_data_size " << stats[0].compr_data_size << ", huge " << stats[0].huge_pages
+                                 << "; adaptive: " << stats[1].compr_data_size << ", huge "
+                                 << stats[1].huge_pages);
+    CHECK(stats[1].compr_data_size * 20 < stats[0].compr_data_size * 19);
+    CHECK(stats[1].huge_pages <= stats[0].huge_pages);
+    CHECK(stats[1].orig_data_size == stats[0].orig_data_size);
 }
