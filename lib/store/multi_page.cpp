@@ -19,17 +19,6 @@ namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
 
-// Allocator bytes an object of this payload takes (chunks of a page, the tail in its class).
-std::size_t object_bytes(std::size_t payload, std::size_t members) {
-    const std::size_t header = 32 + members * sizeof(std::uint32_t);
-    std::size_t total = header + payload;
-    const std::size_t chunks = (total + kPageSize - 1) / kPageSize;
-    total += (chunks - 1) * sizeof(Handle);
-    const std::size_t tail = total - (total - 1) / kPageSize * kPageSize;
-    return (total - tail) +
-           SizeClassAllocator::size_of_class(SizeClassAllocator::class_for_size(tail));
-}
-
 } // namespace
 
 std::optional<StreamPool::Lease> CompressedPageStore::stream_for(unsigned codec) {
@@ -220,7 +209,7 @@ void CompressedPageStore::flush_group(std::span<const Snapshot> run, std::span<s
         size = stream.codec().compress(pages.first(run.size() * kPageSize), payload);
     }
     // Not worth a group (a single page, or no smaller in total): page by page instead.
-    if (size == 0 || object_bytes(size, run.size()) >= old_bytes) {
+    if (size == 0 || SharedObjects::allocated_bytes(size, run.size()) >= old_bytes) {
         for (const auto& snap : run) recompress_page(snap.index, options, codec, report);
         return;
     }

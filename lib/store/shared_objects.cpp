@@ -52,6 +52,22 @@ std::atomic_ref<std::uint32_t> atomic(std::uint32_t& word) { return std::atomic_
 
 } // namespace
 
+std::size_t SharedObjects::chunk_allocation(std::size_t members, std::size_t remaining) {
+    if (remaining >= kPageSize) return kPageSize;
+    if (members == 1) return remaining;
+    // Group tails in 256-byte steps: 16 classes instead of 256, each with its partly used
+    // top page, cost less than the rounding (measured on heap pages: ratio +1%).
+    return std::min(kPageSize, (remaining + kTailStep - 1) / kTailStep * kTailStep);
+}
+
+std::size_t SharedObjects::allocated_bytes(std::size_t payload, std::size_t members) {
+    const std::size_t chunks = chunks_for(payload, members);
+    const std::size_t total = header_bytes(chunks, members) + payload;
+    const std::size_t tail = chunk_allocation(members, total - (chunks - 1) * kPageSize);
+    return (chunks - 1) * kPageSize +
+           SizeClassAllocator::size_of_class(SizeClassAllocator::class_for_size(tail));
+}
+
 SharedObjects::SharedObjects(SizeClassAllocator& allocator, std::uint64_t max_objects)
     : allocator_(allocator), capacity_(std::min<std::uint64_t>(max_objects, UINT32_MAX)) {
     auto region = MappedRegion::map(std::max<std::uint64_t>(1, capacity_) * sizeof(Entry));
@@ -119,7 +135,7 @@ Result<std::uint32_t> SharedObjects::create(std::span<const std::byte> payload,
         free_head_ = id + 1;
     };
     for (std::size_t c = 0; c < chunks; ++c) {
-        const std::size_t size = std::min(kPageSize, image.size() - c * kPageSize);
+        const std::size_t size = chunk_allocation(members, image.size() - c * kPageSize);
         auto handle = allocator_.allocate(size, kOwnerBit | (std::uint64_t{id} << 8) | c);
         if (!handle) {
             give_back();

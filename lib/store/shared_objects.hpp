@@ -44,6 +44,9 @@ public:
         std::uint64_t first_page = 0;   // member m is page first_page + page_offset[m]
     };
 
+    // Bytes an object of this payload takes from the allocator, header and rounding included.
+    static std::size_t allocated_bytes(std::size_t payload, std::size_t members);
+
     SharedObjects(SizeClassAllocator& allocator, std::uint64_t max_objects);
     ~SharedObjects();
     SharedObjects(const SharedObjects&) = delete;
@@ -94,6 +97,10 @@ private:
         std::uint32_t flags; // kLocked | kInUse | kSparse
     };
     static_assert(sizeof(Entry) == 16);
+
+    static constexpr std::size_t kTailStep = 256;
+    // The allocation for a chunk with `remaining` bytes of the object left to place.
+    static std::size_t chunk_allocation(std::size_t members, std::size_t remaining);
 
     Entry& entry(std::uint32_t id) const { return reinterpret_cast<Entry*>(table_.data())[id]; }
     void lock(Entry& e) const;
