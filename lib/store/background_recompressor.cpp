@@ -197,6 +197,7 @@ BackgroundRecompressor::~BackgroundRecompressor() {
     if (thread_.joinable()) {
         sched_param normal{};
         (void)::pthread_setschedparam(thread_.native_handle(), SCHED_OTHER, &normal);
+        if (const pid_t tid = worker_tid_.load(); tid != 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 0);
     }
     thread_.request_stop();
     changed_.notify_all();
@@ -277,6 +278,7 @@ bool BackgroundRecompressor::wait_passes(std::uint64_t count, std::chrono::milli
 }
 
 void BackgroundRecompressor::run(std::stop_token stop) {
+    worker_tid_.store(static_cast<pid_t>(::syscall(SYS_gettid)));
     become_idle_priority();
     std::optional<Clock::time_point> next_pass;
     std::uint64_t seen_generation = 0;
@@ -318,12 +320,9 @@ void BackgroundRecompressor::run(std::stop_token stop) {
     changed_.notify_all();
 }
 
-bool BackgroundRecompressor::pause(std::stop_token& stop, double seconds, bool yield_to_manual) {
+bool BackgroundRecompressor::pause(std::stop_token& stop, double seconds, std::uint64_t generation) {
     std::unique_lock lock(mutex_);
-    const std::uint64_t generation = policy_generation_;
-    auto interrupted = [&] {
-        return (yield_to_manual && manual_queued_.has_value()) || generation != policy_generation_;
-    };
+    auto interrupted = [&] { return manual_queued_.has_value() || generation != policy_generation_; };
     if (seconds > 0) {
         const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
         changed_.wait_until(lock, stop, until, interrupted);
@@ -437,7 +436,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
         }
         add_report(pass.report, *report);
         if (report->tried < batch || pass.report.tried >= store_->page_count()) break;
-        if (!pause(stop, paced_seconds() - seconds_since(start), true)) {
+        if (!pause(stop, paced_seconds() - seconds_since(start), generation)) {
             interrupted = true;
             break;
         }
@@ -458,7 +457,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
         if (baseline && gain < *baseline * kDriftFactor) train();
     }
     // The last batch, compaction and training are paid for here, so the share holds per pass.
-    if (!interrupted && !pause(stop, paced_seconds() - seconds_since(start), true)) interrupted = true;
+    if (!interrupted && !pause(stop, paced_seconds() - seconds_since(start), generation)) interrupted = true;
     if (interrupted && pass.note.empty()) pass.note = stop.stop_requested() ? "stopped" : "interrupted";
 
     pass.report.cpu_seconds = thread_cpu_seconds() - cpu_start;

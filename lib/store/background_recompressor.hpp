@@ -6,6 +6,9 @@
 // on the control thread.
 #pragma once
 
+#include <sys/types.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -97,9 +100,9 @@ private:
     void run(std::stop_token stop);
     void run_manual(std::stop_token stop, std::vector<RecompressOptions> steps);
     void run_pass(std::stop_token stop, const BackgroundPolicy& policy, std::uint64_t generation);
-    // Sleeps until `seconds` passed, the thread is stopped, or a one-off run is queued.
-    // Returns false when the caller should end what it is doing.
-    bool pause(std::stop_token& stop, double seconds, bool yield_to_manual);
+    // Sleeps until `seconds` passed, the thread is stopped, a one-off run is queued or the
+    // policy is no longer `generation`. Returns false when the pass should end.
+    bool pause(std::stop_token& stop, double seconds, std::uint64_t generation);
 
     std::shared_ptr<PageStore> store_;
 
@@ -116,6 +119,7 @@ private:
     bool dictionary_trained_ = false;
     std::uint64_t dictionaries_trained_ = 0;
 
+    std::atomic<pid_t> worker_tid_{0}; // for giving the worker normal priority back when stopping
     std::jthread thread_; // last: stopped and joined before the members above go
 };
 
