@@ -409,7 +409,7 @@ std::string ZramAttributes::recompress_policy_text() const {
 std::string ZramAttributes::recompress_status_text() const {
     const auto m = recompressor_.manual();
     if (m.running) return "running";
-    if (m.report.tried == 0 && m.error.empty() && !m.stopped) return "none";
+    if (m.finished == 0) return "none";
     std::string out = m.stopped ? "stopped " : !m.error.empty() ? "failed " : "done ";
     out += report_text(m.report);
     if (!m.error.empty()) out += " error=\"" + m.error + "\"";

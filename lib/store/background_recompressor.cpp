@@ -255,7 +255,9 @@ Status BackgroundRecompressor::start_manual(std::vector<RecompressOptions> steps
     std::lock_guard lock(mutex_);
     if (manual_queued_ || manual_.running)
         return make_error(EBUSY, "a recompression of this device is still running (see recompress_status)");
+    const std::uint64_t finished = manual_.finished;
     manual_ = ManualRecompress{};
+    manual_.finished = finished;
     manual_.running = true;
     manual_queued_ = std::move(steps);
     changed_.notify_all();
@@ -373,6 +375,7 @@ void BackgroundRecompressor::run_manual(std::stop_token stop, std::vector<Recomp
     manual_.report = total;
     manual_.error = error;
     manual_.stopped = stopped;
+    ++manual_.finished;
 }
 
 void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPolicy& policy,

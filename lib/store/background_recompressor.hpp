@@ -60,6 +60,7 @@ struct BackgroundPass {
 // The one-off run of the recompress attribute.
 struct ManualRecompress {
     bool running = false;
+    std::uint64_t finished = 0; // runs that have ended since the worker started
     bool stopped = false;   // cut short by the device's removal
     RecompressReport report;
     std::string error;      // empty when every step succeeded

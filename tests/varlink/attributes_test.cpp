@@ -395,6 +395,10 @@ TEST_CASE("recompress: validated; runs on the worker thread; pages read back ide
         REQUIRE(d.store->write_page(i, PageView(pages.back())).ok());
     }
     REQUIRE(d.write_errno("recomp_algorithm", "algo=zstd priority=2") == 0);
+    // Nothing is idle yet: a run that finds nothing is still a finished run.
+    REQUIRE(d.write_errno("recompress", "type=idle") == 0);
+    REQUIRE(d.attrs->recompressor().wait_manual_idle(std::chrono::seconds(60)));
+    CHECK(d.read("recompress_status").rfind("done tried=0 kept=0 ", 0) == 0);
     CHECK(d.write_errno("recompress", "priority=1") == EINVAL);  // nothing at priority 1
     CHECK(d.write_errno("recompress", "algo=lz4hc") == EINVAL);  // no such recomp algorithm
     const auto before = d.store->mm_stat().compr_data_size;
