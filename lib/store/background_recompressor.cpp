@@ -396,7 +396,12 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
     auto train = [&]() {
         auto size = store_->train_recomp_dictionary(policy.priority, named->dictionary_bytes, named->sample_pages);
         if (!size) {
-            pass.note = "no dictionary yet: " + size.error().message;
+            pass.note = (trained ? "dictionary not retrained: " : "no dictionary yet: ") + size.error().message;
+            // Every generation id of the device is used: training again would only burn CPU.
+            if (size.error().code == ENOSPC) {
+                std::lock_guard lock(mutex_);
+                retraining_exhausted_ = true;
+            }
             return;
         }
         pass.retrained = true;
@@ -457,7 +462,12 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
             if (!trained_gain_) trained_gain_ = gain;
             else baseline = trained_gain_;
         }
-        if (baseline && gain < *baseline * kDriftFactor) train();
+        bool exhausted = false;
+        {
+            std::lock_guard lock(mutex_);
+            exhausted = retraining_exhausted_;
+        }
+        if (baseline && gain < *baseline * kDriftFactor && !exhausted) train();
     }
     // The last batch, compaction and training are paid for here, so the share holds per pass.
     if (!interrupted && !pause(stop, paced_seconds() - seconds_since(start), generation)) interrupted = true;

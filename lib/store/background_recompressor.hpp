@@ -119,6 +119,7 @@ private:
     std::optional<double> trained_gain_;
     bool dictionary_trained_ = false;
     std::uint64_t dictionaries_trained_ = 0;
+    bool retraining_exhausted_ = false; // the store has no generation id left (ENOSPC)
 
     std::atomic<pid_t> worker_tid_{0}; // for giving the worker normal priority back when stopping
     std::jthread thread_; // last: stopped and joined before the members above go
