@@ -183,7 +183,7 @@ int IoQueue::serve(unsigned tag)
         if (!transfer_all(read_fn, buffer, length, uc_offset))
             return -EIO;
     }
-    int result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_, reserve_waits_);
+    int result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_);
     if (config_.user_copy && request.op == UBLK_IO_OP_READ && result > 0) {
         auto write_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pwrite(fd, d, n, o); };
         if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(result), uc_offset))

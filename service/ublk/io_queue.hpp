@@ -16,7 +16,6 @@
 
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
-#include "request_handler.hpp"
 #include "ublk_uapi.hpp"
 
 namespace trueno::ublk {
@@ -66,7 +65,6 @@ private:
     std::size_t buffers_bytes_ = 0;
     std::thread thread_;
     QueueCounters counters_;
-    ReserveWaits reserve_waits_; // used by the queue's thread only
 };
 
 } // namespace trueno::ublk

@@ -28,13 +28,13 @@ int to_result(const Error& error)
 
 // How long one request may wait, in all, for the store's refill thread when the store's
 // populated reserve ran dry (ENOMEM below the memory limit: the I/O path never faults for
-// memory). Without memory pressure the refiller catches up within a few ms (tens on an
-// emulated CPU) and the write succeeds. Under pressure the refiller may itself be in reclaim,
-// waiting for swap writes (bios, tags) that this queue holds: then the write fails (-ENOSPC),
-// the kernel keeps the page and retries later, and for kImpatienceSpan no write waits.
+// memory, see StoreConfig::never_fault_on_io). Without memory pressure the refiller catches up
+// within a few ms (tens on an emulated CPU). Under pressure it may be in reclaim itself:
+// waiting then is still right -- measured in the swap VM test, failing such writes at once
+// (the kernel retries them) made a storm of write errors that freed no memory and livelocked
+// reclaim, while waiting let the refiller get its pages and the run had no write error.
 constexpr auto kReserveWaitBudget = std::chrono::milliseconds(200);
 constexpr auto kReserveRetryPause = std::chrono::microseconds(200);
-constexpr auto kImpatienceSpan = std::chrono::seconds(1);
 
 bool below_memory_limit(const PageStore& store)
 {
@@ -44,24 +44,17 @@ bool below_memory_limit(const PageStore& store)
 
 // Writes page by page, so that a retry repeats only the page that found no memory; gives up on
 // any other error, at the memory limit, or when the budget is spent.
-Status write_retrying_reserve(PageStore& store, std::uint64_t offset, std::span<const std::byte> data,
-                              ReserveWaits& waits)
+Status write_retrying_reserve(PageStore& store, std::uint64_t offset, std::span<const std::byte> data)
 {
-    const auto start = std::chrono::steady_clock::now();
-    const bool patient = start >= waits.impatient_until;
-    const auto deadline = start + kReserveWaitBudget;
+    const auto deadline = std::chrono::steady_clock::now() + kReserveWaitBudget;
     std::size_t done = 0;
     while (done < data.size()) {
         const std::uint64_t position = offset + done;
         const std::size_t n = static_cast<std::size_t>(
             std::min<std::uint64_t>(kPageSize - position % kPageSize, data.size() - done));
         Status st = store.write_bytes(position, data.subspan(done, n));
-        while (!st && patient && st.error().code == ENOMEM && below_memory_limit(store)) {
-            const auto now = std::chrono::steady_clock::now();
-            if (now >= deadline) {
-                waits.impatient_until = now + kImpatienceSpan;
-                break;
-            }
+        while (!st && st.error().code == ENOMEM && below_memory_limit(store) &&
+               std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(kReserveRetryPause);
             st = store.write_bytes(position, data.subspan(done, n));
         }
@@ -103,13 +96,6 @@ Status zero_range(PageStore& store, std::uint64_t offset, std::uint64_t length)
 
 int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store)
 {
-    ReserveWaits waits;
-    return handle_request(request, buffer, store, waits);
-}
-
-int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
-                   ReserveWaits& waits)
-{
     const std::uint64_t offset = request.offset();
     const std::uint64_t length = request.length();
     if (offset + length < offset || offset + length > store.disksize())
@@ -122,7 +108,7 @@ int handle_request(const Request& request, std::span<std::byte> buffer, PageStor
             return -EINVAL;
         const auto data = buffer.first(static_cast<std::size_t>(length));
         const Status st = request.op == UBLK_IO_OP_READ ? store.read_bytes(offset, data)
-                                                        : write_retrying_reserve(store, offset, data, waits);
+                                                        : write_retrying_reserve(store, offset, data);
         return st ? static_cast<int>(length) : to_result(st.error());
     }
     case UBLK_IO_OP_FLUSH:

@@ -2,7 +2,6 @@
 // it is testable without a kernel: the queue moves the data in and out of the buffer.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -22,22 +21,11 @@ struct Request {
     std::uint64_t length() const { return std::uint64_t{nr_sectors} * 512; }
 };
 
-// What one queue remembers between requests about the store's populated reserve (see
-// StoreConfig::never_fault_on_io). A write that finds the reserve empty waits a while for the
-// refill thread -- unless such a wait ran out recently: then the refiller is stuck in reclaim,
-// and reclaim waits for this queue's requests, so holding them longer only slows it down.
-struct ReserveWaits {
-    std::chrono::steady_clock::time_point impatient_until{};
-};
-
 // Runs the request against the store. `buffer` holds WRITE data on entry and receives READ
 // data; it must be at least length() bytes for READ/WRITE.
 // Returns what COMMIT_AND_FETCH_REQ reports: bytes transferred for READ/WRITE, 0 for
 // FLUSH/DISCARD/WRITE_ZEROES, or a negative errno (-EINVAL out of range or too long, -ENOSPC
 // past the memory limit, -EIO failed decompression, -EOPNOTSUPP unknown op).
-int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
-                   ReserveWaits& waits);
-// The same without memory between requests (tests).
 int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store);
 
 // Frees [offset, offset + length): whole pages are discarded, partial edges zeroed.
