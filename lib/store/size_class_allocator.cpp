@@ -267,11 +267,17 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
         // pressure that pass succeeds and the write goes through; under pressure the write
         // fails soon instead of faulting.
         const std::uint64_t passes = refill_passes_.load(std::memory_order_acquire);
+        Result<Handle> first = make_error(ENOMEM, "reserve empty");
         {
             std::lock_guard guard(cls.lock);
-            auto handle = allocate_populated(cls, class_index, owner);
-            if (handle || !refiller_.joinable()) return handle;
+            first = allocate_populated(cls, class_index, owner);
+            if (first) return first;
         }
+        // A class that ran dry borrows a slot of a larger class: the whole reserve, not one
+        // class's share, then takes swap writes while the refiller is itself in reclaim that
+        // waits for those very writes (measured in the VM: one dry class froze the guest).
+        if (auto handle = allocate_populated_above(class_index, owner)) return handle;
+        if (!refiller_.joinable()) return first;
         {
             std::unique_lock lock(wake_mutex_);
             refilled_.wait_for(lock, kMissWait, [&] {
@@ -288,7 +294,7 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
     if (!segment) return segment.error();
     const std::uint64_t needed = new_pages_for(cls, slot);
     if (needed != 0 && !reserve_pages(needed))
-        return make_error(ENOMEM, "memory limit reached");
+        return make_error(ENOMEM, "limit reached"); // short: no heap allocation (SSO)
     if (reuse) {
         cls.free_slots.pop_back();
     } else {
@@ -445,12 +451,23 @@ bool SizeClassAllocator::populated(const SizeClass& cls, std::uint64_t slot) con
     return true;
 }
 
+Result<Handle> SizeClassAllocator::allocate_populated_above(std::size_t class_index,
+                                                            std::uint64_t owner) {
+    for (std::size_t larger = class_index + 1; larger < classes_.size(); ++larger) {
+        SizeClass& cls = *classes_[larger];
+        std::lock_guard guard(cls.lock);
+        if (auto handle = allocate_populated(cls, larger, owner, false)) return handle;
+    }
+    return make_error(ENOMEM, "reserve empty");
+}
+
 Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_t class_index,
-                                                      std::uint64_t owner) {
+                                                      std::uint64_t owner, bool note_miss) {
     // Under cls.lock. Touches only populated memory: segment pages, and owners/free_slots
     // within capacity the refiller populated.
     bool reuse = !cls.free_slots.empty() && populated(cls, cls.free_slots.back());
     if (!reuse && (cls.owners.size() == cls.owners.capacity() || !populated(cls, cls.top))) {
+        if (!note_miss) return make_error(ENOMEM, "reserve empty");
         cls.missed = true;
         if (cls.window < reserve_window_ * kMaxWindowGrowth) cls.window *= 2;
         reserve_misses_.fetch_add(1, std::memory_order_relaxed);
@@ -460,7 +477,7 @@ Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_
     }
     const std::uint64_t slot = reuse ? cls.free_slots.back() : cls.top;
     const std::uint64_t needed = new_pages_for(cls, slot);
-    if (needed != 0 && !reserve_pages(needed)) return make_error(ENOMEM, "memory limit reached");
+    if (needed != 0 && !reserve_pages(needed)) return make_error(ENOMEM, "limit reached"); // short: no heap allocation (SSO)
     if (reuse) {
         cls.free_slots.pop_back();
     } else {

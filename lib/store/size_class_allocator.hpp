@@ -74,7 +74,8 @@ public:
     void refill_now();
     // Populated pages not holding objects: not in used_pages() (they hold no data).
     std::uint64_t reserve_pages() const { return reserve_pages_.load(std::memory_order_relaxed); }
-    // Allocations refused because their memory was not populated yet.
+    // Allocations whose own class had no populated room (then served by a larger class's
+    // populated slot, or refused).
     std::uint64_t reserve_misses() const { return reserve_misses_.load(std::memory_order_relaxed); }
 
     // An object of 1..kPageSize bytes owned by `owner` (a page index). ENOMEM when it would
@@ -112,7 +113,12 @@ private:
     std::uint64_t new_pages_for(const SizeClass& cls, std::uint64_t slot) const;
     void place(SizeClass& cls, std::uint64_t slot, std::uint64_t owner);
     bool populated(const SizeClass& cls, std::uint64_t slot) const;
-    Result<Handle> allocate_populated(SizeClass& cls, std::size_t class_index, std::uint64_t owner);
+    // note_miss = false: a fallback attempt in a larger class; an empty reserve there is not
+    // that class's miss (its window does not grow).
+    Result<Handle> allocate_populated(SizeClass& cls, std::size_t class_index, std::uint64_t owner,
+                                      bool note_miss = true);
+    // A populated slot in any class above class_index, for an object whose own class ran dry.
+    Result<Handle> allocate_populated_above(std::size_t class_index, std::uint64_t owner);
     void refill_class(SizeClass& cls);
     void refill_loop(std::stop_token stop);
     void wake_refill();

@@ -128,6 +128,45 @@ TEST_CASE("never-fault allocator: refuses beyond the populated reserve until a r
     CHECK(populated_at_start >= SizeClassAllocator::class_count());
 }
 
+TEST_CASE("never-fault allocator: a class that ran dry borrows populated slots of larger classes",
+          "[store][never-fault]") {
+    SizeClassAllocator allocator(100000);
+    allocator.enable_reserve(2, /*background=*/false);
+    // 16-byte objects: their own class holds 2 pages (about 512 of them) populated ahead.
+    std::vector<Handle> handles;
+    handles.reserve(20000);
+    std::size_t borrowed = 0;
+    for (std::uint64_t owner = 0; owner < 20000; ++owner) {
+        auto handle = allocator.allocate(16, owner);
+        if (!handle) {
+            CHECK(handle.error().code == ENOMEM);
+            break;
+        }
+        std::memset(allocator.address(*handle), static_cast<int>(owner & 0xff), 16);
+        borrowed += allocator.class_size(*handle) > 16 ? 1 : 0;
+        handles.push_back(*handle);
+    }
+    INFO(handles.size() << " objects, " << borrowed << " in larger classes");
+    CHECK(borrowed > 0);
+    CHECK(handles.size() > 2 * kPageSize / 16 + borrowed / 2);
+    CHECK(allocator.reserve_misses() >= borrowed);
+    // Every object kept its bytes and frees back into the class it came from.
+    for (std::uint64_t owner = 0; owner < handles.size(); ++owner) {
+        const std::byte* p = allocator.address(handles[owner]);
+        for (std::size_t i = 0; i < 16; ++i) REQUIRE(p[i] == std::byte(owner & 0xff));
+    }
+    for (auto handle : handles) allocator.free(handle);
+    // In this mode emptied pages stay until compaction gives them back.
+    struct NoOwners final : trueno::store::ObjectOwners {
+        bool try_move(std::uint64_t, Handle, Handle, std::span<const std::byte>,
+                      std::span<std::byte>) override {
+            return false; // nothing is left to move
+        }
+    } none;
+    allocator.compact(none);
+    CHECK(allocator.used_pages() == 0);
+}
+
 TEST_CASE("never-fault allocator: plain mode still faults in on demand", "[store][never-fault]") {
     SizeClassAllocator allocator(10000);
     std::size_t ok = 0;
