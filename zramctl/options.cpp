@@ -331,7 +331,7 @@ std::string usage_text()
     t += " <size> arguments may be followed by the suffixes for\n";
     t += "   GiB, TiB, PiB, EiB, ZiB, and YiB (the \"iB\" is optional)\n";
     t += " <alg> specify algorithm, supported are:\n";
-    t += "   lzo-rle, lzo, lz4, lz4hc, zstd, deflate (as built into trueno-zramd)\n";
+    t += "   lzo-rle, lzo, lz4, lz4hc, zstd, deflate, adaptive (as built into trueno-zramd)\n";
     t += "\nAvailable output columns:\n";
     for (const auto& c : all_columns()) {
         char line[160];

@@ -56,7 +56,7 @@ public:
 // Every codec this build has, in the order comp_algorithm lists them.
 std::span<const CodecInfo> available_codecs();
 
-// "lzo lzo-rle lz4 lz4hc zstd deflate": for messages and for comp_algorithm.
+// "lzo lzo-rle lz4 lz4hc zstd deflate adaptive": for messages and for comp_algorithm.
 std::string available_codec_names();
 
 const CodecInfo* find_codec(std::string_view name);
