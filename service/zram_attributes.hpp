@@ -7,7 +7,7 @@
 #include <string>
 
 // The recompression worker lives with the store code (lib/store); its header is not public.
-#include "../lib/store/background_recompressor.hpp"
+#include "trueno/background_recompressor.hpp"
 #include "device_manager.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"

@@ -1,4 +1,4 @@
-#include "background_recompressor.hpp"
+#include "trueno/background_recompressor.hpp"
 
 #include <pthread.h>
 #include <sched.h>

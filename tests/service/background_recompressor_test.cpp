@@ -8,7 +8,7 @@
 #include <iostream>
 #include <vector>
 
-#include "background_recompressor.hpp"
+#include "trueno/background_recompressor.hpp"
 #include "compressed_page_store.hpp"
 #include "corpus_pages.hpp"
 #include "trueno/page_store.hpp"
