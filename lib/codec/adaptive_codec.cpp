@@ -7,8 +7,6 @@
 //
 // level: lz4's acceleration for every lz4 call (1..65537, default 1), as for lz4 itself.
 // Pages other than kPageSize bytes skip the estimate and go plain.
-#include <lz4.h>
-
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -16,6 +14,7 @@
 
 #include "byte_planes.hpp"
 #include "codec_factories.hpp"
+#include "lz4_block.hpp"
 #include "page_estimate.hpp"
 #include "trueno/page.hpp"
 
@@ -51,11 +50,10 @@ public:
                 tag = kBytePlanesLz4;
             }
         }
-        const auto body = dst.subspan(1);
-        const int out = lz4(input, body);
-        if (out <= 0) return 0;
+        const std::size_t out = lz4(input, dst.subspan(1));
+        if (out == 0) return 0;
         dst[0] = static_cast<std::byte>(tag);
-        return static_cast<std::size_t>(out) + 1;
+        return out + 1;
     }
 
     Status decompress(std::span<const std::byte> src, std::span<std::byte> dst) override {
@@ -65,11 +63,12 @@ public:
         const auto body = src.subspan(1);
         switch (tag) {
         case kPlainLz4:
-            return decode_lz4(body, dst);
+            return decompress_lz4_block(name(), body, dst);
         case kBytePlanesLz4: {
             if (dst.size() != kPageSize)
                 return corrupt_input_error(name(), "byte planes tag on a partial page");
-            if (auto status = decode_lz4(body, planes_); !status) return status;
+            if (auto status = decompress_lz4_block(name(), body, planes_); !status)
+                return status;
             join_byte_planes(planes_, dst);
             return {};
         }
@@ -79,11 +78,8 @@ public:
     }
 
 private:
-    int lz4(std::span<const std::byte> src, std::span<std::byte> dst) {
-        return LZ4_compress_fast_extState(
-            state_.get(), reinterpret_cast<const char*>(src.data()),
-            reinterpret_cast<char*>(dst.data()), static_cast<int>(src.size()),
-            static_cast<int>(std::min<std::size_t>(dst.size(), INT_MAX)), acceleration_);
+    std::size_t lz4(std::span<const std::byte> src, std::span<std::byte> dst) {
+        return compress_lz4_block(*state_, acceleration_, src, dst);
     }
 
     // Whether lz4 brings a slice from the middle of the page down in the proportion
@@ -93,19 +89,6 @@ private:
         if (limit >= kTrialBytes) return true;
         const auto slice = page.subspan(page.size() / 2 - kTrialBytes / 2, kTrialBytes);
         return lz4(slice, std::span(planes_).first(limit)) > 0;
-    }
-
-    Status decode_lz4(std::span<const std::byte> src, std::span<std::byte> dst) {
-        const int out = LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
-                                            reinterpret_cast<char*>(dst.data()),
-                                            static_cast<int>(src.size()),
-                                            static_cast<int>(dst.size()));
-        if (out < 0) return corrupt_input_error(name(), "malformed lz4 block");
-        if (static_cast<std::size_t>(out) != dst.size())
-            return corrupt_input_error(name(), "decompressed to " + std::to_string(out) +
-                                                   " bytes, expected " +
-                                                   std::to_string(dst.size()));
-        return {};
     }
 
     int acceleration_;

@@ -1,11 +1,8 @@
 // lz4: LZ4 fast mode with a per-stream state; the level is LZ4's acceleration, as in the kernel.
-#include <lz4.h>
-
-#include <algorithm>
-#include <climits>
 #include <memory>
 
 #include "codec_factories.hpp"
+#include "lz4_block.hpp"
 
 namespace trueno::codec_detail {
 namespace {
@@ -19,27 +16,11 @@ public:
     int level() const override { return acceleration_; }
 
     std::size_t compress(std::span<const std::byte> src, std::span<std::byte> dst) override {
-        if (src.size() > INT_MAX || dst.empty()) return 0;
-        const int out = LZ4_compress_fast_extState(
-            state_.get(), reinterpret_cast<const char*>(src.data()),
-            reinterpret_cast<char*>(dst.data()), static_cast<int>(src.size()),
-            static_cast<int>(std::min<std::size_t>(dst.size(), INT_MAX)), acceleration_);
-        return out > 0 ? static_cast<std::size_t>(out) : 0;
+        return compress_lz4_block(*state_, acceleration_, src, dst);
     }
 
     Status decompress(std::span<const std::byte> src, std::span<std::byte> dst) override {
-        if (src.empty() || src.size() > INT_MAX || dst.size() > INT_MAX)
-            return corrupt_input_error(name(), "empty or oversized input");
-        const int out = LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
-                                            reinterpret_cast<char*>(dst.data()),
-                                            static_cast<int>(src.size()),
-                                            static_cast<int>(dst.size()));
-        if (out < 0) return corrupt_input_error(name(), "malformed lz4 block");
-        if (static_cast<std::size_t>(out) != dst.size())
-            return corrupt_input_error(name(), "decompressed to " + std::to_string(out) +
-                                                   " bytes, expected " +
-                                                   std::to_string(dst.size()));
-        return {};
+        return decompress_lz4_block(name(), src, dst);
     }
 
 private:

@@ -1,6 +1,5 @@
 // lz4hc: LZ4's high-compression mode (same decoder as lz4), default level 9 as in the kernel.
 // Each page is compressed independently: no history is carried from one page to the next.
-#include <lz4.h>
 #include <lz4hc.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <memory>
 
 #include "codec_factories.hpp"
+#include "lz4_block.hpp"
 
 namespace trueno::codec_detail {
 namespace {
@@ -36,18 +36,7 @@ public:
     }
 
     Status decompress(std::span<const std::byte> src, std::span<std::byte> dst) override {
-        if (src.empty() || src.size() > INT_MAX || dst.size() > INT_MAX)
-            return corrupt_input_error(name(), "empty or oversized input");
-        const int out = LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
-                                            reinterpret_cast<char*>(dst.data()),
-                                            static_cast<int>(src.size()),
-                                            static_cast<int>(dst.size()));
-        if (out < 0) return corrupt_input_error(name(), "malformed lz4 block");
-        if (static_cast<std::size_t>(out) != dst.size())
-            return corrupt_input_error(name(), "decompressed to " + std::to_string(out) +
-                                                   " bytes, expected " +
-                                                   std::to_string(dst.size()));
-        return {};
+        return decompress_lz4_block(name(), src, dst);
     }
 
 private:
