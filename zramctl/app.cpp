@@ -74,6 +74,33 @@ private:
         return id;
     }
 
+    // The devices the daemon runs; on failure nothing, with the failure said on behalf of device.
+    std::optional<std::vector<DeviceEntry>> listed_devices(const std::string& device)
+    {
+        auto devices = daemon().list_devices();
+        if (!devices) {
+            fail_on(device, "", devices.error());
+            return std::nullopt;
+        }
+        return std::move(*devices);
+    }
+
+    // The first device named on the command line with its attributes; on failure nothing, with
+    // the failure said.
+    std::optional<DeviceEntry> named_device()
+    {
+        const auto& path = opt_.devices.front();
+        auto id = device_id(path);
+        if (!id)
+            return std::nullopt;
+        auto attrs = daemon().attributes(*id);
+        if (!attrs) {
+            fail_on(path, "", attrs.error());
+            return std::nullopt;
+        }
+        return DeviceEntry{*id, ublk_path(*id), std::move(*attrs)};
+    }
+
     static bool initialised(const AttributeMap& a)
     {
         auto it = a.find("disksize");
@@ -106,33 +133,23 @@ private:
     int status()
     {
         if (!opt_.devices.empty()) {
-            const auto& path = opt_.devices.front();
-            auto id = device_id(path);
-            if (!id)
+            auto device = named_device();
+            if (!device)
                 return kFailure;
-            auto attrs = daemon().attributes(*id);
-            if (!attrs) {
-                fail_on(path, "", attrs.error());
-                return kFailure;
-            }
-            return print_rows({DeviceEntry{*id, ublk_path(*id), std::move(*attrs)}}, false);
+            return print_rows({std::move(*device)}, false);
         }
-        auto devices = daemon().list_devices();
-        if (!devices) {
-            fail_on("", "", devices.error());
+        auto devices = listed_devices("");
+        if (!devices)
             return kFailure;
-        }
         return print_rows(std::move(*devices), true);
     }
 
     // The lowest id neither the daemon nor another ublk server uses: where set-up would land.
     int find_only()
     {
-        auto devices = daemon().list_devices();
-        if (!devices) {
-            fail_on("", "", devices.error());
+        auto devices = listed_devices("");
+        if (!devices)
             return kFailure;
-        }
         for (int id = 0; id < 1 << 20; ++id) {
             const bool listed = std::any_of(devices->begin(), devices->end(), [&](const auto& d) { return d.id == id; });
             if (!listed && !env_.ublk_id_taken(id)) {
@@ -161,11 +178,9 @@ private:
             req.id = *id;
             label = path;
             // zramctl resets a device before setting it up again: remove it if it exists.
-            auto devices = daemon().list_devices();
-            if (!devices) {
-                fail_on(path, "", devices.error());
+            auto devices = listed_devices(path);
+            if (!devices)
                 return kFailure;
-            }
             const bool exists =
                 std::any_of(devices->begin(), devices->end(), [&](const auto& d) { return d.id == *id; });
             if (exists) {
@@ -207,16 +222,10 @@ private:
 
     int stat()
     {
-        const auto& path = opt_.devices.front();
-        auto id = device_id(path);
-        if (!id)
+        auto device = named_device();
+        if (!device)
             return kFailure;
-        auto attrs = daemon().attributes(*id);
-        if (!attrs) {
-            fail_on(path, "", attrs.error());
-            return kFailure;
-        }
-        for (const auto& [name, value] : *attrs) { // std::map: sorted by name
+        for (const auto& [name, value] : device->attributes) { // std::map: sorted by name
             std::string v = value;
             while (!v.empty() && v.back() == '\n')
                 v.pop_back();
