@@ -10,45 +10,15 @@
 #include <vector>
 
 #include "compressed_page_store.hpp"
-#include "corpus_pages.hpp"
+#include "concurrent_run.hpp"
 #include "store_checks.hpp"
+#include "store_fixtures.hpp"
 #include "test_pages.hpp"
 #include "trueno/page_store.hpp"
 
 using namespace trueno;
-using store::CompressedPageStore;
 
 namespace {
-
-std::unique_ptr<PageStore> make_store(std::uint64_t pages) {
-    StoreConfig config;
-    config.disksize = pages * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    return std::move(created.value());
-}
-
-CompressedPageStore& concrete(PageStore& store) { return dynamic_cast<CompressedPageStore&>(store); }
-
-CodecParams level(int value) {
-    CodecParams params;
-    params.level = value;
-    return params;
-}
-
-void require_page(PageStore& store, std::uint64_t index, std::span<const std::byte> expected) {
-    test::Page page;
-    auto status = store.read_page(index, page);
-    INFO("page " << index << (status.ok() ? "" : ": " + status.error().message));
-    REQUIRE(status.ok());
-    REQUIRE(std::memcmp(page.data(), expected.data(), kPageSize) == 0);
-}
-
-std::span<const std::byte> page_of(const std::vector<std::byte>& pages, std::uint64_t i) {
-    return std::span<const std::byte>(pages).subspan(i * kPageSize, kPageSize);
-}
 
 RecompressOptions grouped(unsigned pages) {
     RecompressOptions options;
@@ -56,10 +26,20 @@ RecompressOptions grouped(unsigned pages) {
     return options;
 }
 
+// Discarding every page leaves no object, no compressed byte and, once compacted, no memory.
+void require_nothing_left(PageStore& store, std::uint64_t pages) {
+    store.discard(0, pages);
+    test::require_stats_exact(store);
+    CHECK(store.object_stat().groups == 0);
+    CHECK(store.mm_stat().compr_data_size == 0);
+    store.compact();
+    CHECK(store.mm_stat().mem_used_total == 0);
+}
+
 } // namespace
 
 TEST_CASE("multi-page objects need zstd and a sane size", "[store][multipage]") {
-    auto store = make_store(64);
+    auto store = test::make_store(64);
     REQUIRE(store->set_recomp_algorithm(1, "lz4hc", {}).ok());
     CHECK(store->recompress(grouped(8)).error().code == EINVAL);
     REQUIRE(store->set_recomp_algorithm(1, "zstd", {}).ok());
@@ -71,17 +51,12 @@ TEST_CASE("multi-page objects need zstd and a sane size", "[store][multipage]") 
 TEST_CASE("grouped corpus pages read back identical through every later change",
           "[store][multipage]") {
     constexpr std::size_t kPages = 1200;
-    auto corpus = test::read_corpus_pages(TRUENO_CORPUS_FILE, kPages);
-    if (!corpus.ok() || corpus->size() < kPages * kPageSize) {
-        WARN("SKIPPED: corpus not available");
-        return;
-    }
-    auto store = make_store(kPages);
+    const auto corpus = test::corpus_or_skip(kPages);
+    if (!corpus) return;
+    auto store = test::store_holding(*corpus);
     std::vector<std::byte> expected = *corpus;
-    for (std::uint64_t i = 0; i < kPages; ++i)
-        REQUIRE(store->write_page(i, page_of(expected, i).first<kPageSize>()).ok());
     const MmStat before = store->mm_stat();
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(5)).ok());
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(5)).ok());
     store->mark_idle(0);
     auto report = store->recompress(grouped(16));
     REQUIRE(report.ok());
@@ -98,12 +73,12 @@ TEST_CASE("grouped corpus pages read back identical through every later change",
     std::mt19937_64 rng(7);
     for (int n = 0; n < 2000; ++n) {
         const auto i = rng() % kPages;
-        require_page(*store, i, page_of(expected, i));
+        test::require_page(*store, i, test::page_of(expected, i));
     }
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(expected, i));
+    test::require_identical(*store, expected);
 
     // Partial reads and writes inside grouped pages.
-    auto& s = concrete(*store);
+    auto& s = test::concrete(*store);
     std::uint64_t member = 0;
     while (member < kPages && !(s.shared_page(member) && s.shared_page(member)->group)) ++member;
     REQUIRE(member < kPages);
@@ -114,7 +89,7 @@ TEST_CASE("grouped corpus pages read back identical through every later change",
     REQUIRE(store->write_bytes(member * kPageSize + 1000, piece).ok());
     std::memcpy(expected.data() + member * kPageSize + 1000, piece.data(), piece.size());
     CHECK_FALSE(s.shared_page(member).has_value()); // detached into its own object
-    require_page(*store, member, page_of(expected, member));
+    test::require_page(*store, member, test::page_of(expected, member));
     test::require_stats_exact(*store);
 
     // Overwrite some members, discard others: the groups lose them, the rest is intact.
@@ -128,7 +103,7 @@ TEST_CASE("grouped corpus pages read back identical through every later change",
         std::memset(expected.data() + i * kPageSize, 0, kPageSize);
     }
     test::require_stats_exact(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(expected, i));
+    test::require_identical(*store, expected);
 
     // Discarding most of the first groups makes them sparse: the next pass splits them.
     for (std::uint64_t i = 0; i < 200; ++i)
@@ -144,21 +119,15 @@ TEST_CASE("grouped corpus pages read back identical through every later change",
     CHECK(store->object_stat().groups < sparse.groups);
     test::require_stats_exact(*store);
     store->compact();
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(expected, i));
+    test::require_identical(*store, expected);
 
-    // Everything gone: no object, no byte, no memory left.
-    store->discard(0, kPages);
-    test::require_stats_exact(*store);
-    CHECK(store->object_stat().groups == 0);
-    CHECK(store->mm_stat().compr_data_size == 0);
-    store->compact();
-    CHECK(store->mm_stat().mem_used_total == 0);
+    require_nothing_left(*store, kPages);
 }
 
 TEST_CASE("identical pages are deduplicated, counted, and come apart on rewrite",
           "[store][dedup]") {
     constexpr std::uint64_t kPages = 240;
-    auto store = make_store(kPages);
+    auto store = test::make_store(kPages);
     // 200 pages from 10 distinct compressible contents, 40 from 2 incompressible ones.
     auto content = [](std::uint64_t i) {
         return i < 200 ? test::compressible_page(i % 10) : test::incompressible_page(i % 2);
@@ -166,7 +135,7 @@ TEST_CASE("identical pages are deduplicated, counted, and come apart on rewrite"
     for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, content(i)).ok());
     const MmStat before = store->mm_stat();
     CHECK(before.huge_pages == 40);
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(3)).ok());
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(3)).ok());
     store->mark_idle(0);
     RecompressOptions options;
     options.dedup = true;
@@ -179,21 +148,21 @@ TEST_CASE("identical pages are deduplicated, counted, and come apart on rewrite"
     test::require_stats_exact(*store);
     CHECK(store->mm_stat().compr_data_size < before.compr_data_size / 10);
     CHECK(store->mm_stat().huge_pages == 40); // still stored raw, once
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, content(i));
+    for (std::uint64_t i = 0; i < kPages; ++i) test::require_page(*store, i, content(i));
 
     // Rewrite one copy: it leaves the shared object; the others still read the old content.
     const auto fresh = test::versioned_page(5, 1);
     REQUIRE(store->write_page(5, fresh).ok());
     CHECK(store->object_stat().dedup_pages == kPages - 13);
-    require_page(*store, 5, fresh);
-    require_page(*store, 15, content(15));
+    test::require_page(*store, 5, fresh);
+    test::require_page(*store, 15, content(15));
     // Partial write to a deduplicated page changes only that page.
     std::vector<std::byte> bytes(10, std::byte{0x5a});
     REQUIRE(store->write_bytes(25 * kPageSize + 100, bytes).ok());
     auto changed = content(25);
     std::memset(changed.data() + 100, 0x5a, 10);
-    require_page(*store, 25, changed);
-    require_page(*store, 35, content(35));
+    test::require_page(*store, 25, changed);
+    test::require_page(*store, 35, content(35));
     test::require_stats_exact(*store);
 
     // Discard every copy of content 0 but the first: then the first too.
@@ -216,12 +185,12 @@ TEST_CASE("identical pages are deduplicated, counted, and come apart on rewrite"
 
 TEST_CASE("deduplicated pages can then be grouped with the rest", "[store][dedup][multipage]") {
     constexpr std::uint64_t kPages = 256;
-    auto store = make_store(kPages);
+    auto store = test::make_store(kPages);
     auto content = [](std::uint64_t i) {
         return i % 3 == 0 ? test::compressible_page(i % 4) : test::compressible_page(1000 + i);
     };
     for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, content(i)).ok());
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(3)).ok());
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(3)).ok());
     store->mark_idle(0);
     RecompressOptions options = grouped(8);
     options.dedup = true;
@@ -230,77 +199,52 @@ TEST_CASE("deduplicated pages can then be grouped with the rest", "[store][dedup
     CHECK(report->deduplicated > 0);
     CHECK(report->grouped > 0);
     test::require_stats_exact(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, content(i));
-    store->discard(0, kPages);
-    test::require_stats_exact(*store);
-    store->compact();
-    CHECK(store->mm_stat().mem_used_total == 0);
+    for (std::uint64_t i = 0; i < kPages; ++i) test::require_page(*store, i, content(i));
+    require_nothing_left(*store, kPages);
 }
 
 TEST_CASE("a page never tears under concurrent use while groups and duplicates form and split",
           "[store][multipage][dedup][concurrency]") {
     constexpr std::uint64_t kPages = 128;
-    auto store = make_store(kPages);
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(3)).ok());
+    auto store = test::make_store(kPages);
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(3)).ok());
     // Pages below kShared hold versioned (unique) contents; above it, one of a few shared ones.
     constexpr std::uint64_t kShared = 96;
     std::vector<test::Page> common;
     for (std::uint64_t k = 0; k < 4; ++k) common.push_back(test::compressible_page(100 + k));
-    std::vector<std::atomic<std::uint64_t>> issued(kPages);
+    test::IssuedVersions issued(kPages);
     for (std::uint64_t i = 0; i < kPages; ++i) {
-        issued[i].store(1);
-        REQUIRE(store->write_page(i, i < kShared ? test::versioned_page(i, 1) : common[i % 4]).ok());
+        const std::uint64_t version = issued.issue(i); // 1, but only pages below kShared use it
+        REQUIRE(store->write_page(i, i < kShared ? test::versioned_page(i, version) : common[i % 4])
+                    .ok());
     }
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> failures{0};
-    std::atomic<std::uint64_t> reads{0};
     std::atomic<std::uint64_t> grouped{0};
     std::atomic<std::uint64_t> deduplicated{0};
-    std::vector<std::thread> threads;
-    threads.emplace_back([&] {
+    test::ConcurrentRun run;
+    run.spawn([&] {
         std::mt19937_64 rng(1);
-        while (!stop.load(std::memory_order_relaxed)) {
+        while (run.running()) {
             const std::uint64_t index = rng() % kPages;
             Status st;
             if (index < kShared) {
-                const std::uint64_t version = issued[index].fetch_add(1) + 1;
-                st = store->write_page(index, test::versioned_page(index, version));
+                st = store->write_page(index, test::versioned_page(index, issued.issue(index)));
             } else {
                 st = store->write_page(index, common[rng() % 4]);
             }
-            if (!st.ok()) failures.fetch_add(1);
+            if (!st.ok()) run.fail();
             if (rng() % 8 == 0) store->discard(rng() % kPages, 1);
             std::this_thread::sleep_for(std::chrono::microseconds(100));
         }
     });
-    for (int r = 0; r < 2; ++r) {
-        threads.emplace_back([&, r] {
-            std::mt19937_64 rng(10 + r);
-            test::Page page;
-            const test::Page zero = test::same_filled_page(0);
-            while (!stop.load(std::memory_order_relaxed)) {
-                const std::uint64_t index = rng() % kPages;
-                if (!store->read_page(index, page).ok()) {
-                    failures.fetch_add(1);
-                    continue;
-                }
-                reads.fetch_add(1, std::memory_order_relaxed);
-                if (page == zero) continue;
-                if (index >= kShared) {
-                    bool known = false;
-                    for (const auto& c : common) known = known || page == c;
-                    if (!known) failures.fetch_add(1);
-                    continue;
-                }
-                const auto id = test::identify(page);
-                if (id.index != index || id.version == 0 || id.version > issued[index].load() ||
-                    page != test::versioned_page(index, id.version))
-                    failures.fetch_add(1);
-            }
+    for (int r = 0; r < 2; ++r)
+        run.spawn_reader(*store, kPages, 10 + r, [&](std::uint64_t index, const test::Page& page) {
+            if (index < kShared) return issued.whole(index, page);
+            bool known = false;
+            for (const auto& c : common) known = known || page == c;
+            return known;
         });
-    }
-    threads.emplace_back([&] {
-        while (!stop.load(std::memory_order_relaxed)) {
+    run.spawn([&] {
+        while (run.running()) {
             store->mark_idle(0);
             RecompressOptions options;
             options.type = RecompressOptions::Type::all;
@@ -308,7 +252,7 @@ TEST_CASE("a page never tears under concurrent use while groups and duplicates f
             options.dedup = true;
             auto report = store->recompress(options);
             if (!report.ok()) {
-                failures.fetch_add(1);
+                run.fail();
             } else {
                 grouped.fetch_add(report->grouped);
                 deduplicated.fetch_add(report->deduplicated);
@@ -316,21 +260,16 @@ TEST_CASE("a page never tears under concurrent use while groups and duplicates f
             store->compact();
         }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-    stop.store(true);
-    for (auto& thread : threads) thread.join();
-    INFO("reads " << reads.load() << " grouped " << grouped.load() << " deduplicated "
+    run.run_for(std::chrono::milliseconds(2000));
+    INFO("reads " << run.reads() << " grouped " << grouped.load() << " deduplicated "
                   << deduplicated.load());
-    REQUIRE(failures.load() == 0);
-    REQUIRE(reads.load() > 100);
+    REQUIRE(run.failures() == 0);
+    REQUIRE(run.reads() > 100);
     REQUIRE(grouped.load() > 10);
     REQUIRE(deduplicated.load() > 10);
     test::require_stats_exact(*store);
     // Splitting what is left sparse and dropping everything leaves nothing behind.
     auto last = store->recompress({});
     (void)last; // no recomp pages selected; the split of sparse groups is what runs
-    store->discard(0, kPages);
-    test::require_stats_exact(*store);
-    store->compact();
-    CHECK(store->mm_stat().mem_used_total == 0);
+    require_nothing_left(*store, kPages);
 }

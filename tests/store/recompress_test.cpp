@@ -10,59 +10,29 @@
 #include <vector>
 
 #include "compressed_page_store.hpp"
-#include "corpus_pages.hpp"
+#include "concurrent_run.hpp"
 #include "store_checks.hpp"
+#include "store_fixtures.hpp"
 #include "test_pages.hpp"
 #include "trueno/page_store.hpp"
 
 using namespace trueno;
-using store::CompressedPageStore;
 
 namespace {
 
-std::unique_ptr<PageStore> make_store(std::uint64_t pages, const char* algorithm = "lz4") {
-    StoreConfig config;
-    config.disksize = pages * kPageSize;
-    config.algorithm = algorithm;
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    return std::move(created.value());
-}
-
-CompressedPageStore& concrete(PageStore& store) { return dynamic_cast<CompressedPageStore&>(store); }
-
-CodecParams level(int value) {
-    CodecParams params;
-    params.level = value;
-    return params;
-}
-
 void require_stats_match_contents(PageStore& store) { test::require_stats_exact(store); }
-
-void require_page(PageStore& store, std::uint64_t index, std::span<const std::byte> expected) {
-    test::Page page;
-    auto status = store.read_page(index, page);
-    INFO("page " << index << (status.ok() ? "" : ": " + status.error().message));
-    REQUIRE(status.ok());
-    REQUIRE(std::memcmp(page.data(), expected.data(), kPageSize) == 0);
-}
-
-std::span<const std::byte> page_of(const std::vector<std::byte>& pages, std::uint64_t i) {
-    return std::span<const std::byte>(pages).subspan(i * kPageSize, kPageSize);
-}
 
 } // namespace
 
 TEST_CASE("recompress without a recomp algorithm or with bad options is EINVAL", "[store][recompress]") {
-    auto store = make_store(16);
+    auto store = test::make_store(16);
     auto none = store->recompress({});
     REQUIRE_FALSE(none.ok());
     CHECK(none.error().code == EINVAL);
     CHECK(store->set_recomp_algorithm(0, "zstd", {}).error().code == EINVAL);
     CHECK(store->set_recomp_algorithm(4, "zstd", {}).error().code == EINVAL);
     CHECK(store->set_recomp_algorithm(1, "nope", {}).error().code == EINVAL);
-    CHECK(store->set_recomp_algorithm(1, "zstd", level(99)).error().code == EINVAL);
+    CHECK(store->set_recomp_algorithm(1, "zstd", test::level(99)).error().code == EINVAL);
     REQUIRE(store->set_recomp_algorithm(1, "lz4hc", {}).ok());
     CHECK(store->train_recomp_dictionary(1, 4096, 64).error().code == EINVAL); // lz4hc: no dict
     CHECK(store->train_recomp_dictionary(2, 4096, 64).error().code == EINVAL); // not set
@@ -77,15 +47,11 @@ TEST_CASE("recompress without a recomp algorithm or with bad options is EINVAL",
 TEST_CASE("idle corpus pages recompress smaller, read back identical, stats exact",
           "[store][recompress]") {
     constexpr std::size_t kPages = 1500;
-    auto corpus = test::read_corpus_pages(TRUENO_CORPUS_FILE, kPages);
-    if (!corpus.ok() || corpus->size() < kPages * kPageSize) {
-        WARN("SKIPPED: corpus not available");
-        return;
-    }
-    auto store = make_store(kPages);
-    for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, page_of(*corpus, i).first<kPageSize>()).ok());
+    const auto corpus = test::corpus_or_skip(kPages);
+    if (!corpus) return;
+    auto store = test::store_holding(*corpus);
     const MmStat before = store->mm_stat();
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(12)).ok());
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(12)).ok());
 
     // Pages read after mark_idle are not idle any more and must be left alone.
     REQUIRE(store->mark_idle(0) == kPages - before.same_pages + before.same_pages);
@@ -97,14 +63,14 @@ TEST_CASE("idle corpus pages recompress smaller, read back identical, stats exac
     CHECK(report->kept > kPages / 2);
     CHECK(report->raced == 0);
     CHECK(report->bytes_after < report->bytes_before);
-    for (std::uint64_t i = 0; i < 100; ++i) CHECK(concrete(*store).codec_id(i) == 0);
+    for (std::uint64_t i = 0; i < 100; ++i) CHECK(test::concrete(*store).codec_id(i) == 0);
 
     const MmStat after = store->mm_stat();
     CHECK(after.orig_data_size == before.orig_data_size);
     CHECK(after.same_pages == before.same_pages);
     CHECK(before.compr_data_size - after.compr_data_size == report->bytes_before - report->bytes_after);
     require_stats_match_contents(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(*corpus, i));
+    test::require_identical(*store, *corpus);
 
     // Recompressed (or found incompressible) pages are done at this priority: a second run
     // tries only the 100 pages that were not idle the first time...
@@ -114,26 +80,26 @@ TEST_CASE("idle corpus pages recompress smaller, read back identical, stats exac
     CHECK(again->tried <= 100);
     CHECK(again->tried > 0); // same-filled pages among them have no object
     // ...but a higher priority may recompress them further.
-    REQUIRE(store->set_recomp_algorithm(2, "zstd", level(19)).ok());
+    REQUIRE(store->set_recomp_algorithm(2, "zstd", test::level(19)).ok());
     RecompressOptions higher;
     higher.priority = 2;
     auto strongest = store->recompress(higher);
     REQUIRE(strongest.ok());
     CHECK(strongest->tried > 0);
     require_stats_match_contents(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(*corpus, i));
+    test::require_identical(*store, *corpus);
 }
 
 TEST_CASE("type, threshold and max_pages select pages as the kernel does", "[store][recompress]") {
     constexpr std::uint64_t kPages = 64;
-    auto store = make_store(kPages);
+    auto store = test::make_store(kPages);
     std::vector<test::Page> pages;
     for (std::uint64_t i = 0; i < kPages; ++i) {
         pages.push_back(i % 4 == 0 ? test::incompressible_page(i) : test::compressible_page(i));
         REQUIRE(store->write_page(i, pages.back()).ok());
     }
     REQUIRE(store->mm_stat().huge_pages == kPages / 4);
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(5)).ok());
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(5)).ok());
 
     RecompressOptions options;
     options.type = RecompressOptions::Type::huge_idle; // nothing is idle yet
@@ -157,7 +123,7 @@ TEST_CASE("type, threshold and max_pages select pages as the kernel does", "[sto
     REQUIRE(rest.ok());
     CHECK(rest->tried == kPages - kPages / 4 - 5);
     require_stats_match_contents(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, pages[i]);
+    for (std::uint64_t i = 0; i < kPages; ++i) test::require_page(*store, i, pages[i]);
 
     // A rewrite clears the incompressible mark: the page is a candidate again.
     REQUIRE(store->write_page(0, test::incompressible_page(1000)).ok());
@@ -168,15 +134,11 @@ TEST_CASE("type, threshold and max_pages select pages as the kernel does", "[sto
 TEST_CASE("pages of every dictionary generation decode, then survive overwrite, discard and "
           "partial reads", "[store][recompress][dictionary]") {
     constexpr std::size_t kPages = 1200;
-    auto corpus = test::read_corpus_pages(TRUENO_CORPUS_FILE, kPages);
-    if (!corpus.ok() || corpus->size() < kPages * kPageSize) {
-        WARN("SKIPPED: corpus not available");
-        return;
-    }
-    auto store = make_store(kPages);
-    auto& s = concrete(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, page_of(*corpus, i).first<kPageSize>()).ok());
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(3)).ok());
+    const auto corpus = test::corpus_or_skip(kPages);
+    if (!corpus) return;
+    auto store = test::store_holding(*corpus);
+    auto& s = test::concrete(*store);
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(3)).ok());
 
     // Generation 1 without a dictionary on the first pages, then two trained generations,
     // each recompressing the next share of the device.
@@ -201,7 +163,7 @@ TEST_CASE("pages of every dictionary generation decode, then survive overwrite, 
     CHECK(per_id[1] > 100);
     CHECK(per_id[2] > 100);
     CHECK(per_id[3] > 100);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(*corpus, i));
+    test::require_identical(*store, *corpus);
     require_stats_match_contents(*store);
 
     // Overwrite, discard and partly read pages of each generation.
@@ -226,75 +188,52 @@ TEST_CASE("pages of every dictionary generation decode, then survive overwrite, 
         REQUIRE(store->read_bytes(offset, part).ok());
         REQUIRE(std::memcmp(part.data(), expected.data() + offset, part.size()) == 0);
     }
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(expected, i));
+    test::require_identical(*store, expected);
     require_stats_match_contents(*store);
 }
 
 TEST_CASE("a page never tears under concurrent reads, writes, discards and recompression",
           "[store][recompress][concurrency]") {
     constexpr std::uint64_t kPages = 64;
-    auto store = make_store(kPages);
-    REQUIRE(store->set_recomp_algorithm(1, "zstd", level(9)).ok());
+    auto store = test::make_store(kPages);
+    REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(9)).ok());
     REQUIRE(store->set_recomp_algorithm(2, "deflate", {}).ok());
-    std::vector<std::atomic<std::uint64_t>> issued(kPages);
-    for (std::uint64_t i = 0; i < kPages; ++i) {
-        issued[i].store(1);
-        REQUIRE(store->write_page(i, test::versioned_page(i, 1)).ok());
-    }
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> failures{0};
-    std::atomic<std::uint64_t> reads{0};
+    test::IssuedVersions issued(kPages);
+    for (std::uint64_t i = 0; i < kPages; ++i)
+        REQUIRE(store->write_page(i, test::versioned_page(i, issued.issue(i))).ok());
     std::atomic<std::uint64_t> kept{0};
-    std::vector<std::thread> threads;
-    threads.emplace_back([&] {
+    test::ConcurrentRun run;
+    run.spawn([&] {
         std::mt19937_64 rng(1);
-        while (!stop.load(std::memory_order_relaxed)) {
+        while (run.running()) {
             const std::uint64_t index = rng() % kPages;
-            const std::uint64_t version = issued[index].fetch_add(1) + 1;
-            if (!store->write_page(index, test::versioned_page(index, version)).ok()) failures.fetch_add(1);
+            if (!store->write_page(index, test::versioned_page(index, issued.issue(index))).ok())
+                run.fail();
             if (rng() % 8 == 0) store->discard(rng() % kPages, 1);
             std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
     });
-    for (int r = 0; r < 2; ++r) {
-        threads.emplace_back([&, r] {
-            std::mt19937_64 rng(10 + r);
-            test::Page page;
-            const test::Page zero = test::same_filled_page(0);
-            while (!stop.load(std::memory_order_relaxed)) {
-                const std::uint64_t index = rng() % kPages;
-                if (!store->read_page(index, page).ok()) {
-                    failures.fetch_add(1);
-                    continue;
-                }
-                reads.fetch_add(1, std::memory_order_relaxed);
-                if (page == zero) continue;
-                const auto id = test::identify(page);
-                if (id.index != index || id.version == 0 || id.version > issued[index].load() ||
-                    page != test::versioned_page(index, id.version))
-                    failures.fetch_add(1);
-            }
+    for (int r = 0; r < 2; ++r)
+        run.spawn_reader(*store, kPages, 10 + r, [&](std::uint64_t index, const test::Page& page) {
+            return issued.whole(index, page);
         });
-    }
-    threads.emplace_back([&] {
+    run.spawn([&] {
         unsigned round = 0;
-        while (!stop.load(std::memory_order_relaxed)) {
+        while (run.running()) {
             store->mark_idle(0);
             RecompressOptions options;
             options.type = RecompressOptions::Type::all;
             options.priority = 1 + (round++ % 2);
             auto report = store->recompress(options);
-            if (!report.ok()) failures.fetch_add(1);
+            if (!report.ok()) run.fail();
             else kept.fetch_add(report->kept);
             store->compact();
         }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    stop.store(true);
-    for (auto& thread : threads) thread.join();
-    INFO("reads " << reads.load() << " recompressed " << kept.load());
-    REQUIRE(failures.load() == 0);
-    REQUIRE(reads.load() > 100);
+    run.run_for(std::chrono::milliseconds(1500));
+    INFO("reads " << run.reads() << " recompressed " << kept.load());
+    REQUIRE(run.failures() == 0);
+    REQUIRE(run.reads() > 100);
     REQUIRE(kept.load() > 10);
     require_stats_match_contents(*store);
 }
@@ -306,16 +245,12 @@ TEST_CASE("named policies exist, and running one raises the ratio of idle corpus
     for (const auto& policy : recompress_policies()) {
         INFO(policy.name);
         REQUIRE(find_recompress_policy(policy.name) == &policy);
-        CHECK(make_codec(policy.algorithm, level(policy.level)).ok());
+        CHECK(make_codec(policy.algorithm, test::level(policy.level)).ok());
     }
     constexpr std::size_t kPages = 3000;
-    auto corpus = test::read_corpus_pages(TRUENO_CORPUS_FILE, kPages);
-    if (!corpus.ok() || corpus->size() < kPages * kPageSize) {
-        WARN("SKIPPED: corpus not available");
-        return;
-    }
-    auto store = make_store(kPages);
-    for (std::uint64_t i = 0; i < kPages; ++i) REQUIRE(store->write_page(i, page_of(*corpus, i).first<kPageSize>()).ok());
+    const auto corpus = test::corpus_or_skip(kPages);
+    if (!corpus) return;
+    auto store = test::store_holding(*corpus);
     const MmStat before = store->mm_stat();
     store->mark_idle(0);
     auto report = run_recompress_policy(*store, *find_recompress_policy("strong"), {});
@@ -327,5 +262,5 @@ TEST_CASE("named policies exist, and running one raises the ratio of idle corpus
     CHECK(after.orig_data_size == before.orig_data_size);
     CHECK(after.mem_used_total * 5 < before.mem_used_total * 4); // at least 20% less memory
     require_stats_match_contents(*store);
-    for (std::uint64_t i = 0; i < kPages; ++i) require_page(*store, i, page_of(*corpus, i));
+    test::require_identical(*store, *corpus);
 }

@@ -2,12 +2,28 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <map>
 #include <set>
 
 #include "compressed_page_store.hpp"
+#include "store_fixtures.hpp"
+#include "test_pages.hpp"
 
 namespace trueno::test {
+
+void require_page(PageStore& store, std::uint64_t index, std::span<const std::byte> expected) {
+    Page page;
+    auto status = store.read_page(index, page);
+    INFO("page " << index << (status.ok() ? "" : ": " + status.error().message));
+    REQUIRE(status.ok());
+    REQUIRE(std::memcmp(page.data(), expected.data(), kPageSize) == 0);
+}
+
+void require_identical(PageStore& store, const std::vector<std::byte>& pages, std::uint64_t first) {
+    for (std::uint64_t i = 0; i < pages.size() / kPageSize; ++i)
+        require_page(store, first + i, page_of(pages, i));
+}
 
 void require_stats_exact(PageStore& store) {
     auto& s = dynamic_cast<store::CompressedPageStore&>(store);

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "concurrent_run.hpp"
+#include "store_fixtures.hpp"
 #include "test_pages.hpp"
 #include "trueno/page_store.hpp"
 
@@ -21,79 +23,49 @@ TEST_CASE("concurrent writers, readers, discarders and compaction never tear a p
     const char* algorithm = GENERATE("lz4", "zstd");
     INFO(algorithm);
     constexpr std::uint64_t kPages = 48;
-    StoreConfig config;
-    config.disksize = kPages * kPageSize;
-    config.algorithm = algorithm;
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    PageStore& store = **created;
+    const auto created = test::make_store(kPages, algorithm);
+    PageStore& store = *created;
 
-    // Highest version handed out per page: a read may never see one above it.
-    std::vector<std::atomic<std::uint64_t>> issued(kPages);
-    for (auto& v : issued) v.store(0);
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> failures{0};
-    std::atomic<std::uint64_t> reads{0};
+    test::IssuedVersions issued(kPages);
     std::atomic<std::uint64_t> writes{0};
     std::atomic<std::uint64_t> compactions{0};
-    auto fail = [&](const std::string&) { failures.fetch_add(1); };
-
-    std::vector<std::thread> threads;
+    test::ConcurrentRun run;
     for (int w = 0; w < 3; ++w) {
-        threads.emplace_back([&, w] {
+        run.spawn([&, w] {
             std::mt19937_64 rng(w);
-            while (!stop.load(std::memory_order_relaxed)) {
+            while (run.running()) {
                 const std::uint64_t index = rng() % kPages;
-                const std::uint64_t version = issued[index].fetch_add(1) + 1;
-                if (!store.write_page(index, test::versioned_page(index, version)).ok())
-                    fail("write");
+                if (!store.write_page(index, test::versioned_page(index, issued.issue(index))).ok())
+                    run.fail();
                 writes.fetch_add(1, std::memory_order_relaxed);
             }
         });
     }
-    for (int r = 0; r < 2; ++r) {
-        threads.emplace_back([&, r] {
-            std::mt19937_64 rng(100 + r);
-            test::Page page;
-            const test::Page zero = test::same_filled_page(0);
-            while (!stop.load(std::memory_order_relaxed)) {
-                const std::uint64_t index = rng() % kPages;
-                if (!store.read_page(index, page).ok()) {
-                    fail("read");
-                    continue;
-                }
-                reads.fetch_add(1, std::memory_order_relaxed);
-                if (page == zero) continue; // unwritten or discarded
-                const auto id = test::identify(page);
-                if (id.index != index || id.version == 0 || id.version > issued[index].load() ||
-                    page != test::versioned_page(index, id.version))
-                    fail("torn or foreign page");
-            }
-        });
-    }
-    threads.emplace_back([&] {
+    for (int r = 0; r < 2; ++r)
+        run.spawn_reader(store, kPages, 100 + r,
+                         [&](std::uint64_t index, const test::Page& page) {
+                             return issued.whole(index, page);
+                         });
+    run.spawn([&] {
         std::mt19937_64 rng(7);
-        while (!stop.load(std::memory_order_relaxed)) {
+        while (run.running()) {
             const std::uint64_t first = rng() % kPages;
             store.discard(first, 1 + rng() % std::min<std::uint64_t>(4, kPages - first));
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     });
-    threads.emplace_back([&] {
-        while (!stop.load(std::memory_order_relaxed)) {
+    run.spawn([&] {
+        while (run.running()) {
             store.compact();
             compactions.fetch_add(1, std::memory_order_relaxed);
             std::this_thread::sleep_for(std::chrono::microseconds(500));
         }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    stop.store(true);
-    for (auto& thread : threads) thread.join();
-    INFO("reads " << reads.load() << " writes " << writes.load() << " compactions "
+    run.run_for(std::chrono::milliseconds(1500));
+    INFO("reads " << run.reads() << " writes " << writes.load() << " compactions "
                   << compactions.load());
-    REQUIRE(failures.load() == 0);
-    REQUIRE(reads.load() > 100);
+    REQUIRE(run.failures() == 0);
+    REQUIRE(run.reads() > 100);
     REQUIRE(writes.load() > 100);
     REQUIRE(compactions.load() > 5);
 
@@ -124,13 +96,8 @@ TEST_CASE("concurrent writers, readers, discarders and compaction never tear a p
 }
 
 TEST_CASE("concurrent partial writes to one page lose no update", "[store][concurrency]") {
-    StoreConfig config;
-    config.disksize = 4 * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    PageStore& store = **created;
+    const auto created = test::make_store(4);
+    PageStore& store = *created;
     constexpr int kWriters = 4;
     std::vector<std::thread> threads;
     std::atomic<bool> failed{false};

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "corpus_pages.hpp"
+#include "store_fixtures.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/thread_pool.hpp"
 
@@ -28,13 +29,8 @@ TEST_CASE("corpus pages round-trip with less than 3% allocator overhead", "[stor
     const std::vector<std::byte>& pages = *corpus;
     const std::uint64_t count = pages.size() / kPageSize;
     const char* algorithm = GENERATE("lz4", "zstd");
-    StoreConfig config;
-    config.disksize = count * kPageSize;
-    config.algorithm = algorithm;
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    PageStore& store = **created;
+    const auto created = test::make_store(count, algorithm);
+    PageStore& store = *created;
     ThreadPool pool(2);
     REQUIRE(store.write_pages(0, pages, pool).ok());
 
