@@ -4,30 +4,26 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <vector>
 
 #include "trueno/background_recompressor.hpp"
 #include "compressed_page_store.hpp"
 #include "corpus_pages.hpp"
+#include "store_checks.hpp"
+#include "store_fixtures.hpp"
 #include "trueno/page_store.hpp"
 
 using namespace trueno;
 using namespace std::chrono_literals;
-using store::CompressedPageStore;
+using test::concrete;
+using test::require_identical;
+using test::write_all;
 
 namespace {
 
-std::shared_ptr<PageStore> make_store(std::uint64_t pages) {
-    StoreConfig config;
-    config.disksize = pages * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    return std::shared_ptr<PageStore>(std::move(created.value()));
-}
+// Shared: the worker holds the store too.
+std::shared_ptr<PageStore> make_store(std::uint64_t pages) { return test::make_store(pages); }
 
 // Real process memory; an empty vector (and a printed reason) when the corpus is missing.
 std::vector<std::byte> corpus(std::size_t pages) {
@@ -39,25 +35,6 @@ std::vector<std::byte> corpus(std::size_t pages) {
     return std::move(read.value());
 }
 
-std::span<const std::byte> page_of(const std::vector<std::byte>& pages, std::size_t i) {
-    return std::span<const std::byte>(pages).subspan(i * kPageSize, kPageSize);
-}
-
-void write_all(PageStore& s, const std::vector<std::byte>& pages, std::uint64_t first = 0) {
-    for (std::size_t i = 0; i < pages.size() / kPageSize; ++i)
-        REQUIRE(s.write_page(first + i, PageView(page_of(pages, i).data(), kPageSize)).ok());
-}
-
-void require_identical(PageStore& s, const std::vector<std::byte>& pages, std::uint64_t first = 0) {
-    std::vector<std::byte> out(kPageSize);
-    for (std::size_t i = 0; i < pages.size() / kPageSize; ++i) {
-        auto st = s.read_page(first + i, MutablePageView(out.data(), kPageSize));
-        INFO("page " << first + i << (st ? "" : ": " + st.error().message));
-        REQUIRE(st.ok());
-        REQUIRE(std::memcmp(out.data(), page_of(pages, i).data(), kPageSize) == 0);
-    }
-}
-
 BackgroundPolicy policy(const char* text) {
     auto parsed = parse_background_policy(text);
     INFO(text << ": " << (parsed ? "" : parsed.error().message));
@@ -65,8 +42,6 @@ BackgroundPolicy policy(const char* text) {
     REQUIRE(parsed->has_value());
     return **parsed;
 }
-
-CompressedPageStore& concrete(PageStore& s) { return dynamic_cast<CompressedPageStore&>(s); }
 
 } // namespace
 
