@@ -43,6 +43,16 @@ BackgroundPolicy policy(const char* text) {
     return **parsed;
 }
 
+// Sets the policy given as text and waits up to limit for the worker's first pass: that pass.
+BackgroundPass first_pass(BackgroundRecompressor& worker, const char* text,
+                          std::chrono::seconds limit) {
+    REQUIRE(worker.set_policy(policy(text)).ok());
+    REQUIRE(worker.wait_passes(1, limit));
+    const auto pass = worker.last_pass();
+    REQUIRE(pass);
+    return *pass;
+}
+
 } // namespace
 
 TEST_CASE("policy text: defaults, units, round trip and errors", "[background]") {
@@ -91,18 +101,15 @@ TEST_CASE("the policy recompresses idle pages only, and every page reads back id
     }
 
     BackgroundRecompressor worker(s);
-    REQUIRE(worker.set_policy(policy("balanced age=3 interval=3600 rate=0 cpu=100")).ok());
-    REQUIRE(worker.wait_passes(1, 120s));
-    const auto pass = worker.last_pass();
-    REQUIRE(pass);
-    INFO("marked " << pass->marked_idle << " tried " << pass->report.tried << " kept " << pass->report.kept
-                   << " note " << pass->note);
-    CHECK(pass->number == 1);
-    CHECK(pass->note.empty());
-    CHECK(pass->marked_idle <= 1024 - 128);
-    CHECK(pass->marked_idle >= 1024 - 128 - 64); // the corpus has some same-filled pages; still marked
-    CHECK(pass->report.kept > 0);
-    CHECK(pass->report.bytes_after < pass->report.bytes_before);
+    const BackgroundPass pass = first_pass(worker, "balanced age=3 interval=3600 rate=0 cpu=100", 120s);
+    INFO("marked " << pass.marked_idle << " tried " << pass.report.tried << " kept " << pass.report.kept
+                   << " note " << pass.note);
+    CHECK(pass.number == 1);
+    CHECK(pass.note.empty());
+    CHECK(pass.marked_idle <= 1024 - 128);
+    CHECK(pass.marked_idle >= 1024 - 128 - 64); // the corpus has some same-filled pages; still marked
+    CHECK(pass.report.kept > 0);
+    CHECK(pass.report.bytes_after < pass.report.bytes_before);
     CHECK(s->mm_stat().compr_data_size < before.compr_data_size);
     for (std::uint64_t i = 0; i < 128; ++i) {
         INFO("young page " << i);
@@ -120,29 +127,23 @@ TEST_CASE("the page rate and the CPU share are kept", "[background]") {
         auto s = make_store(1024);
         write_all(*s, pages);
         BackgroundRecompressor worker(s);
-        REQUIRE(worker.set_policy(policy("fast age=0 interval=3600 rate=400 cpu=100")).ok());
-        REQUIRE(worker.wait_passes(1, 120s));
-        const auto pass = worker.last_pass();
-        REQUIRE(pass);
-        INFO("tried " << pass->report.tried << " in " << pass->seconds << " s");
-        REQUIRE(pass->report.tried > 500);
+        const BackgroundPass pass = first_pass(worker, "fast age=0 interval=3600 rate=400 cpu=100", 120s);
+        INFO("tried " << pass.report.tried << " in " << pass.seconds << " s");
+        REQUIRE(pass.report.tried > 500);
         // Paced after every batch of rate/4 pages except the last.
-        const double floor = static_cast<double>(pass->report.tried - 100) / 400.0;
-        CHECK(pass->seconds >= 0.9 * floor);
-        CHECK(pass->seconds < floor + 60); // and not stalled
+        const double floor = static_cast<double>(pass.report.tried - 100) / 400.0;
+        CHECK(pass.seconds >= 0.9 * floor);
+        CHECK(pass.seconds < floor + 60); // and not stalled
         require_identical(*s, pages);
     }
     SECTION("cpu") {
         auto s = make_store(1024);
         write_all(*s, pages);
         BackgroundRecompressor worker(s);
-        REQUIRE(worker.set_policy(policy("balanced age=0 interval=3600 rate=0 cpu=10")).ok());
-        REQUIRE(worker.wait_passes(1, 300s));
-        const auto pass = worker.last_pass();
-        REQUIRE(pass);
-        INFO("cpu " << pass->report.cpu_seconds << " s in " << pass->seconds << " s");
-        REQUIRE(pass->report.cpu_seconds > 0);
-        CHECK(pass->report.cpu_seconds / pass->seconds <= 0.10 * 1.3);
+        const BackgroundPass pass = first_pass(worker, "balanced age=0 interval=3600 rate=0 cpu=10", 300s);
+        INFO("cpu " << pass.report.cpu_seconds << " s in " << pass.seconds << " s");
+        REQUIRE(pass.report.cpu_seconds > 0);
+        CHECK(pass.report.cpu_seconds / pass.seconds <= 0.10 * 1.3);
         require_identical(*s, pages);
     }
 }
@@ -201,12 +202,9 @@ TEST_CASE("a dictionary policy trains on the device's pages, then retrains when 
     const std::vector<std::byte> first(heap.begin(), heap.begin() + 1024 * kPageSize);
     write_all(*s, first);
     BackgroundRecompressor worker(s);
-    REQUIRE(worker.set_policy(policy("strong age=0 interval=1 rate=0 cpu=100 priority=2")).ok());
-    REQUIRE(worker.wait_passes(1, 300s));
-    auto pass = worker.last_pass();
-    REQUIRE(pass);
-    INFO("note: " << pass->note);
-    CHECK(pass->retrained);
+    const BackgroundPass pass = first_pass(worker, "strong age=0 interval=1 rate=0 cpu=100 priority=2", 300s);
+    INFO("note: " << pass.note);
+    CHECK(pass.retrained);
     CHECK(worker.dictionaries_trained() == 1);
     auto algorithms = s->recomp_algorithms();
     REQUIRE(algorithms.size() == 1);
