@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "device_usage.hpp"
+#include "io_flusher.hpp"
 
 namespace trueno::service {
 
@@ -45,6 +46,7 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
     // The device may be swap: its queue threads (PR_SET_IO_FLUSHER) must never fault for
     // store memory, which under pressure they could not reclaim (see StoreConfig).
     config.never_fault_on_io = true;
+    config.refill_thread_setup = [] { become_io_flusher("store refill thread"); };
     auto store = PageStore::create(config);
     if (!store)
         return store.error();

@@ -51,7 +51,8 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
         if (auto warm = warm_streams(*store->streams_); !warm) return warm.error();
         if (!store->group_cache_.populate())
             return make_error(ENOMEM, "cannot populate the multi-page read cache");
-        store->allocator_->enable_reserve(std::max<std::uint32_t>(1, config.reserve_pages_per_class));
+        store->allocator_->enable_reserve(std::max<std::uint32_t>(1, config.reserve_pages_per_class),
+                                          /*background=*/true, config.refill_thread_setup);
     }
     return std::unique_ptr<PageStore>(std::move(store));
 }

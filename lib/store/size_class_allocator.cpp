@@ -434,12 +434,17 @@ std::uint64_t SizeClassAllocator::compact(ObjectOwners& owners) {
     return released;
 }
 
-void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool background) {
+void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool background,
+                                        std::function<void()> thread_setup) {
     if (pages_per_class == 0 || reserve_window_ != 0) return;
     reserve_window_ = pages_per_class;
     for (auto& cls : classes_) cls->window = pages_per_class;
     refill_now(); // the first reserve exists before the first write
-    if (background) refiller_ = std::jthread([this](std::stop_token stop) { refill_loop(stop); });
+    if (background)
+        refiller_ = std::jthread([this, setup = std::move(thread_setup)](std::stop_token stop) {
+            if (setup) setup();
+            refill_loop(stop);
+        });
 }
 
 bool SizeClassAllocator::populated(const SizeClass& cls, std::uint64_t slot) const {

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -61,15 +62,17 @@ public:
     SizeClassAllocator& operator=(const SizeClassAllocator&) = delete;
 
     // Never-fault mode (for a store used as swap): allocate() and free() touch only memory
-    // that is already populated. A refill thread (an ordinary thread, whose faults may reclaim
-    // with I/O or call the OOM killer) keeps `pages_per_class` pages beyond each class's top
-    // populated, creates segments and grows metadata ahead of need; a class that runs dry
-    // doubles its window. An allocation that would need an unpopulated page waits at most a few
-    // ms for the refiller, then fails with ENOMEM (the caller's write fails and is retried later) instead of faulting in a thread
+    // that is already populated. A refill thread (whose faults may reclaim) keeps
+    // `pages_per_class` pages beyond each class's top populated, creates segments and grows
+    // metadata ahead of need; a class that runs dry doubles its window. An allocation that
+    // would need an unpopulated page waits at most a few ms for the refiller, then fails with
+    // ENOMEM (the caller's write fails and is retried later) instead of faulting in a thread
     // that may not reclaim. In this mode free() keeps emptied pages (compact() gives them
     // back). With background = false no thread runs and refill_now() does the work (tests).
     // Call once, before any allocation.
-    void enable_reserve(std::uint32_t pages_per_class, bool background = true);
+    // thread_setup runs first on the refill thread.
+    void enable_reserve(std::uint32_t pages_per_class, bool background = true,
+                        std::function<void()> thread_setup = {});
     // One refill pass over every class, on the calling thread.
     void refill_now();
     // Populated pages not holding objects: not in used_pages() (they hold no data).

@@ -1,7 +1,6 @@
 #include "io_queue.hpp"
 
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,11 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "io_flusher.hpp"
 #include "request_handler.hpp"
-
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
 
 namespace trueno::ublk {
 namespace {
@@ -196,9 +192,7 @@ void IoQueue::run(std::promise<Status> armed)
 {
     prefault_stack();
     // Allocations on this thread must not recurse into swap I/O served by this very thread.
-    if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
-        spdlog::warn("queue {}: PR_SET_IO_FLUSHER failed ({}): swap under memory pressure may deadlock",
-                     config_.queue_id, std::strerror(errno));
+    service::become_io_flusher("queue " + std::to_string(config_.queue_id));
     Ring ring(config_.depth);
     if (ring.status() < 0) {
         armed.set_value(make_error(-ring.status(), "io_uring_queue_init for queue " +

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <iterator>
 #include <cstring>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -227,4 +228,26 @@ TEST_CASE("never-fault store: writes refused while the reserve refills lose noth
     store.discard(0, 4096);
     CHECK(store.compact() > 0);
     CHECK(write_with_retry(8000, 2));
+}
+
+TEST_CASE("never-fault store: the refill thread runs the configured setup first, on itself",
+          "[store][never-fault]") {
+    // The daemon makes the refiller an I/O flusher this way; it must run on that thread.
+    std::promise<std::thread::id> ran_on;
+    trueno::StoreConfig config;
+    config.disksize = 64 * kPageSize;
+    config.algorithm = "lz4";
+    config.never_fault_on_io = true;
+    config.refill_thread_setup = [&ran_on] { ran_on.set_value(std::this_thread::get_id()); };
+    auto created = trueno::PageStore::create(config);
+    REQUIRE(created);
+    auto ran = ran_on.get_future();
+    REQUIRE(ran.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(ran.get() != std::this_thread::get_id());
+    // The refiller it set up serves writes as before.
+    const auto page = trueno::test::versioned_page(3, 1);
+    REQUIRE(created.value()->write_page(3, page));
+    trueno::test::Page back{};
+    REQUIRE(created.value()->read_page(3, back));
+    CHECK(back == page);
 }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -73,6 +74,9 @@ struct StoreConfig {
     // a write that finds no populated memory waits a few ms for it, then fails with ENOMEM.
     bool never_fault_on_io = false;
     std::uint32_t reserve_pages_per_class = 8;
+    // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
+    // faults must not write swap to the very device whose writes wait for the refiller.
+    std::function<void()> refill_thread_setup;
 };
 
 class PageStore {
