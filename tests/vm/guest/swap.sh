@@ -5,7 +5,10 @@
 name=swap
 # A userspace swap device needs memory to accept a page before the page's memory is freed:
 # let kswapd start swapping while allocations above the min watermark still succeed (10% gap).
-echo 1000 >/proc/sys/vm/watermark_scale_factor
+# (trueno.wsf=N on the kernel command line overrides it, for experiments.)
+wsf=$(sed -n 's/.*trueno\.wsf=\([0-9]*\).*/\1/p' /proc/cmdline)
+echo ${wsf:-1000} >/proc/sys/vm/watermark_scale_factor
+echo "guest: vm.watermark_scale_factor $(cat /proc/sys/vm/watermark_scale_factor)"
 start_daemon || { fail $name "daemon start"; exit 0; }
 id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
 dev=/dev/ublkb$id
@@ -15,9 +18,14 @@ wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
 echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
 mkswap $dev >/dev/null || { fail $name "mkswap failed"; exit 0; }
 swapon $dev || { fail $name "swapon failed"; exit 0; }
+# Twice the free memory, about as compressible as real process memory (lz4 ~3:1): more than
+# half of it must go through swap, and the store grows by tens of MB while free memory sits at
+# the watermarks. trueno.fill=PERCENT and trueno.noise=N (page-verify --noise) override.
+fill=$(sed -n 's/.*trueno\.fill=\([0-9]*\).*/\1/p' /proc/cmdline)
+noise=$(sed -n 's/.*trueno\.noise=\([0-9]*\).*/\1/p' /proc/cmdline)
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-mb=$((free_kb / 1024 + 100))
-echo "guest: MemAvailable ${free_kb} kB, filling $mb MB"
+mb=$((free_kb * ${fill:-200} / 100 / 1024))
+echo "guest: MemAvailable ${free_kb} kB, filling $mb MB (noise ${noise:-20})"
 rm -f /tmp/go
 # With trueno.debug=1 on the kernel command line: every 5 s print memory, swap, each daemon
 # thread's state and kernel stack, and the device's busy tags (tests/vm/thread_monitor.cpp), so
@@ -26,7 +34,7 @@ if grep -q 'trueno.debug=1' /proc/cmdline; then
   echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
   thread-monitor $DAEMON 5 ublkb$id &
 fi
-page-verify $mb /tmp/go >/tmp/pv.log 2>&1 &
+page-verify --noise ${noise:-20} $mb /tmp/go >/tmp/pv.log 2>&1 &
 pv=$!
 i=0
 while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
@@ -43,6 +51,10 @@ rc=$?
 cat /tmp/pv.log
 [ $rc = 0 ] || { fail $name "pages lost or corrupted"; exit 0; }
 [ "${used:-0}" -gt 0 ] || { fail $name "swap was not used"; exit 0; }
+# What did not fit in free memory went to swap (at least half of it: the kernel also drops
+# caches).
+over_kb=$((mb * 1024 - free_kb))
+[ $((used * 2)) -ge $over_kb ] || { fail $name "only ${used} kB went to swap, $over_kb kB over free memory"; exit 0; }
 [ "${orig:-0}" -gt 0 ] || { fail $name "mm_stat orig_data_size is ${orig:-missing}"; exit 0; }
 swapoff $dev || { fail $name "swapoff failed"; exit 0; }
 call RemoveDevice "{\"id\": $id}" >/dev/null || { fail $name "RemoveDevice after swapoff failed"; exit 0; }
