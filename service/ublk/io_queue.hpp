@@ -23,7 +23,7 @@ namespace trueno::ublk {
 struct QueueConfig {
     unsigned queue_id = 0;
     unsigned depth = 128;
-    std::size_t buffer_bytes = 0; // per tag: the device's max_io_buf_bytes
+    std::size_t buffer_bytes = 0; // one request's buffer: the device's max_io_buf_bytes
     bool user_copy = false;       // UBLK_F_USER_COPY: data moves by pread/pwrite on the char fd
     bool encoded_opcodes = true;  // UBLK_F_CMD_IOCTL_ENCODE negotiated
     int char_fd = -1;             // /dev/ublkcN, owned by the device
@@ -61,7 +61,7 @@ private:
     std::shared_ptr<PageStore> store_;
     const ublksrv_io_desc* descriptors_ = nullptr;
     std::size_t descriptors_bytes_ = 0;
-    std::byte* buffers_ = nullptr; // depth * buffer_bytes, mmapped and locked
+    std::byte* buffers_ = nullptr; // buffer_bytes per tag (copy mode) or one (user copy), locked
     std::size_t buffers_bytes_ = 0;
     std::thread thread_;
     QueueCounters counters_;
