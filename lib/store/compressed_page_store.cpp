@@ -52,7 +52,8 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
         if (!store->group_cache_.populate())
             return make_error(ENOMEM, "cannot populate the multi-page read cache");
         store->allocator_->enable_reserve(std::max<std::uint32_t>(1, config.reserve_pages_per_class),
-                                          /*background=*/true, config.refill_thread_setup);
+                                          /*background=*/true, config.refill_thread_setup,
+                                          std::max<std::uint64_t>(1, config.reserve_limit_bytes / kPageSize));
     }
     return std::unique_ptr<PageStore>(std::move(store));
 }

@@ -435,10 +435,12 @@ std::uint64_t SizeClassAllocator::compact(ObjectOwners& owners) {
 }
 
 void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool background,
-                                        std::function<void()> thread_setup) {
+                                        std::function<void()> thread_setup, std::uint64_t budget_pages) {
     if (pages_per_class == 0 || reserve_window_ != 0) return;
     reserve_window_ = pages_per_class;
+    reserve_budget_ = budget_pages;
     for (auto& cls : classes_) cls->window = pages_per_class;
+    windows_total_.store(std::uint64_t{pages_per_class} * classes_.size(), std::memory_order_relaxed);
     refill_now(); // the first reserve exists before the first write
     if (background)
         refiller_ = std::jthread([this, setup = std::move(thread_setup)](std::stop_token stop) {
@@ -474,7 +476,7 @@ Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_
     if (!reuse && (cls.owners.size() == cls.owners.capacity() || !populated(cls, cls.top))) {
         if (!note_miss) return make_error(ENOMEM, "reserve empty");
         cls.missed = true;
-        if (cls.window < reserve_window_ * kMaxWindowGrowth) cls.window *= 2;
+        grow_window(cls);
         reserve_misses_.fetch_add(1, std::memory_order_relaxed);
         reserve_used_.store(true, std::memory_order_relaxed);
         wake_refill();
@@ -493,6 +495,16 @@ Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_
     reserve_used_.store(true, std::memory_order_relaxed);
     if (cls.reserved_pages < cls.window / 2) wake_refill();
     return make_handle(class_index, slot);
+}
+
+void SizeClassAllocator::grow_window(SizeClass& cls) {
+    if (cls.window >= reserve_window_ * kMaxWindowGrowth) return;
+    const std::uint64_t before = windows_total_.fetch_add(cls.window, std::memory_order_relaxed);
+    if (reserve_budget_ != 0 && before + cls.window > reserve_budget_) {
+        windows_total_.fetch_sub(cls.window, std::memory_order_relaxed);
+        return; // dry classes borrow from larger ones instead
+    }
+    cls.window *= 2;
 }
 
 void SizeClassAllocator::wake_refill() {

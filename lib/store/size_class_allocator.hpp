@@ -70,9 +70,10 @@ public:
     // that may not reclaim. In this mode free() keeps emptied pages (compact() gives them
     // back). With background = false no thread runs and refill_now() does the work (tests).
     // Call once, before any allocation.
-    // thread_setup runs first on the refill thread.
+    // thread_setup runs first on the refill thread. budget_pages caps the sum of every class's
+    // window (0: no cap), so the populated reserve a burst grew stays bounded.
     void enable_reserve(std::uint32_t pages_per_class, bool background = true,
-                        std::function<void()> thread_setup = {});
+                        std::function<void()> thread_setup = {}, std::uint64_t budget_pages = 0);
     // One refill pass over every class, on the calling thread.
     void refill_now();
     // Populated pages not holding objects: not in used_pages() (they hold no data).
@@ -120,6 +121,8 @@ private:
     // that class's miss (its window does not grow).
     Result<Handle> allocate_populated(SizeClass& cls, std::size_t class_index, std::uint64_t owner,
                                       bool note_miss = true);
+    // Doubles a dry class's window if the budget allows (under cls.lock).
+    void grow_window(SizeClass& cls);
     // A populated slot in any class above class_index, for an object whose own class ran dry.
     Result<Handle> allocate_populated_above(std::size_t class_index, std::uint64_t owner);
     void refill_class(SizeClass& cls);
@@ -136,6 +139,8 @@ private:
     std::atomic<std::uint64_t> pages_compacted_{0};
 
     std::uint32_t reserve_window_ = 0; // 0: plain mode (faults allowed)
+    std::uint64_t reserve_budget_ = 0; // most pages the windows may sum to; 0: no cap
+    std::atomic<std::uint64_t> windows_total_{0};
     std::atomic<std::uint64_t> reserve_pages_{0};
     std::atomic<std::uint64_t> reserve_misses_{0};
     std::mutex refill_mutex_; // one refill at a time; compaction holds it to unmap segments

@@ -251,3 +251,27 @@ TEST_CASE("never-fault store: the refill thread runs the configured setup first,
     REQUIRE(created.value()->read_page(3, back));
     CHECK(back == page);
 }
+
+TEST_CASE("never-fault allocator: window growth stays within the reserve budget",
+          "[store][never-fault]") {
+    // A burst of misses doubles the dry class's window; the budget bounds what all the windows,
+    // and so the populated reserve, may add up to (a swap burst once grew it past 30 MB).
+    const std::uint64_t classes = SizeClassAllocator::class_count();
+    auto reserve_growth = [&](std::uint64_t budget) {
+        SizeClassAllocator allocator(100000);
+        allocator.enable_reserve(1, /*background=*/false, {}, budget);
+        const std::uint64_t at_start = allocator.reserve_pages();
+        std::uint64_t owner = 0;
+        for (int round = 0; round < 12; ++round) {
+            while (allocator.allocate(kPageSize, owner)) ++owner; // until this class is dry
+            allocator.refill_now();
+        }
+        return allocator.reserve_pages() - at_start;
+    };
+    // Room for the page class's window to grow 1 -> 2 -> 4 pages, not to 8.
+    const std::uint64_t capped = reserve_growth(classes + 3);
+    const std::uint64_t uncapped = reserve_growth(0);
+    INFO("reserve growth in pages: capped " << capped << ", uncapped " << uncapped);
+    CHECK(capped <= 3);
+    CHECK(uncapped > 3); // without the cap the same misses grow it further (window up to 32)
+}
