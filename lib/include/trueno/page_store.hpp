@@ -75,8 +75,8 @@ struct StoreConfig {
     // a larger class); a write that finds no populated memory waits a few ms for it, then
     // fails with ENOMEM.
     bool never_fault_on_io = false;
-    std::uint32_t reserve_pages_per_class = 2;
-    std::uint64_t reserve_limit_bytes = std::uint64_t{8} << 20;
+    std::uint32_t reserve_pages_per_class = 8;
+    std::uint64_t reserve_limit_bytes = std::uint64_t{16} << 20;
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
     // faults must not write swap to the very device whose writes wait for the refiller.
     std::function<void()> refill_thread_setup;
