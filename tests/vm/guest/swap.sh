@@ -24,6 +24,7 @@ swapon $dev || { fail $name "swapon failed"; exit 0; }
 fill=$(sed -n 's/.*trueno\.fill=\([0-9]*\).*/\1/p' /proc/cmdline)
 noise=$(sed -n 's/.*trueno\.noise=\([0-9]*\).*/\1/p' /proc/cmdline)
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+echo "guest: daemon $(grep -E '^(VmRSS|VmLck)' /proc/$DAEMON/status | tr -s ' \t' ' ' | tr '\n' ' ')"
 mb=$((free_kb * ${fill:-200} / 100 / 1024))
 echo "guest: MemAvailable ${free_kb} kB, filling $mb MB (noise ${noise:-20})"
 rm -f /tmp/go
@@ -43,12 +44,18 @@ used=$(awk -v d=$dev '$1 == d {print $4}' /proc/swaps)
 orig=$(mm_field $id 1)
 used_mem=$(mm_field $id 3)
 echo "guest: swap used ${used} kB; mm_stat orig_data_size $orig mem_used_total $used_mem"
+echo "guest: mm_stat $(attr $id mm_stat)"
+echo "guest: debug_stat $(call GetAttributes "{\"id\": $id}" | sed -n 's/^ *"debug_stat": *"\(.*\)",\{0,1\}$/\1/p')"
 out=$(call RemoveDevice "{\"id\": $id}" 2>&1) && { fail $name "RemoveDevice of active swap succeeded"; exit 0; }
 echo "$out" | grep -q DeviceBusy || { fail $name "RemoveDevice of active swap: expected DeviceBusy, got: $out"; exit 0; }
 touch /tmp/go
 wait $pv
 rc=$?
 cat /tmp/pv.log
+if [ $rc != 0 ] && dmesg | grep -q 'Killed process [0-9]* (page-verify)'; then
+  fail $name "page-verify was killed by the OOM killer: memory ran out ($(dmesg | grep -m1 -o 'Out of memory.*'))"
+  exit 0
+fi
 [ $rc = 0 ] || { fail $name "pages lost or corrupted"; exit 0; }
 [ "${used:-0}" -gt 0 ] || { fail $name "swap was not used"; exit 0; }
 # What did not fit in free memory went to swap (at least half of it: the kernel also drops
