@@ -115,12 +115,12 @@ boot_test() {
       -append "console=ttyS0 quiet panic=-1 no_timer_check trueno.test=${name%%-*} ${TRUENO_VM_APPEND:-}" \
       -nographic -no-reboot -monitor none -serial stdio "$@" </dev/null >"$cache/$name.log" 2>&1
     tr -d '\r' <"$cache/$name.log" >"$cache/$name.log.txt"
-    if grep -q '^guest: running' "$cache/$name.log.txt" || ! grep -q 'Kernel panic' "$cache/$name.log.txt"; then
+    if grep -aq 'guest: running' "$cache/$name.log.txt" || ! grep -aq 'Kernel panic' "$cache/$name.log.txt"; then
       return 0
     fi
     cp "$cache/$name.log.txt" "$cache/$name.boot-panic-$attempt.log.txt"
     echo "vm: $name: the guest kernel panicked while booting, before the test began" \
-      "($(grep -m1 -o 'Oops: [^[]*' "$cache/$name.log.txt" || echo panic); log" \
+      "($(grep -a -m1 -o 'Oops: [^[]*' "$cache/$name.log.txt" || echo panic); log" \
       "$cache/$name.boot-panic-$attempt.log.txt); booting again" >&2
   done
 }
