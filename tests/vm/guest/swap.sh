@@ -41,10 +41,11 @@ i=0
 while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q FILLED /tmp/pv.log || { fail $name "page-verify did not fill ($(cat /tmp/pv.log))"; tail -20 /tmp/zramd.log; exit 0; }
 used=$(awk -v d=$dev '$1 == d {print $4}' /proc/swaps)
-orig=$(mm_field $id 1)
-used_mem=$(mm_field $id 3)
-echo "guest: swap used ${used} kB; mm_stat orig_data_size $orig mem_used_total $used_mem"
-echo "guest: mm_stat $(attr $id mm_stat)"
+# One read of mm_stat: its fields move while the kernel is still swapping.
+stat=$(attr $id mm_stat)
+orig=$(echo "$stat" | awk '{print $1}')
+used_mem=$(echo "$stat" | awk '{print $3}')
+echo "guest: swap used ${used} kB; mm_stat $stat"
 echo "guest: debug_stat $(call GetAttributes "{\"id\": $id}" | sed -n 's/^ *"debug_stat": *"\(.*\)",\{0,1\}$/\1/p')"
 out=$(call RemoveDevice "{\"id\": $id}" 2>&1) && { fail $name "RemoveDevice of active swap succeeded"; exit 0; }
 echo "$out" | grep -q DeviceBusy || { fail $name "RemoveDevice of active swap: expected DeviceBusy, got: $out"; exit 0; }
