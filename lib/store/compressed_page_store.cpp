@@ -1,5 +1,7 @@
 #include "compressed_page_store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -17,6 +19,12 @@ Result<std::unique_ptr<PageStore>> PageStore::create(const StoreConfig& config) 
     return store::CompressedPageStore::create(config);
 }
 
+Result<std::unique_ptr<PageStore>> PageStore::attach(std::int32_t key, const StoreConfig& runtime) {
+    return store::CompressedPageStore::attach(key, runtime);
+}
+
+Status PageStore::remove_shared_memory(std::int32_t key) { return store::Arena::remove_shared(key); }
+
 } // namespace trueno
 
 namespace trueno::store {
@@ -28,6 +36,19 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr std::uint64_t kInFlightObjects = 65536;
 
 std::uint64_t pages_for(std::uint64_t bytes) { return bytes / kPageSize + (bytes % kPageSize != 0); }
+
+std::int64_t monotonic_seconds() {
+    std::timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now); // vDSO: no syscall
+    return now.tv_sec;
+}
+
+std::uint64_t ram_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    return pages > 0 ? static_cast<std::uint64_t>(pages) * kPageSize : std::uint64_t{1} << 40;
+}
+
+ArenaHeader& header_of(Arena& arena) { return *reinterpret_cast<ArenaHeader*>(arena.data()); }
 
 } // namespace
 
@@ -41,37 +62,107 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
         config.streams != 0 ? config.streams : std::max(1u, std::thread::hardware_concurrency());
     auto pool = StreamPool::create(config.algorithm, config.params, streams);
     if (!pool) return pool.error();
-    auto slots = SlotTable::create(pages);
-    if (!slots) return slots.error();
-    std::unique_ptr<CompressedPageStore> store(new CompressedPageStore(
-        config.algorithm, config.params, std::move(slots.value()), std::move(pool.value())));
-    store->set_mem_limit(config.mem_limit);
-    if (config.never_fault_on_io) { // see StoreConfig: nothing on the I/O path may fault
-        if (!store->slots_.populate()) return make_error(ENOMEM, "cannot populate the slot table");
-        if (auto warm = warm_streams(*store->streams_); !warm) return warm.error();
-        if (!store->group_cache_.populate())
-            return make_error(ENOMEM, "cannot populate the multi-page read cache");
-        store->allocator_->enable_reserve(std::max<std::uint32_t>(1, config.reserve_pages_per_class),
-                                          /*background=*/true, config.refill_thread_setup,
-                                          std::max<std::uint64_t>(1, config.reserve_limit_bytes / kPageSize));
+
+    const ArenaGeometry geometry = plan_arena(pages, pages + kInFlightObjects, ram_bytes());
+    auto arena = config.shared_memory_key != 0
+                     ? Arena::create_shared(config.shared_memory_key, geometry.arena_bytes)
+                     : Arena::create_private(geometry.arena_bytes);
+    if (!arena) return arena.error();
+    ArenaHeader& h = header_of(*arena);
+    h.geometry = geometry;
+    std::uint64_t dict_offset = 0;
+    if (config.params.dictionary) {
+        const auto& dict = *config.params.dictionary;
+        if (dict.size() > geometry.blobs_bytes)
+            return make_error(E2BIG, "dictionary larger than the store's dictionary area");
+        std::memcpy(arena->data() + geometry.blobs_offset, dict.data(), dict.size());
+        h.blobs_used.store(dict.size());
     }
+    h.identity.codec = codec_record(config.algorithm, config.params, dict_offset);
+    h.identity.disksize = pages * kPageSize;
+    h.identity.streams = streams;
+    h.identity.created_seconds = monotonic_seconds();
+    h.limit_pages.store(pages_for(config.mem_limit));
+    h.next_serial.store(1);
+    h.checksum = header_checksum(h);
+    h.layout_version = kLayoutVersion;
+    h.header_bytes = sizeof(ArenaHeader);
+    std::atomic_signal_fence(std::memory_order_release);
+    h.magic = kArenaMagic; // last: a store killed while being made is not one
+
+    std::unique_ptr<CompressedPageStore> store(
+        new CompressedPageStore(std::move(*arena), config.algorithm, config.params, std::move(pool.value())));
+    if (auto st = store->prepare_for_io(config); !st) return st.error();
     return std::unique_ptr<PageStore>(std::move(store));
 }
 
-CompressedPageStore::CompressedPageStore(std::string algorithm, CodecParams params, SlotTable slots,
+Result<std::unique_ptr<PageStore>> CompressedPageStore::attach(std::int32_t key, const StoreConfig& runtime) {
+    auto arena = Arena::attach_shared(key);
+    if (!arena) return arena.error();
+    const ArenaHeader& h = header_of(*arena);
+    if (arena->size() < kHeaderBytes) return make_error(EBADMSG, "shared memory segment too small for a store");
+    if (auto st = check_header(h, arena->size()); !st) return st.error();
+    const std::string algorithm = record_text(h.identity.codec.algorithm);
+    if (find_codec(algorithm) == nullptr)
+        return make_error(EPROTO, "the store's pages are compressed with " + algorithm +
+                                      ", which this trueno-zramd does not have (available: " +
+                                      available_codec_names() + ")");
+    // Params (and the dictionary) exactly as the pages were compressed with them.
+    CodecParams params;
+    if (h.identity.codec.has_level) params.level = h.identity.codec.level;
+    params.dict_path = record_text(h.identity.codec.dict_path);
+    if (h.identity.codec.dict_bytes != 0) {
+        const auto& c = h.identity.codec;
+        if (c.dict_offset > h.geometry.blobs_bytes || c.dict_bytes > h.geometry.blobs_bytes - c.dict_offset)
+            return make_error(EBADMSG, "the store's dictionary lies outside it (corrupted)");
+        params.dictionary = std::make_shared<const std::vector<std::byte>>(
+            arena->data() + h.geometry.blobs_offset + c.dict_offset,
+            arena->data() + h.geometry.blobs_offset + c.dict_offset + c.dict_bytes);
+    }
+    auto pool = StreamPool::create(algorithm, params, std::max(1u, h.identity.streams));
+    if (!pool) return make_error(EPROTO, "the store's codec cannot be made: " + pool.error().message);
+
+    std::unique_ptr<CompressedPageStore> store(
+        new CompressedPageStore(std::move(*arena), algorithm, std::move(params), std::move(pool.value())));
+    if (auto st = store->replay_generations(); !st) return st.error();
+    store->rebuild();
+    store->header_.attaches.add(1);
+    if (auto st = store->prepare_for_io(runtime); !st) return st.error();
+    return std::unique_ptr<PageStore>(std::move(store));
+}
+
+CompressedPageStore::CompressedPageStore(Arena arena, std::string algorithm, CodecParams params,
                                          std::unique_ptr<StreamPool> streams)
-    : algorithm_(std::move(algorithm)), params_(std::move(params)), slots_(std::move(slots)),
+    : arena_(std::move(arena)), header_(header_of(arena_)), algorithm_(std::move(algorithm)),
+      params_(std::move(params)),
+      slots_(arena_.data() + header_.geometry.slots_offset, header_.geometry.pages),
       streams_(std::move(streams)),
-      allocator_(std::make_unique<SizeClassAllocator>(slots_.size() + kInFlightObjects)),
-      objects_(*allocator_, slots_.size() + kInFlightObjects),
-      recomp_(streams_->size()) {
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &created_);
+      allocator_(std::make_unique<SizeClassAllocator>(
+          arena_, header_.geometry,
+          SizeClassAllocator::Counters{header_.limit_pages, header_.max_used_pages, header_.pages_compacted})),
+      objects_(*allocator_, arena_.data() + header_.geometry.objects_offset, header_.geometry.object_capacity,
+               header_.next_serial),
+      recomp_(streams_->size()), huge_pages_since_(header_.huge_pages_since),
+      failed_reads_(header_.failed_reads), failed_writes_(header_.failed_writes),
+      invalid_io_(header_.invalid_io), notify_free_(header_.notify_free) {}
+
+Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
+    if (!runtime.never_fault_on_io) return {};
+    // See StoreConfig: nothing on the I/O path may fault. The header (counters) and the whole
+    // slot table (16 bytes per page, as kernel zram's table) are faulted in now.
+    if (!arena_.populate(0, kHeaderBytes) ||
+        !arena_.populate(header_.geometry.slots_offset, (slots_.bytes() + kPageSize - 1) / kPageSize * kPageSize))
+        return make_error(ENOMEM, "cannot populate the slot table");
+    if (auto warm = warm_streams(*streams_); !warm) return warm.error();
+    if (!group_cache_.populate()) return make_error(ENOMEM, "cannot populate the multi-page read cache");
+    allocator_->enable_reserve(std::max<std::uint32_t>(1, runtime.reserve_pages_per_class),
+                               /*background=*/true, runtime.refill_thread_setup,
+                               std::max<std::uint64_t>(1, runtime.reserve_limit_bytes / kPageSize));
+    return {};
 }
 
 std::uint32_t CompressedPageStore::now_seconds() const {
-    std::timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now); // vDSO: no syscall
-    return static_cast<std::uint32_t>(now.tv_sec - created_.tv_sec);
+    return static_cast<std::uint32_t>(monotonic_seconds() - header_.identity.created_seconds);
 }
 
 Status CompressedPageStore::invalid(std::string what) {
@@ -108,9 +199,7 @@ CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content co
                                            slot_flags::kCodecMask | slot_flags::kShared |
                                            slot_flags::kGroupMember;
     const Content old{SlotTable::kind(slot) & kContentBits, slot.value};
-    SlotTable::set_kind(slot, content.kind); // a new write is not idle
-    slot.value = content.value;
-    slot.access_time = now_seconds();
+    SlotTable::set_content(slot, content.kind, content.value, now_seconds()); // a new write is not idle
 
     if (!old.empty()) {
         stored_pages_.fetch_sub(1, kRelaxed);
@@ -145,7 +234,10 @@ void CompressedPageStore::touch(Slot& slot) {
 
 Status CompressedPageStore::decode(std::uint64_t index, Slot& slot, MutablePageView out) {
     const std::uint32_t kind = SlotTable::kind(slot);
-    if (kind & slot_flags::kSame) {
+    if (kind & slot_flags::kDamaged) {
+        return make_error(EIO, "page " + std::to_string(index) +
+                                   " was found damaged when the store was taken over; write it again");
+    } else if (kind & slot_flags::kSame) {
         fill_page(out, slot.value);
     } else if (kind & slot_flags::kShared) {
         return decode_shared(index, kind, static_cast<std::uint32_t>(slot.value), out);
@@ -342,10 +434,11 @@ void CompressedPageStore::clear() {
     }
     allocator_->compact(*this); // nothing is left: gives every segment back
     allocator_->reset_counters();
-    for (auto* counter : {&stored_pages_, &compr_data_size_, &same_pages_, &huge_pages_,
-                          &huge_pages_since_, &failed_reads_, &failed_writes_, &invalid_io_,
-                          &notify_free_})
+    for (auto* counter : {&stored_pages_, &compr_data_size_, &same_pages_, &huge_pages_})
         counter->store(0, kRelaxed);
+    for (auto* counter : {&huge_pages_since_, &failed_reads_, &failed_writes_, &invalid_io_, &notify_free_})
+        counter->store(0);
+    damaged_pages_.store(0, kRelaxed);
 }
 
 MmStat CompressedPageStore::mm_stat() const {
@@ -420,7 +513,8 @@ bool CompressedPageStore::try_move(std::uint64_t owner, Handle from, Handle to,
     const bool ours = (SlotTable::kind(slot) & slot_flags::kObject) && slot.value == from;
     if (ours) {
         std::memcpy(target.data(), source.data(), source.size());
-        slot.value = to;
+        std::atomic_signal_fence(std::memory_order_release); // the copy is complete first
+        slot.value = to; // one 8-byte store: a killed process leaves the old or the new place
     }
     SlotTable::unlock(slot);
     return ours;

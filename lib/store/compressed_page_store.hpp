@@ -1,5 +1,6 @@
 // The PageStore implementation: a slot table (one locked entry per page), a pool of
-// compression streams and the size-class allocator.
+// compression streams and the size-class allocator, all in one arena (arena.hpp,
+// store_layout.hpp) that can outlive the process.
 #pragma once
 
 #include <array>
@@ -11,11 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "arena.hpp"
 #include "group_cache.hpp"
 #include "recomp_codecs.hpp"
 #include "shared_objects.hpp"
 #include "size_class_allocator.hpp"
 #include "slot_table.hpp"
+#include "store_layout.hpp"
 #include "stream_pool.hpp"
 #include "trueno/page_store.hpp"
 
@@ -28,6 +31,7 @@ inline constexpr std::size_t kHugeSize = 3632;
 class CompressedPageStore final : public PageStore, private ObjectOwners {
 public:
     static Result<std::unique_ptr<PageStore>> create(const StoreConfig& config);
+    static Result<std::unique_ptr<PageStore>> attach(std::int32_t key, const StoreConfig& runtime);
 
     std::uint64_t page_count() const override { return slots_.size(); }
     std::uint64_t disksize() const override { return slots_.size() * kPageSize; }
@@ -61,6 +65,10 @@ public:
     Result<RecompressReport> recompress(const RecompressOptions& options) override;
     std::vector<RecompAlgorithm> recomp_algorithms() const override;
     ObjectStat object_stat() const override;
+    Status save_policy(std::string_view text) override;
+    std::string saved_policy() const override;
+    std::uint64_t attaches() const override { return header_.attaches.load(); }
+    std::uint64_t damaged_pages() const override { return damaged_pages_.load(std::memory_order_relaxed); }
     // Which codec id (0 = the store's algorithm) holds a page, for tests.
     unsigned codec_id(std::uint64_t index);
 
@@ -97,8 +105,23 @@ private:
         alignas(64) std::array<std::byte, kPageSize> bytes;
     };
 
-    CompressedPageStore(std::string algorithm, CodecParams params, SlotTable slots,
+    // The arena's header is written; streams are made from its identity.
+    CompressedPageStore(Arena arena, std::string algorithm, CodecParams params,
                         std::unique_ptr<StreamPool> streams);
+    // What a new device or a taken-over store does before serving I/O (see StoreConfig).
+    Status prepare_for_io(const StoreConfig& runtime);
+    // Attach (store_attach.cpp): rebuilds allocator, shared-object references and statistics
+    // from the slot table; replays the codec generations the header lists.
+    Status replay_generations();
+    void rebuild();
+    void damage(Slot& slot); // slot locked
+    // Copies bytes into the blob area (dictionaries); returns their offset in it.
+    Result<std::uint64_t> store_blob(std::span<const std::byte> bytes);
+    std::shared_ptr<const std::vector<std::byte>> load_blob(std::uint64_t offset, std::uint64_t bytes) const;
+    CodecParams params_of(const CodecRecord& record) const;
+    // Makes a recompression codec generation and records it in the header (dictionary
+    // first: a generation pages can use is always one a new process can make again).
+    Result<unsigned> add_generation(unsigned priority, const std::string& algorithm, const CodecParams& params);
 
     Status invalid(std::string what);
     Result<Content> encode(std::uint64_t index, PageView page);
@@ -140,6 +163,8 @@ private:
     bool try_move(std::uint64_t owner, Handle from, Handle to, std::span<const std::byte> source,
                   std::span<std::byte> target) override;
 
+    Arena arena_; // first: everything below lives in it or points into it
+    ArenaHeader& header_;
     std::string algorithm_;
     CodecParams params_;
     SlotTable slots_;
@@ -147,19 +172,21 @@ private:
     std::unique_ptr<SizeClassAllocator> allocator_;
     SharedObjects objects_;
     GroupCache group_cache_;
-    std::timespec created_{};
     RecompCodecs recomp_;
     std::mutex pass_mutex_; // one recompression pass at a time
+    std::mutex settings_mutex_; // generations, blobs and the saved policy in the header
 
     std::atomic<std::uint64_t> stored_pages_{0};
     std::atomic<std::uint64_t> compr_data_size_{0};
     std::atomic<std::uint64_t> same_pages_{0};
     std::atomic<std::uint64_t> huge_pages_{0};
-    std::atomic<std::uint64_t> huge_pages_since_{0};
-    std::atomic<std::uint64_t> failed_reads_{0};
-    std::atomic<std::uint64_t> failed_writes_{0};
-    std::atomic<std::uint64_t> invalid_io_{0};
-    std::atomic<std::uint64_t> notify_free_{0};
+    // Events, not states: kept in the header (they survive the process with the store).
+    PersistentCounter& huge_pages_since_;
+    PersistentCounter& failed_reads_;
+    PersistentCounter& failed_writes_;
+    PersistentCounter& invalid_io_;
+    PersistentCounter& notify_free_;
+    std::atomic<std::uint64_t> damaged_pages_{0};
     std::atomic<std::uint64_t> grouped_pages_{0};
     std::atomic<std::uint64_t> groups_{0};
     std::atomic<std::uint64_t> dedup_slots_{0}; // slots referring to deduplicated objects

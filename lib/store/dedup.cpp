@@ -73,8 +73,8 @@ std::optional<std::uint32_t> CompressedPageStore::dedup_object(std::uint64_t ind
         if (unchanged(slot, *snap)) {
             objects_.get(id);
             const std::uint32_t idle = SlotTable::kind(slot) & slot_flags::kIdle;
-            SlotTable::set_kind(slot, idle | slot_flags::kShared | (raw ? slot_flags::kHuge : 0u));
-            slot.value = id;
+            SlotTable::set_content(slot, idle | slot_flags::kShared | (raw ? slot_flags::kHuge : 0u), id,
+                                   slot.access_time);
             compr_data_size_.fetch_sub(snap->size, kRelaxed);
             if ((snap->kind & slot_flags::kHuge) && !raw) huge_pages_.fetch_sub(1, kRelaxed);
             dedup_slots_.fetch_add(1, kRelaxed);
@@ -139,8 +139,8 @@ void CompressedPageStore::dedup_pass(const RecompressOptions& options, unsigned 
             SlotGuard guard(slot);
             if (unchanged(slot, *snap)) {
                 const std::uint32_t idle = SlotTable::kind(slot) & slot_flags::kIdle;
-                SlotTable::set_kind(slot, idle | slot_flags::kShared | (info.raw ? slot_flags::kHuge : 0u));
-                slot.value = *id;
+                SlotTable::set_content(slot, idle | slot_flags::kShared | (info.raw ? slot_flags::kHuge : 0u),
+                                       *id, slot.access_time);
                 compr_data_size_.fetch_sub(snap->size, kRelaxed);
                 if ((snap->kind & slot_flags::kHuge) && !info.raw) huge_pages_.fetch_sub(1, kRelaxed);
                 if (!(snap->kind & slot_flags::kHuge) && info.raw) {

@@ -153,11 +153,11 @@ void CompressedPageStore::split_group(std::uint32_t id, RecompressReport& report
                 SlotGuard guard(slot);
                 if (is_member()) {
                     old_kind = SlotTable::kind(slot);
-                    SlotTable::set_kind(slot, (old_kind & slot_flags::kIdle) | slot_flags::kObject |
-                                                  (huge ? slot_flags::kHuge
-                                                        : info.codec << slot_flags::kCodecShift) |
-                                                  static_cast<std::uint32_t>(stored));
-                    slot.value = *handle;
+                    SlotTable::set_content(slot,
+                                           (old_kind & slot_flags::kIdle) | slot_flags::kObject |
+                                               (huge ? slot_flags::kHuge : info.codec << slot_flags::kCodecShift) |
+                                               static_cast<std::uint32_t>(stored),
+                                           *handle, slot.access_time);
                     grouped_pages_.fetch_sub(1, kRelaxed);
                     compr_data_size_.fetch_add(stored, kRelaxed);
                     if (huge) {
@@ -231,9 +231,10 @@ void CompressedPageStore::flush_group(std::span<const Snapshot> run, std::span<s
             if (unchanged(slot, snap)) {
                 objects_.get(*id);
                 const std::uint32_t idle = SlotTable::kind(slot) & slot_flags::kIdle;
-                SlotTable::set_kind(slot, idle | slot_flags::kShared | slot_flags::kGroupMember |
-                                              static_cast<std::uint32_t>(m));
-                slot.value = *id;
+                SlotTable::set_content(slot,
+                                       idle | slot_flags::kShared | slot_flags::kGroupMember |
+                                           static_cast<std::uint32_t>(m),
+                                       *id, slot.access_time);
                 compr_data_size_.fetch_sub(snap.size, kRelaxed);
                 if (snap.kind & slot_flags::kHuge) huge_pages_.fetch_sub(1, kRelaxed);
                 grouped_pages_.fetch_add(1, kRelaxed);

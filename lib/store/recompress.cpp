@@ -50,7 +50,7 @@ private:
 
 Status CompressedPageStore::set_recomp_algorithm(unsigned priority, const std::string& algorithm,
                                                  const CodecParams& params) {
-    auto id = recomp_.add(priority, algorithm, params);
+    auto id = add_generation(priority, algorithm, params);
     if (!id) return id.error();
     return {};
 }
@@ -92,7 +92,7 @@ Result<std::size_t> CompressedPageStore::train_recomp_dictionary(unsigned priori
     CodecParams params = generation.params;
     params.dict_path = "(trained on " + std::to_string(samples.size() / kPageSize) + " pages)";
     params.dictionary = std::make_shared<const std::vector<std::byte>>(std::move(dictionary.value()));
-    auto id = recomp_.add(priority, generation.algorithm, params);
+    auto id = add_generation(priority, generation.algorithm, params);
     if (!id) return id.error();
     return size;
 }
@@ -186,10 +186,10 @@ void CompressedPageStore::recompress_page(std::uint64_t index, const RecompressO
         SlotGuard guard(slot);
         if (unchanged()) {
             const std::uint32_t keep = SlotTable::kind(slot) & slot_flags::kIdle;
-            SlotTable::set_kind(slot, keep | slot_flags::kObject |
-                                          (codec << slot_flags::kCodecShift) |
-                                          static_cast<std::uint32_t>(new_size));
-            slot.value = *fresh;
+            SlotTable::set_content(slot,
+                                   keep | slot_flags::kObject | (codec << slot_flags::kCodecShift) |
+                                       static_cast<std::uint32_t>(new_size),
+                                   *fresh, slot.access_time);
             swapped = true;
             compr_data_size_.fetch_sub(size, kRelaxed);
             compr_data_size_.fetch_add(new_size, kRelaxed);

@@ -68,11 +68,11 @@ std::size_t SharedObjects::allocated_bytes(std::size_t payload, std::size_t memb
            SizeClassAllocator::size_of_class(SizeClassAllocator::class_for_size(tail));
 }
 
-SharedObjects::SharedObjects(SizeClassAllocator& allocator, std::uint64_t max_objects)
-    : allocator_(allocator), capacity_(std::min<std::uint64_t>(max_objects, UINT32_MAX)) {
-    auto region = MappedRegion::map(std::max<std::uint64_t>(1, capacity_) * sizeof(Entry));
-    if (region) table_ = std::move(region.value()); // else capacity 0: create() says ENOMEM
-    else capacity_ = 0;
+SharedObjects::SharedObjects(SizeClassAllocator& allocator, std::byte* table, std::uint64_t capacity,
+                             PersistentCounter& next_serial)
+    : allocator_(allocator), table_(reinterpret_cast<Entry*>(table)),
+      capacity_(std::min<std::uint64_t>(capacity, UINT32_MAX)), next_serial_(next_serial) {
+    if (next_serial_.load() == 0) next_serial_.store(1); // serial 0 means "no object" to the cache
 }
 
 SharedObjects::~SharedObjects() = default; // the allocator's segments go with the allocator
@@ -108,7 +108,6 @@ Result<std::uint32_t> SharedObjects::create(std::span<const std::byte> payload,
     const std::uint64_t first = *std::min_element(member_pages.begin(), member_pages.end());
     for (auto page : member_pages)
         if (page - first > UINT32_MAX) return make_error(EINVAL, "shared object: members too far apart");
-    if (capacity_ == 0) return make_error(ENOMEM, "shared object table could not be mapped");
 
     // The whole object laid out contiguously first, then cut into chunks.
     const std::size_t chunks = chunks_for(payload.size(), members);
@@ -145,7 +144,7 @@ Result<std::uint32_t> SharedObjects::create(std::span<const std::byte> payload,
     }
 
     Header header{};
-    header.serial = next_serial_.fetch_add(1, std::memory_order_relaxed);
+    header.serial = next_serial_.fetch_add(1);
     header.first_page = first;
     header.payload_size = static_cast<std::uint32_t>(payload.size());
     header.members = static_cast<std::uint16_t>(members);
@@ -291,19 +290,84 @@ bool SharedObjects::try_move(std::uint64_t owner, Handle from, Handle to,
         std::byte* head = header(e);
         if (chunk == 0 && e.head == from) {
             std::memcpy(target.data(), source.data(), source.size());
+            std::atomic_signal_fence(std::memory_order_release); // copied before re-pointed
             e.head = to;
             moved = true;
         } else if (chunk != 0 && chunk < load<Header>(head).chunks) {
             std::byte* slot = head + sizeof(Header) + (chunk - 1) * sizeof(Handle);
             if (load<Handle>(slot) == from) {
                 std::memcpy(target.data(), source.data(), source.size());
-                std::memcpy(slot, &to, sizeof to);
+                std::atomic_signal_fence(std::memory_order_release);
+                std::memcpy(slot, &to, sizeof to); // one aligned 8-byte store
                 moved = true;
             }
         }
     }
     unlock(e);
     return moved;
+}
+
+void SharedObjects::begin_adoption(std::uint32_t high_water) {
+    high_water = static_cast<std::uint32_t>(std::min<std::uint64_t>(high_water, capacity_));
+    for (std::uint32_t id = 0; id < high_water; ++id) {
+        Entry& e = entry(id);
+        atomic(e.flags).store(0, std::memory_order_relaxed); // no lock holder survived
+        atomic(e.refs).store(0, std::memory_order_relaxed);
+    }
+    std::lock_guard guard(ids_mutex_);
+    high_water_ = high_water;
+    free_head_ = 0;
+    live_.store(0, std::memory_order_relaxed);
+}
+
+Result<SharedObjects::Info> SharedObjects::inspect(std::uint32_t id) const {
+    auto damaged = [&](const char* why) {
+        return make_error(EBADMSG, "shared object " + std::to_string(id) + ": " + why);
+    };
+    if (id >= capacity_) return damaged("id out of range");
+    const Entry& e = entry(id);
+    if (!allocator_.valid(e.head)) return damaged("first chunk outside the store");
+    const std::byte* head = header(e);
+    const auto h = load<Header>(head);
+    if (h.members == 0 || h.members > kMaxMembers || h.payload_size > kMaxPayload || h.chunks == 0 ||
+        h.chunks != chunks_for(h.payload_size, h.members))
+        return damaged("header is not one the store writes");
+    for (std::size_t c = 1; c < h.chunks; ++c)
+        if (!allocator_.valid(load<Handle>(head + sizeof(Header) + (c - 1) * sizeof(Handle))))
+            return damaged("a chunk lies outside the store");
+    return Info{h.serial, h.payload_size, h.members, h.codec, h.raw != 0, h.first_page};
+}
+
+Status SharedObjects::adopt(std::uint32_t id, std::uint32_t refs) {
+    auto info = inspect(id);
+    if (!info) return info.error();
+    Entry& e = entry(id);
+    const std::byte* head = header(e);
+    const auto h = load<Header>(head);
+    for (std::size_t c = 0; c < h.chunks; ++c) {
+        const Handle handle = c == 0 ? e.head : load<Handle>(head + sizeof(Header) + (c - 1) * sizeof(Handle));
+        if (auto st = allocator_.adopt(handle, kOwnerBit | (std::uint64_t{id} << 8) | c); !st)
+            return make_error(st.error().code, "shared object " + std::to_string(id) + ": " + st.error().message);
+    }
+    atomic(e.refs).store(refs, std::memory_order_relaxed);
+    const bool sparse = h.members > 1 && refs <= h.members / 2u;
+    atomic(e.flags).store(kInUse | (sparse ? kSparse : 0u), std::memory_order_relaxed);
+    live_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard guard(ids_mutex_);
+    high_water_ = std::max(high_water_, id + 1);
+    return {};
+}
+
+void SharedObjects::finish_adoption(std::uint64_t max_serial) {
+    std::lock_guard guard(ids_mutex_);
+    free_head_ = 0;
+    for (std::uint32_t id = high_water_; id-- > 0;) {
+        Entry& e = entry(id);
+        if (atomic(e.flags).load(std::memory_order_relaxed) & kInUse) continue;
+        e.head = free_head_; // lowest ids are handed out first
+        free_head_ = id + 1;
+    }
+    next_serial_.raise_to(max_serial + 1);
 }
 
 } // namespace trueno::store

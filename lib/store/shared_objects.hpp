@@ -4,9 +4,12 @@
 // An object's bytes live in the size-class allocator as a chain of chunks of at most a page
 // each. Chunk 0 starts with a header that lists the other chunks and the member pages, so
 // every byte an object costs counts in mem_used_total, as kernel zram counts zsmalloc pages.
-// The table keeps 16 bytes per object id (an anonymous mapping faulted in as ids are used, like
+// The table keeps 16 bytes per object id (in the store's arena, faulted in as ids are used, like
 // the slot table): chunk 0's handle, a reference count and a lock bit. Ids are recycled through
 // a free list threaded through the table itself, so dropping a reference never allocates.
+// Only chunk 0's handle and the chunks themselves are trusted after the process that wrote them
+// died: reference counts, flags and the free list are rebuilt from the slots that refer to
+// objects (begin_adoption, adopt, finish_adoption).
 //
 // Chunks are owned, for compaction, by (id, chunk index) encoded with kOwnerBit; the store
 // forwards those moves here.
@@ -19,8 +22,8 @@
 #include <span>
 #include <vector>
 
-#include "mapped_region.hpp"
 #include "size_class_allocator.hpp"
+#include "store_layout.hpp"
 #include "trueno/page.hpp"
 #include "trueno/result.hpp"
 
@@ -47,7 +50,9 @@ public:
     // Bytes an object of this payload takes from the allocator, header and rounding included.
     static std::size_t allocated_bytes(std::size_t payload, std::size_t members);
 
-    SharedObjects(SizeClassAllocator& allocator, std::uint64_t max_objects);
+    // `table` holds capacity entries of 16 bytes (zeros when new); next_serial lives with it.
+    SharedObjects(SizeClassAllocator& allocator, std::byte* table, std::uint64_t capacity,
+                  PersistentCounter& next_serial);
     ~SharedObjects();
     SharedObjects(const SharedObjects&) = delete;
     SharedObjects& operator=(const SharedObjects&) = delete;
@@ -89,6 +94,16 @@ public:
                   std::span<std::byte> target);
 
     std::uint64_t live_objects() const { return live_.load(std::memory_order_relaxed); }
+    std::uint64_t capacity() const { return capacity_; }
+
+    // Taking over a store. begin_adoption() forgets what the table said about ids below
+    // high_water (every id the slots refer to); inspect() checks that an id's object lies
+    // inside the store; adopt() makes it live with `refs` references (the slots that refer to
+    // it) and gives its chunks to the allocator; finish_adoption() frees the ids not adopted.
+    void begin_adoption(std::uint32_t high_water);
+    Result<Info> inspect(std::uint32_t id) const;
+    Status adopt(std::uint32_t id, std::uint32_t refs);
+    void finish_adoption(std::uint64_t max_serial);
 
 private:
     struct Entry {
@@ -102,7 +117,7 @@ private:
     // The allocation for a chunk with `remaining` bytes of the object left to place.
     static std::size_t chunk_allocation(std::size_t members, std::size_t remaining);
 
-    Entry& entry(std::uint32_t id) const { return reinterpret_cast<Entry*>(table_.data())[id]; }
+    Entry& entry(std::uint32_t id) const { return table_[id]; }
     void lock(Entry& e) const;
     bool try_lock(Entry& e) const;
     void unlock(Entry& e) const;
@@ -110,12 +125,12 @@ private:
     std::byte* header(const Entry& e) const { return allocator_.address(e.head); }
 
     SizeClassAllocator& allocator_;
-    MappedRegion table_;
+    Entry* table_;
     std::uint64_t capacity_;
     std::mutex ids_mutex_;       // the free list and high-water mark
     std::uint32_t free_head_ = 0; // first free id + 1 (0 = none)
     std::uint32_t high_water_ = 0;
-    std::atomic<std::uint64_t> next_serial_{1};
+    PersistentCounter& next_serial_;
     std::atomic<std::uint64_t> live_{0};
 };
 

@@ -46,19 +46,18 @@ Handle make_handle(std::size_t class_index, std::uint64_t slot) {
 } // namespace
 
 struct SizeClassAllocator::Segment {
-    MappedRegion region;
+    std::size_t offset = 0;             // of its first byte in the arena
     std::vector<std::uint16_t> live;   // objects touching each page
     std::vector<std::uint8_t> resident; // kAbsent, kResident or kReserved per page
     std::uint64_t live_objects = 0;
 };
 
-// Segment index -> segment, in blocks made on first use, so a class of a very large device
-// costs memory only for the segments it really has. Bases are read without the class lock.
+// Segment index -> the segment's bookkeeping, in blocks made on first use, so a class of a
+// very large device costs memory only for the segments it really has.
 class SegmentDirectory {
 public:
     static constexpr std::uint64_t kBlock = 512;
     struct Entry {
-        std::atomic<std::byte*> base{nullptr};
         std::unique_ptr<SizeClassAllocator::Segment> segment;
     };
 
@@ -71,10 +70,6 @@ public:
     SegmentDirectory& operator=(const SegmentDirectory&) = delete;
 
     std::uint64_t capacity() const { return capacity_; }
-    std::byte* base(std::uint64_t index) const {
-        return blocks_[index / kBlock].load(std::memory_order_acquire)[index % kBlock].base.load(
-            std::memory_order_acquire);
-    }
     // Under the class lock. Null when the block was never made.
     Entry* find(std::uint64_t index) const {
         Entry* block = blocks_[index / kBlock].load(std::memory_order_relaxed);
@@ -103,9 +98,9 @@ private:
 };
 
 struct SizeClassAllocator::SizeClass {
-    SizeClass(std::size_t object_size, std::uint64_t max_objects)
-        : size(object_size), slots_per_segment(kSegmentBytes / object_size),
-          directory((max_objects + slots_per_segment - 1) / slots_per_segment) {}
+    SizeClass(std::size_t object_size, std::size_t offset, std::uint64_t segments)
+        : size(object_size), slots_per_segment(kSegmentBytes / object_size), region_offset(offset),
+          directory(segments) {}
     Segment* segment(std::uint64_t index) const {
         auto* entry = directory.find(index);
         return entry == nullptr ? nullptr : entry->segment.get();
@@ -114,6 +109,7 @@ struct SizeClassAllocator::SizeClass {
     std::mutex lock;
     const std::size_t size;
     const std::uint64_t slots_per_segment;
+    const std::size_t region_offset; // of segment 0 in the arena
     SegmentDirectory directory;
     std::vector<std::uint64_t> owners;     // per slot below top: owner, or kFreeSlot
     std::vector<std::uint64_t> free_slots; // every free slot below top; popped from the back
@@ -135,10 +131,13 @@ std::size_t SizeClassAllocator::class_for_size(std::size_t size) {
     return (size + kClassStep - 1) / kClassStep - 1;
 }
 
-SizeClassAllocator::SizeClassAllocator(std::uint64_t max_objects) {
+SizeClassAllocator::SizeClassAllocator(Arena& arena, const ArenaGeometry& geometry, Counters counters)
+    : arena_(arena), counters_(counters) {
+    static_assert(kClassCount == kPageSize / kClassStep);
     classes_.reserve(class_count());
     for (std::size_t i = 0; i < class_count(); ++i) {
-        classes_.push_back(std::make_unique<SizeClass>(size_of_class(i), max_objects));
+        classes_.push_back(std::make_unique<SizeClass>(size_of_class(i), geometry.class_offset[i],
+                                                       geometry.class_segments[i]));
     }
 }
 
@@ -149,13 +148,10 @@ bool SizeClassAllocator::reserve_pages(std::uint64_t pages) {
     std::uint64_t next = 0;
     do {
         next = current + pages;
-        const std::uint64_t limit = limit_pages_.load(std::memory_order_relaxed);
+        const std::uint64_t limit = counters_.limit_pages.load();
         if (limit != 0 && next > limit) return false;
     } while (!used_pages_.compare_exchange_weak(current, next, std::memory_order_relaxed));
-    std::uint64_t peak = max_used_pages_.load(std::memory_order_relaxed);
-    while (next > peak &&
-           !max_used_pages_.compare_exchange_weak(peak, next, std::memory_order_relaxed)) {
-    }
+    counters_.max_used_pages.raise_to(next);
     return true;
 }
 
@@ -168,19 +164,18 @@ Result<SizeClassAllocator::Segment*> SizeClassAllocator::segment_for_slot(SizeCl
     const std::uint64_t index = slot / cls.slots_per_segment;
     if (index >= cls.directory.capacity())
         return make_error(ENOMEM, "size class " + std::to_string(cls.size) + " is full");
-    auto& entry = cls.directory.get(index);
-    auto& segment = entry.segment;
-    if (!segment) {
-        auto region = MappedRegion::map(kSegmentBytes);
-        if (!region) return region.error();
-        auto fresh = std::make_unique<Segment>();
-        fresh->region = std::move(region.value());
-        fresh->live.assign(kPagesPerSegment, 0);
-        fresh->resident.assign(kPagesPerSegment, 0);
-        entry.base.store(fresh->region.data(), std::memory_order_release);
-        segment = std::move(fresh);
-    }
+    auto& segment = cls.directory.get(index).segment;
+    if (!segment) segment = make_segment(cls, index);
     return segment.get();
+}
+
+std::unique_ptr<SizeClassAllocator::Segment> SizeClassAllocator::make_segment(const SizeClass& cls,
+                                                                              std::uint64_t index) const {
+    auto fresh = std::make_unique<Segment>();
+    fresh->offset = cls.region_offset + index * kSegmentBytes;
+    fresh->live.assign(kPagesPerSegment, 0);
+    fresh->resident.assign(kPagesPerSegment, kAbsent);
+    return fresh;
 }
 
 std::uint64_t SizeClassAllocator::new_pages_for(const SizeClass& cls, std::uint64_t slot) const {
@@ -246,7 +241,7 @@ std::uint64_t SizeClassAllocator::release_empty_pages(SizeClass& cls) {
             ++i;
         }
         // Pages the OS would not take back stay resident and counted: mem_used stays honest.
-        if (segment->region.release(first * kPageSize, (end - first) * kPageSize)) {
+        if (arena_.release(segment->offset + first * kPageSize, (end - first) * kPageSize)) {
             for (std::uint64_t p = first; p < end; ++p) segment->resident[p] = kAbsent;
             released += end - first;
         }
@@ -322,7 +317,7 @@ void SizeClassAllocator::free(Handle handle) {
 std::byte* SizeClassAllocator::address(Handle handle) const {
     const SizeClass& cls = *classes_[handle >> kClassShift];
     const std::uint64_t slot = handle & kSlotMask;
-    return cls.directory.base(slot / cls.slots_per_segment) +
+    return arena_.data() + cls.region_offset + (slot / cls.slots_per_segment) * kSegmentBytes +
            (slot % cls.slots_per_segment) * cls.size;
 }
 
@@ -405,8 +400,9 @@ std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t clas
         auto& entry = *cls.directory.find(s);
         auto& segment = entry.segment;
         if (segment && segment->live_objects == 0) {
-            // No object lives here, so no reader can be looking: safe to unmap. Pages still
-            // counted resident (emptied but below the release threshold) go with it.
+            // No object lives here, so no reader can be looking: the whole segment goes back.
+            // Pages still counted resident (emptied but below the release threshold) go with it.
+            if (!arena_.release(segment->offset, kSegmentBytes)) continue;
             std::uint64_t resident = 0;
             std::uint64_t reserved = 0;
             for (std::uint8_t r : segment->resident) {
@@ -418,7 +414,6 @@ std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t clas
             cls.resident_pages -= resident;
             unreserve_pages(resident);
             released += resident;
-            entry.base.store(nullptr, std::memory_order_release);
             segment.reset();
         }
     }
@@ -430,7 +425,7 @@ std::uint64_t SizeClassAllocator::compact(ObjectOwners& owners) {
     std::uint64_t released = 0;
     for (std::size_t i = 0; i < classes_.size(); ++i) released += compact_class(*classes_[i], i, owners);
     reserve_used_.store(true, std::memory_order_relaxed); // compaction may have taken reserve
-    pages_compacted_.fetch_add(released, std::memory_order_relaxed);
+    counters_.pages_compacted.add(released);
     return released;
 }
 
@@ -602,13 +597,7 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
     std::vector<std::pair<std::uint64_t, std::unique_ptr<Segment>>> fresh_segments;
     std::vector<std::unique_ptr<SegmentDirectory::Entry[]>> fresh_blocks;
     for (std::uint64_t index : missing_segments) {
-        auto region = MappedRegion::map(kSegmentBytes);
-        if (!region) continue;
-        auto fresh = std::make_unique<Segment>();
-        fresh->region = std::move(region.value());
-        fresh->live.assign(kPagesPerSegment, 0);
-        fresh->resident.assign(kPagesPerSegment, kAbsent);
-        fresh_segments.emplace_back(index, std::move(fresh));
+        fresh_segments.emplace_back(index, make_segment(cls, index));
         fresh_blocks.push_back(std::make_unique<SegmentDirectory::Entry[]>(SegmentDirectory::kBlock));
     }
     auto segment_of = [&](std::uint64_t index) -> Segment* {
@@ -622,8 +611,8 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
         if (segment == nullptr) continue;
         // These pages are kAbsent: no object is on them and allocations skip them, so writing
         // to them is safe (see MappedRegion::touch_unused for why not madvise).
-        segment->region.touch_unused(ranges[r].first_page * kPageSize,
-                                     (ranges[r].end_page - ranges[r].first_page) * kPageSize);
+        arena_.touch_unused(segment->offset + ranges[r].first_page * kPageSize,
+                            (ranges[r].end_page - ranges[r].first_page) * kPageSize);
         done[r] = true;
     }
     std::vector<std::uint64_t> owners;
@@ -642,10 +631,7 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
             fresh_blocks.pop_back();
         }
         auto& entry = cls.directory.get(index);
-        if (!entry.segment) {
-            entry.base.store(segment->region.data(), std::memory_order_release);
-            entry.segment = std::move(segment);
-        }
+        if (!entry.segment) entry.segment = std::move(segment);
     }
     std::uint64_t reserved = 0;
     for (std::size_t r = 0; r < ranges.size(); ++r) {
@@ -672,8 +658,68 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
 }
 
 void SizeClassAllocator::reset_counters() {
-    pages_compacted_.store(0, std::memory_order_relaxed);
+    counters_.pages_compacted.store(0);
     reset_max_used_pages();
+}
+
+bool SizeClassAllocator::valid(Handle handle) const {
+    const std::size_t class_index = handle >> kClassShift;
+    if (class_index >= classes_.size()) return false;
+    const SizeClass& cls = *classes_[class_index];
+    return (handle & kSlotMask) / cls.slots_per_segment < cls.directory.capacity();
+}
+
+Status SizeClassAllocator::adopt(Handle handle, std::uint64_t owner) {
+    if (!valid(handle) || owner == kFreeSlot) return make_error(EINVAL, "handle outside the store");
+    SizeClass& cls = *classes_[handle >> kClassShift];
+    const std::uint64_t slot = handle & kSlotMask;
+    std::lock_guard guard(cls.lock);
+    if (slot < cls.owners.size() && cls.owners[slot] != kFreeSlot)
+        return make_error(EEXIST, "object claimed twice");
+    auto segment = segment_for_slot(cls, slot);
+    if (!segment) return segment.error();
+    if (slot >= cls.owners.size()) cls.owners.resize(slot + 1, kFreeSlot);
+    cls.top = std::max(cls.top, slot + 1);
+    // Counted by finish_adoption(), once per page.
+    Segment& s = **segment;
+    const std::uint64_t offset = (slot % cls.slots_per_segment) * cls.size;
+    for (std::uint64_t p = offset / kPageSize; p <= (offset + cls.size - 1) / kPageSize; ++p) ++s.live[p];
+    ++s.live_objects;
+    cls.owners[slot] = owner;
+    return {};
+}
+
+void SizeClassAllocator::finish_adoption() {
+    std::uint64_t used = 0;
+    for (auto& owned : classes_) {
+        SizeClass& cls = *owned;
+        std::lock_guard guard(cls.lock);
+        cls.free_slots.clear();
+        for (std::uint64_t s = cls.top; s-- > 0;)
+            if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s); // lowest last
+        // Pages that hold an object stay (and are counted); everything else in the class's
+        // region goes back: pages a dead process had populated ahead, emptied or half-written.
+        std::uint64_t gap_start = 0; // arena page index relative to the region
+        auto release_to = [&](std::uint64_t end) {
+            if (end > gap_start) arena_.release(cls.region_offset + gap_start * kPageSize, (end - gap_start) * kPageSize);
+        };
+        for (std::uint64_t index = 0; index < cls.directory.capacity(); ++index) {
+            Segment* segment = cls.segment(index);
+            if (segment == nullptr) continue;
+            for (std::uint64_t p = 0; p < kPagesPerSegment; ++p) {
+                if (segment->live[p] == 0) continue;
+                const std::uint64_t page = index * kPagesPerSegment + p;
+                release_to(page);
+                gap_start = page + 1;
+                segment->resident[p] = kResident;
+                ++cls.resident_pages;
+                ++used;
+            }
+        }
+        release_to(cls.directory.capacity() * kPagesPerSegment);
+    }
+    used_pages_.store(used, std::memory_order_relaxed);
+    counters_.max_used_pages.raise_to(used);
 }
 
 } // namespace trueno::store

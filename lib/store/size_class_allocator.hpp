@@ -1,8 +1,8 @@
 // The compressed-object allocator (what zsmalloc is to kernel zram).
 //
 // Objects are rounded up to a size class (16 bytes apart) and packed back to back in the
-// class's segments: large anonymous mappings (16 MiB of address space each, faulted in lazily)
-// in which slot i of the class lives at i * class_size. Objects straddle page boundaries freely,
+// class's segments: 16 MiB pieces of the class's region of the store's arena (faulted in
+// lazily), in which slot i of the class lives at i * class_size. Objects straddle page boundaries freely,
 // so there is no per-span tail waste and at most one partly used page at the top of each
 // class. Memory is accounted per page: a page counts in used_pages() from the first object
 // placed on it until it is given back (madvise) after its last object left -- exactly the
@@ -11,6 +11,10 @@
 // Each class has its own lock. Compaction moves the highest objects of a class into its lowest
 // free slots, using the back-reference slot -> owner to let the owner (the store) re-point its
 // handle under its own per-page lock.
+//
+// Nothing of the bookkeeping here lives in the arena: a process that takes over a store
+// rebuilds it from the objects its owners hold (adopt(), finish_adoption()), so a process
+// killed in the middle of an allocation or a compaction leaves nothing to repair.
 #pragma once
 
 #include <atomic>
@@ -24,7 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "mapped_region.hpp"
+#include "arena.hpp"
+#include "store_layout.hpp"
 #include "trueno/page.hpp"
 #include "trueno/result.hpp"
 
@@ -52,11 +57,17 @@ class SizeClassAllocator {
 
 public:
     static constexpr std::size_t kClassStep = 16;
-    static constexpr std::size_t kSegmentBytes = std::size_t{16} << 20;
+    static constexpr std::size_t kSegmentBytes = store::kSegmentBytes;
 
-    // max_objects: how many objects can exist at once (page count plus writers in flight);
-    // bounds the address space reserved per class.
-    explicit SizeClassAllocator(std::uint64_t max_objects);
+    // The counters that outlive the process (in the arena's header).
+    struct Counters {
+        PersistentCounter& limit_pages;
+        PersistentCounter& max_used_pages;
+        PersistentCounter& pages_compacted;
+    };
+
+    // Objects go into the class regions the geometry gives, inside `arena`.
+    SizeClassAllocator(Arena& arena, const ArenaGeometry& geometry, Counters counters);
     ~SizeClassAllocator();
     SizeClassAllocator(const SizeClassAllocator&) = delete;
     SizeClassAllocator& operator=(const SizeClassAllocator&) = delete;
@@ -91,16 +102,25 @@ public:
     std::byte* address(Handle handle) const;
     std::size_t class_size(Handle handle) const;
 
+    // Taking over a store: the owners declare every object that exists (adopt), then
+    // finish_adoption() gives back every page no object touches and counts the rest. EINVAL for
+    // a handle outside the arena or of size 0, EEXIST for one already adopted (its owner's
+    // entry is damaged). Call before enable_reserve() and before any allocation.
+    Status adopt(Handle handle, std::uint64_t owner);
+    void finish_adoption();
+    // A handle that lies inside its class's region.
+    bool valid(Handle handle) const;
+
     // Moves objects out of sparse places and gives empty pages and segments back to the OS.
     // Returns the pages given back.
     std::uint64_t compact(ObjectOwners& owners);
 
-    void set_limit_pages(std::uint64_t pages) { limit_pages_.store(pages, std::memory_order_relaxed); }
-    std::uint64_t limit_pages() const { return limit_pages_.load(std::memory_order_relaxed); }
+    void set_limit_pages(std::uint64_t pages) { counters_.limit_pages.store(pages); }
+    std::uint64_t limit_pages() const { return counters_.limit_pages.load(); }
     std::uint64_t used_pages() const { return used_pages_.load(std::memory_order_relaxed); }
-    std::uint64_t max_used_pages() const { return max_used_pages_.load(std::memory_order_relaxed); }
-    void reset_max_used_pages() { max_used_pages_.store(used_pages(), std::memory_order_relaxed); }
-    std::uint64_t pages_compacted() const { return pages_compacted_.load(std::memory_order_relaxed); }
+    std::uint64_t max_used_pages() const { return counters_.max_used_pages.load(); }
+    void reset_max_used_pages() { counters_.max_used_pages.store(used_pages()); }
+    std::uint64_t pages_compacted() const { return counters_.pages_compacted.load(); }
     void reset_counters();
 
     static std::size_t class_count();
@@ -114,6 +134,7 @@ private:
     bool reserve_pages(std::uint64_t pages);
     void unreserve_pages(std::uint64_t pages);
     Result<Segment*> segment_for_slot(SizeClass& cls, std::uint64_t slot);
+    std::unique_ptr<Segment> make_segment(const SizeClass& cls, std::uint64_t index) const;
     std::uint64_t new_pages_for(const SizeClass& cls, std::uint64_t slot) const;
     void place(SizeClass& cls, std::uint64_t slot, std::uint64_t owner);
     bool populated(const SizeClass& cls, std::uint64_t slot) const;
@@ -132,11 +153,10 @@ private:
     std::uint64_t release_empty_pages(SizeClass& cls);
     std::uint64_t compact_class(SizeClass& cls, std::size_t class_index, ObjectOwners& owners);
 
+    Arena& arena_;
+    Counters counters_;
     std::vector<std::unique_ptr<SizeClass>> classes_;
     std::atomic<std::uint64_t> used_pages_{0};
-    std::atomic<std::uint64_t> max_used_pages_{0};
-    std::atomic<std::uint64_t> limit_pages_{0};
-    std::atomic<std::uint64_t> pages_compacted_{0};
 
     std::uint32_t reserve_window_ = 0; // 0: plain mode (faults allowed)
     std::uint64_t reserve_budget_ = 0; // most pages the windows may sum to; 0: no cap

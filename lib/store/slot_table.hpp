@@ -1,14 +1,15 @@
 // One 16-byte entry per page of the device: what is stored for it and a bit spinlock, as
-// kernel zram's table. The table lives in an anonymous mapping, so untouched entries cost
-// nothing and start as zero (= empty, unlocked).
+// kernel zram's table. The table lives in the store's arena, so untouched entries cost nothing
+// and start as zero (= empty, unlocked), and it outlives the process when the arena does: it is
+// the single source of truth a new process rebuilds everything else from. Every change of what
+// a slot holds is one 16-byte store (set_content), so a process killed at any instruction
+// leaves each slot either as it was or as it became, never half of each.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <thread>
-
-#include "mapped_region.hpp"
-#include "trueno/result.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -16,7 +17,7 @@
 
 namespace trueno::store {
 
-struct Slot {
+struct alignas(16) Slot {
     std::uint32_t flags;       // kLocked and kind bits, compressed size in the low bits
     std::uint32_t access_time; // seconds since the store was created
     std::uint64_t value;       // allocator handle, fill word (same-filled) or shared object id
@@ -40,23 +41,20 @@ inline constexpr std::uint32_t kIncompressible = 1u << 19;
 // multi-page object whose member number is in the size bits.
 inline constexpr std::uint32_t kShared = 1u << 26;
 inline constexpr std::uint32_t kGroupMember = 1u << 25;
+// Found unusable when the store was attached (a handle outside the store, an object claimed
+// twice): reads fail with EIO until the page is written or discarded again.
+inline constexpr std::uint32_t kDamaged = 1u << 24;
 } // namespace slot_flags
 
+// A view of the table in the arena (the store owns the memory).
 class SlotTable {
 public:
-    static Result<SlotTable> create(std::uint64_t count) {
-        auto region = MappedRegion::map(count * sizeof(Slot));
-        if (!region) return region.error();
-        return SlotTable(std::move(region.value()), count);
-    }
+    SlotTable() = default;
+    SlotTable(std::byte* memory, std::uint64_t count) : slots_(reinterpret_cast<Slot*>(memory)), count_(count) {}
 
     std::uint64_t size() const { return count_; }
-    // Faults the whole table in now (16 bytes per page, as kernel zram's table), so touching
-    // an entry on the I/O path never needs new memory.
-    bool populate() { return region_.populate(0, region_.size()); }
-    Slot& operator[](std::uint64_t index) const {
-        return reinterpret_cast<Slot*>(region_.data())[index];
-    }
+    std::size_t bytes() const { return count_ * sizeof(Slot); }
+    Slot& operator[](std::uint64_t index) const { return slots_[index]; }
 
     static std::atomic_ref<std::uint32_t> flags(Slot& slot) {
         return std::atomic_ref<std::uint32_t>(slot.flags);
@@ -91,11 +89,25 @@ public:
     static void set_kind(Slot& slot, std::uint32_t value) {
         flags(slot).store(value | slot_flags::kLocked, std::memory_order_relaxed);
     }
+    // Replaces a locked slot's kind bits, value and access time in one 16-byte store, keeping
+    // the lock. Whatever the slot will point to (an object's bytes) was written before: the
+    // compiler may not sink those writes below this store, and x86 keeps stores in order.
+    static void set_content(Slot& slot, std::uint32_t kind, std::uint64_t value, std::uint32_t access_time) {
+        const Slot next{kind | slot_flags::kLocked, access_time, value};
+        std::atomic_signal_fence(std::memory_order_release);
+#if defined(__x86_64__)
+        __m128i bits;
+        std::memcpy(&bits, &next, sizeof bits);
+        _mm_store_si128(reinterpret_cast<__m128i*>(&slot), bits);
+#else
+        __atomic_store(reinterpret_cast<unsigned __int128*>(&slot),
+                       reinterpret_cast<const unsigned __int128*>(&next), __ATOMIC_RELEASE);
+#endif
+    }
 
 private:
-    SlotTable(MappedRegion region, std::uint64_t count) : region_(std::move(region)), count_(count) {}
-    MappedRegion region_;
-    std::uint64_t count_;
+    Slot* slots_ = nullptr;
+    std::uint64_t count_ = 0;
 };
 
 // Holds one slot's lock for a scope.

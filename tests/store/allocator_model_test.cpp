@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "size_class_allocator.hpp"
+#include "test_allocator.hpp"
 
 using trueno::kPageSize;
 using trueno::store::Handle;
 using trueno::store::ObjectOwners;
 using trueno::store::SizeClassAllocator;
+using trueno::store::testing::TestAllocator;
 
 namespace {
 
@@ -87,13 +89,13 @@ TEST_CASE("size classes cover 1..4096 bytes in 16-byte steps", "[allocator]") {
     REQUIRE(SizeClassAllocator::size_of_class(SizeClassAllocator::class_for_size(17)) == 32);
     REQUIRE(SizeClassAllocator::size_of_class(SizeClassAllocator::class_for_size(3631)) == 3632);
     REQUIRE(SizeClassAllocator::size_of_class(SizeClassAllocator::class_for_size(4096)) == 4096);
-    SizeClassAllocator allocator(16);
+    TestAllocator allocator(16);
     REQUIRE(allocator.allocate(0, 0).error().code == EINVAL);
     REQUIRE(allocator.allocate(4097, 0).error().code == EINVAL);
 }
 
 TEST_CASE("objects of one class are packed back to back across page boundaries", "[allocator]") {
-    SizeClassAllocator allocator(1000);
+    TestAllocator allocator(1000);
     // 100 objects of 1000 bytes in the 1008-byte class: 100800 bytes, 25 pages (whole objects
     // per page would take 34).
     std::vector<Handle> handles;
@@ -114,7 +116,7 @@ TEST_CASE("objects of one class are packed back to back across page boundaries",
 
 TEST_CASE("allocator matches a model under random allocation, free and compaction",
           "[allocator]") {
-    SizeClassAllocator allocator(20000);
+    TestAllocator allocator(20000);
     ModelOwners model;
     model.busy_every = 7;
     std::mt19937_64 rng(12345);
@@ -179,7 +181,7 @@ TEST_CASE("allocator matches a model under random allocation, free and compactio
 }
 
 TEST_CASE("allocator refuses to pass its page limit and counts the peak", "[allocator]") {
-    SizeClassAllocator allocator(100);
+    TestAllocator allocator(100);
     allocator.set_limit_pages(3);
     std::vector<Handle> handles;
     for (int i = 0; i < 3; ++i) {

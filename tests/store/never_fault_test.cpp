@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "size_class_allocator.hpp"
+#include "test_allocator.hpp"
 #include "test_pages.hpp"
 #include "trueno/page_store.hpp"
 
 using trueno::kPageSize;
 using trueno::store::Handle;
 using trueno::store::SizeClassAllocator;
+using trueno::store::testing::TestAllocator;
 
 namespace {
 
@@ -48,7 +50,7 @@ std::byte pattern(std::uint64_t owner, std::size_t i) {
 
 TEST_CASE("never-fault allocator: refuses beyond the populated reserve until a refill, keeps data",
           "[store][never-fault]") {
-    SizeClassAllocator allocator(100000);
+    TestAllocator allocator(100000);
     allocator.enable_reserve(4, /*background=*/false);
     REQUIRE(allocator.reserve_pages() > 0);
     const std::uint64_t populated_at_start = allocator.reserve_pages();
@@ -131,7 +133,7 @@ TEST_CASE("never-fault allocator: refuses beyond the populated reserve until a r
 
 TEST_CASE("never-fault allocator: a class that ran dry borrows populated slots of larger classes",
           "[store][never-fault]") {
-    SizeClassAllocator allocator(100000);
+    TestAllocator allocator(100000);
     allocator.enable_reserve(2, /*background=*/false);
     // 16-byte objects: their own class holds 2 pages (about 512 of them) populated ahead.
     std::vector<Handle> handles;
@@ -169,7 +171,7 @@ TEST_CASE("never-fault allocator: a class that ran dry borrows populated slots o
 }
 
 TEST_CASE("never-fault allocator: plain mode still faults in on demand", "[store][never-fault]") {
-    SizeClassAllocator allocator(10000);
+    TestAllocator allocator(10000);
     std::size_t ok = 0;
     for (std::uint64_t owner = 0; owner < 100; ++owner) ok += allocator.allocate(kPageSize, owner) ? 1 : 0;
     CHECK(ok == 100);
@@ -258,7 +260,7 @@ TEST_CASE("never-fault allocator: window growth stays within the reserve budget"
     // and so the populated reserve, may add up to (a swap burst once grew it past 30 MB).
     const std::uint64_t classes = SizeClassAllocator::class_count();
     auto reserve_growth = [&](std::uint64_t budget) {
-        SizeClassAllocator allocator(100000);
+        TestAllocator allocator(100000);
         allocator.enable_reserve(1, /*background=*/false, {}, budget);
         const std::uint64_t at_start = allocator.reserve_pages();
         std::uint64_t owner = 0;

@@ -80,12 +80,27 @@ struct StoreConfig {
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
     // faults must not write swap to the very device whose writes wait for the refiller.
     std::function<void()> refill_thread_setup;
+    // Where the store's memory lives. 0: private to this process, gone with it. Otherwise the
+    // key of a System V shared memory segment made for it (EEXIST if the key is taken) that
+    // outlives the process, locked in RAM so it is never swapped out, and that
+    // PageStore::attach() takes over again: swap that survives its server.
+    std::int32_t shared_memory_key = 0;
 };
 
 class PageStore {
 public:
     // Validates the config (algorithm, params, size) and builds an empty store.
     static Result<std::unique_ptr<PageStore>> create(const StoreConfig& config);
+    // Takes over the store kept in shared memory segment `key` (see StoreConfig) by a process
+    // that died or let go of it: every page written before reads back. The size, algorithm,
+    // params, streams, memory limit, recompression codecs and saved settings come from the
+    // segment; never_fault_on_io, the reserve and refill_thread_setup from `runtime`.
+    // ENOENT: no such segment. EPROTO: a layout this binary does not know, EBADMSG: a damaged
+    // header; in both cases the segment is left exactly as it was.
+    static Result<std::unique_ptr<PageStore>> attach(std::int32_t key, const StoreConfig& runtime);
+    // Removes shared memory segment `key` (the device is gone for good). Its memory goes back
+    // once no process has it attached. ENOENT: no such segment.
+    static Status remove_shared_memory(std::int32_t key);
     virtual ~PageStore() = default;
 
     virtual std::uint64_t page_count() const = 0;
@@ -164,6 +179,18 @@ public:
 
     // Multi-page objects and deduplication (see ObjectStat).
     virtual ObjectStat object_stat() const { return {}; }
+
+    // A device setting kept with the store, so it comes back with it after attach (the
+    // recompress_policy attribute's text). Saving replaces it atomically; at most 511 bytes.
+    virtual Status save_policy(std::string_view text) {
+        (void)text;
+        return {};
+    }
+    virtual std::string saved_policy() const { return {}; }
+    // Recovery: how many times a new process took this store over, and pages found unusable
+    // when it did (they read as EIO until rewritten; never silently wrong).
+    virtual std::uint64_t attaches() const { return 0; }
+    virtual std::uint64_t damaged_pages() const { return 0; }
 };
 
 // Named recompression setups for users and the benchmark (see recompress_policy.cpp).
