@@ -1,10 +1,10 @@
 // trueno-zramd: serves compressed-RAM block devices (/dev/ublkbN) through the kernel's ublk
 // driver, controlled over varlink. Runs in the foreground under systemd (Type=notify).
 //
-// Shutdown (SIGTERM/SIGINT): every device not in use is stopped and deleted. A device that is
-// still active swap or mounted is NOT removed: its data lives only in this process, so the
-// daemon logs why and keeps serving it, re-checking every two seconds, and exits once it is
-// released (swapoff/umount). Killing it anyway loses that data, exactly as with a dead disk.
+// Devices outlive the daemon: their stores live in locked shared memory and the kernel holds
+// their I/O while no daemon runs. At start it takes over every device an earlier daemon left
+// (crashed, killed or stopped); on SIGTERM/SIGINT it lets go of every device, which waits for
+// the next trueno-zramd. Devices are removed only on request (RemoveDevice, zramctl --reset).
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -75,6 +76,24 @@ void notify_status(const trueno::service::UblkDeviceManager& manager, bool watch
     sd_notify(0, status.c_str());
 }
 
+// kernel.shm_rmid_forced=1 destroys a process's System V segments when it exits: the stores
+// would die with the daemon. Turned off (with a warning) rather than losing swap.
+void keep_segments_after_exit()
+{
+    const char* path = "/proc/sys/kernel/shm_rmid_forced";
+    std::ifstream in(path);
+    int forced = 0;
+    if (!(in >> forced) || forced == 0)
+        return;
+    std::ofstream out(path);
+    if (out << "0\n" && out.flush())
+        spdlog::warn("kernel.shm_rmid_forced was 1, which would destroy the devices' memory when trueno-zramd "
+                     "exits: set it to 0 (see trueno-zramd(8))");
+    else
+        spdlog::critical("kernel.shm_rmid_forced is 1 and cannot be changed: devices will NOT survive a "
+                         "restart of trueno-zramd");
+}
+
 int serve(const Options& options)
 {
     // Signals are taken through a signalfd: block them before any thread exists so that every
@@ -86,23 +105,26 @@ int serve(const Options& options)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
     UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
-
-    for (const auto& warning : trueno::service::harden_for_swap())
-        spdlog::warn("{}", warning);
+    keep_segments_after_exit();
 
     auto control = trueno::ublk::ControlDevice::open();
     if (!control) {
         spdlog::critical("{}", control.error().message);
         return 1;
     }
-    if (unsigned n = trueno::service::delete_orphaned_devices(**control))
-        spdlog::info("deleted {} orphaned ublk device(s)", n);
 
     trueno::ublk::DeviceOptions device_options;
     device_options.queues = options.queues;
     device_options.depth = options.depth;
     device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
     trueno::service::UblkDeviceManager manager(**control, device_options);
+    // First of all: devices an earlier daemon left have I/O waiting in the kernel.
+    const auto recovery = manager.recover();
+    if (recovery.recovered + recovery.waiting + recovery.deleted + recovery.stale_stores != 0)
+        spdlog::info("recovery: {} device(s) served again, {} left waiting, {} deleted, {} stale store(s) "
+                     "removed, in {} ms",
+                     recovery.recovered, recovery.waiting, recovery.deleted, recovery.stale_stores,
+                     recovery.took.count());
 
     auto listen_fd = trueno::varlink::systemd_listen_fd();
     if (listen_fd && !listen_fd->valid())
@@ -131,7 +153,6 @@ int serve(const Options& options)
     sd_notify(0, "READY=1");
     notify_status(manager, watchdog);
 
-    bool stopping = false;
     for (;;) {
         pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
         if (poll(fds, 2, -1) < 0 && errno != EINTR) {
@@ -141,24 +162,19 @@ int serve(const Options& options)
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
             while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info))
-                spdlog::info("signal {}: {}", info.ssi_signo, stopping ? "already stopping" : "stopping");
-            if (!stopping) {
-                stopping = true;
-                sd_notify(0, "STOPPING=1");
-                server.stop(); // no new devices from here on
-            }
+                spdlog::info("signal {}: stopping", info.ssi_signo);
+            break;
         }
         if (fds[1].revents & POLLIN) {
             std::uint64_t expirations = 0;
             (void)!read(timer.get(), &expirations, sizeof(expirations));
             notify_status(manager, watchdog);
         }
-        if (stopping) {
-            // Held devices (swap, mounts) are re-tried on every timer tick until released.
-            if (manager.remove_unused() == 0)
-                break;
-        }
     }
+    sd_notify(0, "STOPPING=1");
+    server.stop(); // no calls from here on
+    // Every device stays, with its memory: the next trueno-zramd takes it over.
+    manager.release_all();
     spdlog::info("trueno-zramd stopped");
     return 0;
 }
@@ -185,9 +201,14 @@ int main(int argc, char** argv)
                    "auto (user copy when the kernel offers it), user, or buffer")
         ->check(CLI::IsMember({"auto", "user", "buffer"}))
         ->capture_default_str();
+    // Before anything else: no page of this process may be swapped out, least of all while it
+    // starts to take over devices whose I/O waits for it.
+    const auto hardening_warnings = trueno::service::harden_for_swap();
     CLI11_PARSE(app, argc, argv);
 
     setup_logging(options.log_level);
+    for (const auto& warning : hardening_warnings)
+        spdlog::warn("{}", warning);
     try {
         return serve(options);
     } catch (const std::exception& e) {

@@ -1,10 +1,12 @@
 #include "ublk_device_manager.hpp"
 
-#include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <set>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -14,24 +16,73 @@
 
 namespace trueno::service {
 
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long the kernel may take to let a dead server's device be recovered (its ring and char
+// device must be gone first; measured well under a second on 6.12).
+constexpr auto kRecoveryWait = 30s;
+
+const char* state_name(unsigned state)
+{
+    switch (state) {
+    case UBLK_S_DEV_DEAD: return "dead";
+    case UBLK_S_DEV_LIVE: return "live";
+    case UBLK_S_DEV_QUIESCED: return "quiesced";
+    default: return "failing I/O";
+    }
+}
+
+// Another trueno-zramd serving the device right now (not a zombie, not a reused pid).
+bool served_by_live_daemon(pid_t pid)
+{
+    if (pid <= 0 || pid == getpid())
+        return false;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line))
+        return false;
+    const auto close = line.rfind(')');
+    const auto open = line.find('(');
+    if (close == std::string::npos || open == std::string::npos || close + 2 >= line.size())
+        return false;
+    const std::string comm = line.substr(open + 1, close - open - 1);
+    const char state = line[close + 2];
+    return comm == "trueno-zramd" && state != 'Z' && state != 'X';
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace
+
 UblkDeviceManager::UblkDeviceManager(ublk::ControlDevice& control, ublk::DeviceOptions options)
     : control_(control), options_(options)
 {
 }
 
-UblkDeviceManager::~UblkDeviceManager()
+UblkDeviceManager::~UblkDeviceManager() { release_all(); }
+
+StoreConfig UblkDeviceManager::runtime_config() const
 {
-    std::lock_guard lock(mutex_);
-    devices_.clear(); // each device stops itself
+    StoreConfig config;
+    // The device may be swap: its queue threads (PR_SET_IO_FLUSHER) must never fault for
+    // store memory, which under pressure they could not reclaim (see StoreConfig).
+    config.never_fault_on_io = true;
+    config.refill_thread_setup = [] { become_io_flusher("store refill thread"); };
+    return config;
 }
 
 Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
 {
     if (spec.size == 0)
         return make_error(EINVAL, "size must be greater than 0");
-    if (spec.id < -1)
-        return make_error(EINVAL, "id must be -1 (any) or a ublk device number");
-    StoreConfig config;
+    if (spec.id < -1 || spec.id > kMaxDeviceId)
+        return make_error(EINVAL, "id must be -1 (any) or a ublk device number up to " + std::to_string(kMaxDeviceId));
+    StoreConfig config = runtime_config();
     config.disksize = (spec.size + kPageSize - 1) / kPageSize * kPageSize;
     if (!spec.algorithm.empty())
         config.algorithm = spec.algorithm;
@@ -43,29 +94,41 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
     }
     config.mem_limit = spec.mem_limit;
     config.streams = spec.streams;
-    // The device may be swap: its queue threads (PR_SET_IO_FLUSHER) must never fault for
-    // store memory, which under pressure they could not reclaim (see StoreConfig).
-    config.never_fault_on_io = true;
-    config.refill_thread_setup = [] { become_io_flusher("store refill thread"); };
-    auto store = PageStore::create(config);
-    if (!store)
-        return store.error();
-    std::shared_ptr<PageStore> shared = std::move(store.value());
+    // Checked before a device exists: a bad algorithm or size is the caller's error, not a
+    // half-made device.
+    if (!find_codec(config.algorithm))
+        return make_error(EINVAL, "unknown compression algorithm '" + config.algorithm +
+                                      "'; available: " + available_codec_names());
 
     std::lock_guard lock(mutex_);
     if (spec.id >= 0 && devices_.count(spec.id))
         return make_error(EEXIST, "device " + std::to_string(spec.id) + " exists");
-    auto device = ublk::UblkDevice::create(control_, spec.id, shared, options_);
-    if (!device) {
-        const auto& e = device.error();
-        // The kernel says EEXIST when a requested id is taken by any ublk server.
-        return make_error(e.code, e.message);
+    // The id first: the store's shared memory is keyed by it.
+    auto device = ublk::UblkDevice::add(control_, spec.id, config.disksize, options_);
+    if (!device)
+        return device.error(); // the kernel says EEXIST when a requested id is taken
+    const int id = (*device)->id();
+    if (id > kMaxDeviceId)
+        return make_error(ERANGE, "the kernel gave ublk id " + std::to_string(id) + ", above " +
+                                      std::to_string(kMaxDeviceId)); // the device is deleted again
+    config.shared_memory_key = store_key(id);
+    // ADD_DEV just made this id, so no device had it: a segment with its key is a leftover.
+    if (PageStore::is_shared_store(config.shared_memory_key)) {
+        spdlog::warn("removing the store of an earlier ublk device {} (the device is gone)", id);
+        (void)PageStore::remove_shared_memory(config.shared_memory_key);
+    }
+    auto store = PageStore::create(config);
+    if (!store)
+        return store.error();
+    std::shared_ptr<PageStore> shared = std::move(store.value());
+    if (auto st = (*device)->start(shared); !st) {
+        (void)PageStore::remove_shared_memory(config.shared_memory_key);
+        return st.error();
     }
     Entry entry;
     entry.store = shared;
     entry.attributes = std::make_unique<ZramAttributes>(shared, config);
     entry.device = std::move(device.value());
-    const int id = entry.device->id();
     DeviceSummary summary{id, entry.device->block_path()};
     devices_.emplace(id, std::move(entry));
     spdlog::info("created {} ({} bytes, {})", summary.name, config.disksize, shared->algorithm());
@@ -74,7 +137,7 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
 
 Status UblkDeviceManager::remove(int id)
 {
-    std::unique_ptr<ublk::UblkDevice> device;
+    Entry entry;
     {
         std::lock_guard lock(mutex_);
         auto it = devices_.find(id);
@@ -83,12 +146,18 @@ Status UblkDeviceManager::remove(int id)
         const auto& d = *it->second.device;
         if (auto reason = device_busy_reason(d.block_path(), d.block_devt()))
             return make_error(EBUSY, d.block_path() + " is " + *reason);
-        device = std::move(it->second.device);
+        entry = std::move(it->second);
         devices_.erase(it);
     }
     // Stopping waits for in-flight I/O: done outside the lock so other devices keep working.
-    const std::string path = device->block_path();
-    auto st = device->stop();
+    const std::string path = entry.device->block_path();
+    entry.attributes.reset(); // its recompression worker stops first
+    auto st = entry.device->remove();
+    entry.device.reset();
+    entry.store.reset();
+    // The device is gone for good: so is its memory.
+    if (auto removed = PageStore::remove_shared_memory(store_key(id)); !removed && removed.error().code != ENOENT)
+        spdlog::warn("{}: {}", path, removed.error().message);
     if (st)
         spdlog::info("removed {}", path);
     return st;
@@ -123,18 +192,109 @@ Status UblkDeviceManager::write_attribute(int id, const std::string& name, const
     return it->second.attributes->write(name, value);
 }
 
-std::size_t UblkDeviceManager::remove_unused()
+RecoveryReport UblkDeviceManager::recover()
 {
-    std::size_t held = 0;
-    for (const auto& summary : list()) {
-        auto st = remove(summary.id);
-        if (!st) {
-            if (st.error().code == EBUSY)
-                ++held;
-            spdlog::warn("not removing {}: {}", summary.name, st.error().message);
+    const auto start = std::chrono::steady_clock::now();
+    RecoveryReport report;
+    for (int id : ublk::existing_device_ids()) {
+        auto info = control_.device_info(static_cast<std::uint32_t>(id));
+        if (!info)
+            continue; // deleted meanwhile
+        if (served_by_live_daemon(info->ublksrv_pid))
+            continue; // another trueno-zramd serves it
+        recover_device(id, *info, report);
+    }
+    // Stores whose device is gone (removed while no daemon ran, or a daemon killed between
+    // removing a device and its memory) hold memory nobody can use.
+    std::set<int> ids;
+    for (int id : ublk::existing_device_ids())
+        ids.insert(id);
+    for (std::int32_t key : PageStore::shared_memory_keys(store_key(0), store_key(kMaxDeviceId))) {
+        if (ids.count(key - kStoreKeyBase) || !PageStore::is_shared_store(key))
+            continue;
+        if (PageStore::remove_shared_memory(key)) {
+            spdlog::info("removed the store of ublk device {}, which no longer exists", key - kStoreKeyBase);
+            ++report.stale_stores;
         }
     }
-    return held;
+    report.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    return report;
+}
+
+void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info, RecoveryReport& report)
+{
+    const std::string path = ublk::block_device_path(id);
+    const std::int32_t key = store_key(id);
+    const bool ours = id <= kMaxDeviceId && PageStore::is_shared_store(key);
+    if (info.state == UBLK_S_DEV_DEAD || !(info.flags & UBLK_F_USER_RECOVERY)) {
+        // Never started (its daemon died while making it), stopped, or made without recovery
+        // (the kernel stops those when their server dies): nothing can serve it again.
+        spdlog::info("deleting ublk device {} left by server pid {} (state {}{})", id, info.ublksrv_pid,
+                     state_name(info.state), (info.flags & UBLK_F_USER_RECOVERY) ? "" : ", no recovery");
+        (void)control_.stop_device(static_cast<std::uint32_t>(id));
+        if (auto st = control_.delete_device(static_cast<std::uint32_t>(id)); st)
+            ++report.deleted;
+        else
+            spdlog::warn("could not delete ublk device {}: {}", id, st.error().message);
+        if (ours)
+            (void)PageStore::remove_shared_memory(key);
+        return;
+    }
+    if (!ours) {
+        spdlog::warn("{} ({}, server pid {} gone) has no trueno-zram store: not ours, left alone", path,
+                     state_name(info.state), info.ublksrv_pid);
+        return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto store = PageStore::attach(key, runtime_config());
+    if (!store) {
+        spdlog::critical("{}: its store cannot be taken over: {}. The device stays as it is, its I/O "
+                         "waiting in the kernel, until a trueno-zramd that can serve it starts",
+                         path, store.error().message);
+        ++report.waiting;
+        return;
+    }
+    std::shared_ptr<PageStore> shared = std::move(store.value());
+    const double attached = seconds_since(start);
+    auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait);
+    if (!device) {
+        spdlog::critical("{}: recovery failed: {}. The device stays quiesced, its I/O waiting in the "
+                         "kernel; restart trueno-zramd to try again",
+                         path, device.error().message);
+        ++report.waiting;
+        return;
+    }
+    const MmStat mm = shared->mm_stat();
+    spdlog::info("recovered {} from the store of server pid {}: {} MiB in {} MiB, attached in {:.3f} s, "
+                 "serving again after {:.3f} s (recovery {})",
+                 path, info.ublksrv_pid, mm.orig_data_size >> 20, mm.mem_used_total >> 20, attached,
+                 seconds_since(start), shared->attaches());
+    StoreConfig config = runtime_config();
+    config.disksize = shared->disksize();
+    config.algorithm = shared->algorithm();
+    config.params = shared->params();
+    config.shared_memory_key = key;
+    Entry entry;
+    entry.store = shared;
+    entry.attributes = std::make_unique<ZramAttributes>(shared, config);
+    entry.device = std::move(device.value());
+    std::lock_guard lock(mutex_);
+    devices_.emplace(id, std::move(entry));
+    ++report.recovered;
+}
+
+void UblkDeviceManager::release_all()
+{
+    std::map<int, Entry> devices;
+    {
+        std::lock_guard lock(mutex_);
+        devices.swap(devices_);
+    }
+    for (auto& [id, entry] : devices) {
+        entry.attributes.reset(); // the recompression worker ends its batch and stops
+        entry.device->release();
+        spdlog::info("left {} to the next trueno-zramd (its I/O waits in the kernel)", entry.device->block_path());
+    }
 }
 
 std::size_t UblkDeviceManager::device_count() const
@@ -154,39 +314,6 @@ std::pair<std::uint64_t, std::uint64_t> UblkDeviceManager::totals() const
         used += s.mem_used_total;
     }
     return {orig, used};
-}
-
-unsigned delete_orphaned_devices(ublk::ControlDevice& control)
-{
-    unsigned deleted = 0;
-    DIR* dir = opendir("/sys/class/ublk-char");
-    if (!dir)
-        return 0;
-    std::vector<int> ids;
-    while (dirent* e = readdir(dir)) {
-        const std::string name = e->d_name;
-        if (name.rfind("ublkc", 0) == 0 && name.size() > 5)
-            ids.push_back(std::atoi(name.c_str() + 5));
-    }
-    closedir(dir);
-    for (int id : ids) {
-        auto info = control.device_info(static_cast<std::uint32_t>(id));
-        if (!info)
-            continue;
-        const pid_t pid = info->ublksrv_pid;
-        const bool server_alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-        if (server_alive && info->state != UBLK_S_DEV_DEAD)
-            continue;
-        if (server_alive)
-            continue; // another live server owns it (it is setting up or tearing down)
-        spdlog::info("deleting ublk device {} left by dead server pid {} (state {})", id, pid, info->state);
-        (void)control.stop_device(static_cast<std::uint32_t>(id));
-        if (auto st = control.delete_device(static_cast<std::uint32_t>(id)); st)
-            ++deleted;
-        else
-            spdlog::warn("could not delete orphaned ublk device {}: {}", id, st.error().message);
-    }
-    return deleted;
 }
 
 } // namespace trueno::service

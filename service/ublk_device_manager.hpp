@@ -1,7 +1,14 @@
 // DeviceManager over ublk: each device is a page store + its zram attributes + a UblkDevice.
 // One process serves any number of them; all methods are thread-safe.
+//
+// A device's store lives in a System V shared memory segment keyed by its ublk id
+// (store_key), so the device outlives this process: when it dies or stops, the kernel holds
+// the device's I/O, and the next trueno-zramd takes every device over (recover()). Devices are
+// only removed on request (remove(), the "reset" attribute).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,10 +20,24 @@
 
 namespace trueno::service {
 
+// The shared memory key of ublk device id's store ("tZ" and the id).
+inline constexpr std::int32_t kStoreKeyBase = 0x745a0000;
+inline constexpr int kMaxDeviceId = 0xffff;
+inline std::int32_t store_key(int id) { return kStoreKeyBase + id; }
+
+// What recover() found.
+struct RecoveryReport {
+    unsigned recovered = 0; // devices served again
+    unsigned waiting = 0;   // left quiesced: a store this binary cannot serve (see the log)
+    unsigned deleted = 0;   // devices that never started, or that the kernel had stopped
+    unsigned stale_stores = 0; // segments of devices that no longer exist, removed
+    std::chrono::milliseconds took{0};
+};
+
 class UblkDeviceManager final : public DeviceManager {
 public:
     UblkDeviceManager(ublk::ControlDevice& control, ublk::DeviceOptions options);
-    ~UblkDeviceManager() override;
+    ~UblkDeviceManager() override; // releases every device: each waits for the next server
 
     Result<DeviceSummary> create(const DeviceSpec& spec) override;
     Status remove(int id) override;
@@ -24,9 +45,14 @@ public:
     Result<AttributeMap> read_attributes(int id) const override;
     Status write_attribute(int id, const std::string& name, const std::string& value) override;
 
-    // Removes every device that is not in use; returns how many are still held (active swap
-    // or mounted), each logged with its reason.
-    std::size_t remove_unused();
+    // At start, before serving anything else: takes over every device an earlier trueno-zramd
+    // left behind (its server dead, its store in shared memory), deletes devices that can
+    // never serve again (never started, or stopped by the kernel), and removes store segments
+    // whose device is gone.
+    RecoveryReport recover();
+    // Lets go of every device (a planned stop or restart): each keeps its store and its I/O
+    // waits in the kernel until the next trueno-zramd recovers it.
+    void release_all();
 
     std::size_t device_count() const;
     // Sum of orig_data_size and of mem_used_total over all devices, for the status line.
@@ -38,15 +64,14 @@ private:
         std::unique_ptr<ZramAttributes> attributes;
         std::unique_ptr<ublk::UblkDevice> device;
     };
+    StoreConfig runtime_config() const;
+    // One device left by a dead server: recovered, deleted or left alone (and why, logged).
+    void recover_device(int id, const ublksrv_ctrl_dev_info& info, RecoveryReport& report);
 
     ublk::ControlDevice& control_;
     ublk::DeviceOptions options_;
     mutable std::mutex mutex_;
     std::map<int, Entry> devices_;
 };
-
-// Deletes ublk devices left behind by a server that died (state DEAD or QUIESCED, server pid
-// gone), so their ids can be used again. Returns how many were deleted.
-unsigned delete_orphaned_devices(ublk::ControlDevice& control);
 
 } // namespace trueno::service

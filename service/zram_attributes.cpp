@@ -244,7 +244,13 @@ std::optional<Access> access_of(const std::string& name) {
 } // namespace
 
 ZramAttributes::ZramAttributes(std::shared_ptr<PageStore> store, StoreConfig config)
-    : store_(std::move(store)), config_(std::move(config)), recompressor_(store_) {}
+    : store_(std::move(store)), config_(std::move(config)), recompressor_(store_) {
+    // A device taken over from an earlier daemon goes on with the policy it had.
+    if (const std::string saved = store_->saved_policy(); !saved.empty()) {
+        auto policy = parse_background_policy(saved);
+        if (policy) (void)recompressor_.set_policy(std::move(*policy));
+    }
+}
 
 AttributeMap ZramAttributes::read_all() const {
     AttributeMap map;
@@ -273,7 +279,9 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
         // leaves it out; it is shown here, with the writes refused while it was empty.
         return std::string("version: 1\n0        0\nreserve_bytes ") +
                std::to_string(store_->reserve_bytes()) + "\nreserve_misses " +
-               std::to_string(store_->reserve_misses());
+               std::to_string(store_->reserve_misses()) + "\nrecoveries " +
+               std::to_string(store_->attaches()) + "\ndamaged_pages " +
+               std::to_string(store_->damaged_pages());
     }
     if (name == "bd_stat") return std::string("       0        0        0"); // no backing device
     if (name == "backing_dev") return std::string("none");
@@ -337,7 +345,9 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
     if (name == "recompress_policy") {
         auto policy = parse_background_policy(strip_newline(value));
         if (!policy) return policy.error();
-        return recompressor_.set_policy(std::move(*policy));
+        const std::string text = format_background_policy(*policy);
+        if (auto st = recompressor_.set_policy(std::move(*policy)); !st) return st;
+        return store_->save_policy(text == "off" ? "" : text); // it comes back with the store
     }
     if (name == "backing_dev" || name == "writeback" || name == "writeback_limit" ||
         name == "writeback_limit_enable")

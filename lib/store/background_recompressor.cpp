@@ -219,7 +219,12 @@ Status BackgroundRecompressor::set_policy(std::optional<BackgroundPolicy> policy
         auto set = ensure_policy_codec(*store_, *named, policy->priority);
         if (!set) return set.error();
         if (!same_codec || *set) {
-            dictionary_trained_ = false;
+            // A store taken over by a new daemon keeps the dictionary the policy trained.
+            bool kept_dictionary = false;
+            for (const auto& current : store_->recomp_algorithms())
+                kept_dictionary |= current.priority == policy->priority && current.params.dictionary &&
+                                   named->dictionary_bytes != 0;
+            dictionary_trained_ = !*set && kept_dictionary;
             trained_gain_.reset();
         }
     }

@@ -25,6 +25,18 @@ Result<std::unique_ptr<PageStore>> PageStore::attach(std::int32_t key, const Sto
 
 Status PageStore::remove_shared_memory(std::int32_t key) { return store::Arena::remove_shared(key); }
 
+bool PageStore::is_shared_store(std::int32_t key) {
+    auto arena = store::Arena::attach_shared(key, /*read_only=*/true);
+    return arena && arena->size() >= store::kArenaMagic.size() &&
+           std::memcmp(arena->data(), store::kArenaMagic.data(), store::kArenaMagic.size()) == 0;
+}
+
+std::vector<std::int32_t> PageStore::shared_memory_keys(std::int32_t first, std::int32_t last) {
+    std::vector<std::int32_t> keys;
+    for (key_t key : store::Arena::shared_keys(first, last)) keys.push_back(key);
+    return keys;
+}
+
 } // namespace trueno
 
 namespace trueno::store {

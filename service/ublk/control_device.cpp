@@ -1,11 +1,13 @@
 #include "control_device.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -196,6 +198,43 @@ Status ControlDevice::delete_device(std::uint32_t dev_id)
     if (auto rc = command(UBLK_U_CMD_DEL_DEV, UBLK_CMD_DEL_DEV, cmd); !rc)
         return make_error(rc.error().code, "ublk DEL_DEV: " + rc.error().message);
     return {};
+}
+
+Status ControlDevice::start_user_recovery(std::uint32_t dev_id)
+{
+    ublksrv_ctrl_cmd cmd{};
+    cmd.dev_id = dev_id;
+    cmd.queue_id = 0xffff;
+    if (auto rc = command(UBLK_U_CMD_START_USER_RECOVERY, UBLK_CMD_START_USER_RECOVERY, cmd); !rc)
+        return make_error(rc.error().code, "ublk START_USER_RECOVERY: " + rc.error().message);
+    return {};
+}
+
+Status ControlDevice::end_user_recovery(std::uint32_t dev_id, int server_pid)
+{
+    ublksrv_ctrl_cmd cmd{};
+    cmd.dev_id = dev_id;
+    cmd.queue_id = 0xffff;
+    cmd.data[0] = static_cast<std::uint64_t>(server_pid);
+    if (auto rc = command(UBLK_U_CMD_END_USER_RECOVERY, UBLK_CMD_END_USER_RECOVERY, cmd); !rc)
+        return make_error(rc.error().code, "ublk END_USER_RECOVERY: " + rc.error().message);
+    return {};
+}
+
+std::vector<int> existing_device_ids()
+{
+    std::vector<int> ids;
+    if (DIR* dir = opendir("/sys/class/ublk-char")) {
+        while (dirent* e = readdir(dir)) {
+            const std::string name = e->d_name;
+            if (name.rfind("ublkc", 0) == 0 && name.size() > 5 &&
+                name.find_first_not_of("0123456789", 5) == std::string::npos)
+                ids.push_back(std::stoi(name.substr(5)));
+        }
+        closedir(dir);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
 }
 
 Result<ublksrv_ctrl_dev_info> ControlDevice::device_info(std::uint32_t dev_id)

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "trueno/result.hpp"
 #include "ublk_uapi.hpp"
@@ -43,6 +44,12 @@ public:
     Status stop_device(std::uint32_t dev_id);
     Status delete_device(std::uint32_t dev_id);
     Result<ublksrv_ctrl_dev_info> device_info(std::uint32_t dev_id);
+    // Recovery (UBLK_F_USER_RECOVERY): START_USER_RECOVERY on a device whose server died
+    // (EBUSY until the kernel has quiesced it and the old server's char device is closed),
+    // then, once every queue of the new server fetched, END_USER_RECOVERY with its pid: the
+    // device is LIVE again and the requests that waited are served.
+    Status start_user_recovery(std::uint32_t dev_id);
+    Status end_user_recovery(std::uint32_t dev_id, int server_pid);
 
 private:
     ControlDevice(UniqueFd fd, io_uring ring);
@@ -61,5 +68,8 @@ private:
 // The id-th ublk nodes.
 std::string block_device_path(int id);
 std::string char_device_path(int id);
+
+// Ids of every ublk device the kernel has now (from /sys/class/ublk-char), in order.
+std::vector<int> existing_device_ids();
 
 } // namespace trueno::ublk

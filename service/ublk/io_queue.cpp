@@ -1,10 +1,13 @@
 #include "io_queue.hpp"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include <spdlog/spdlog.h>
 
@@ -55,6 +58,9 @@ template <typename Fn> bool transfer_all(Fn&& fn, std::byte* data, std::size_t l
     return true;
 }
 
+// The poll on the exit eventfd; tags are below UBLK_MAX_QUEUE_DEPTH.
+constexpr std::uint64_t kExitTag = ~std::uint64_t{0};
+
 // How much of a queue thread's stack is made resident before it serves: well over what the
 // request path uses (a codec's state on the stack, a few KiB of frames).
 constexpr std::size_t kStackPrefaultBytes = 256 * 1024;
@@ -78,6 +84,12 @@ Result<std::unique_ptr<IoQueue>> IoQueue::create(const QueueConfig& config, std:
     if (config.depth == 0 || config.depth > UBLK_MAX_QUEUE_DEPTH || config.buffer_bytes == 0)
         return make_error(EINVAL, "queue depth must be 1..4096 and the buffer size non-zero");
     std::unique_ptr<IoQueue> queue(new IoQueue(config, std::move(store)));
+    queue->exit_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (queue->exit_fd_ < 0) {
+        const int err = errno;
+        return make_error(err, std::string("eventfd for queue ") + std::to_string(config.queue_id) + ": " +
+                                   std::strerror(err));
+    }
 
     queue->descriptors_bytes_ = round_up_to_page(config.depth * sizeof(ublksrv_io_desc));
     const auto offset = static_cast<off_t>(config.queue_id * round_up_to_page(kMaxDescriptorBytes));
@@ -118,6 +130,8 @@ IoQueue::IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store)
 IoQueue::~IoQueue()
 {
     join();
+    if (exit_fd_ >= 0)
+        close(exit_fd_);
     if (buffers_)
         munmap(buffers_, buffers_bytes_);
     if (descriptors_)
@@ -136,6 +150,12 @@ void IoQueue::join()
 {
     if (thread_.joinable())
         thread_.join();
+}
+
+void IoQueue::request_exit()
+{
+    const std::uint64_t one = 1;
+    (void)!write(exit_fd_, &one, sizeof one);
 }
 
 bool IoQueue::queue_command(io_uring& ring, unsigned tag, bool fetch_only, int result)
@@ -182,7 +202,14 @@ int IoQueue::serve(unsigned tag)
         if (!transfer_all(read_fn, buffer, length, uc_offset))
             return -EIO;
     }
-    int result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_);
+    int result = -EIO;
+    try {
+        result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_);
+    } catch (const std::bad_alloc&) {
+        result = -ENOMEM; // the kernel keeps the page and tries again
+    } catch (...) {
+        result = -EIO; // this request fails; the queue serves on
+    }
     if (config_.user_copy && request.op == UBLK_IO_OP_READ && result > 0) {
         auto write_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pwrite(fd, d, n, o); };
         if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(result), uc_offset))
@@ -196,7 +223,7 @@ void IoQueue::run(std::promise<Status> armed)
     prefault_stack();
     // Allocations on this thread must not recurse into swap I/O served by this very thread.
     service::become_io_flusher("queue " + std::to_string(config_.queue_id));
-    Ring ring(config_.depth);
+    Ring ring(config_.depth + 1); // every tag's command and the exit poll
     if (ring.status() < 0) {
         armed.set_value(make_error(-ring.status(), "io_uring_queue_init for queue " +
                                                        std::to_string(config_.queue_id) + ": " +
@@ -205,7 +232,10 @@ void IoQueue::run(std::promise<Status> armed)
     }
     for (unsigned tag = 0; tag < config_.depth; ++tag)
         queue_command(ring.get(), tag, true, 0);
-    if (int rc = io_uring_submit(&ring.get()); rc < 0 || static_cast<unsigned>(rc) != config_.depth) {
+    io_uring_sqe* poll = io_uring_get_sqe(&ring.get());
+    io_uring_prep_poll_add(poll, exit_fd_, POLLIN);
+    io_uring_sqe_set_data64(poll, kExitTag);
+    if (int rc = io_uring_submit(&ring.get()); rc < 0 || static_cast<unsigned>(rc) != config_.depth + 1) {
         armed.set_value(make_error(rc < 0 ? -rc : EIO, "submitting FETCH_REQ for queue " +
                                                           std::to_string(config_.queue_id)));
         return;
@@ -219,7 +249,8 @@ void IoQueue::run(std::promise<Status> armed)
     armed.set_value(Status{});
 
     unsigned active = config_.depth;
-    while (active > 0) {
+    bool exiting = false;
+    while (active > 0 && !exiting) {
         int rc = io_uring_submit_and_wait(&ring.get(), 1);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
             spdlog::error("queue {}: io_uring_submit_and_wait: {}", config_.queue_id, std::strerror(-rc));
@@ -231,6 +262,10 @@ void IoQueue::run(std::promise<Status> armed)
         io_uring_for_each_cqe(&ring.get(), head, cqe)
         {
             ++seen;
+            if (cqe->user_data == kExitTag) {
+                exiting = true;
+                continue;
+            }
             const auto tag = static_cast<unsigned>(cqe->user_data);
             const int res = cqe->res;
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
@@ -250,6 +285,13 @@ void IoQueue::run(std::promise<Status> armed)
             }
         }
         io_uring_cq_advance(&ring.get(), seen);
+    }
+    if (exiting && active > 0) {
+        // Commit what was served in the last batch; the ring's exit then cancels the fetches.
+        io_uring_submit(&ring.get());
+        spdlog::debug("queue {}: leaving the device to the next server after {} requests", config_.queue_id,
+                      counters_.requests.load());
+        return;
     }
     spdlog::debug("queue {}: stopped after {} requests", config_.queue_id, counters_.requests.load());
 }

@@ -1,6 +1,8 @@
 // One hardware queue of a ublk device: its own thread and io_uring, the mmapped descriptor
-// array, and one preallocated, mlocked buffer per tag. Fetches requests from the kernel, runs
-// them against the store, and commits the results, until the device goes away (-ENODEV).
+// array, and preallocated, mlocked buffers (one per tag in copy mode, one for the queue with
+// user copy). Fetches requests from the kernel, runs them against the store, and commits the
+// results, until the device goes away (STOP_DEV) or the queue is asked to let go of it
+// (request_exit: the kernel then quiesces the device and keeps its I/O for the next server).
 #pragma once
 
 #include <liburing.h>
@@ -46,8 +48,13 @@ public:
     // Starts the thread. The result is ready once every tag has a FETCH_REQ outstanding (then
     // START_DEV may be sent) or the queue failed to arm.
     std::future<Status> start();
-    // Waits for the thread; it ends when the kernel aborts the fetches (STOP_DEV).
+    // Waits for the thread; it ends when the kernel aborts the fetches (STOP_DEV) or after
+    // request_exit().
     void join();
+    // Makes the thread commit what it has served and leave, closing its ring: the kernel
+    // cancels its fetches and, for a device with UBLK_F_USER_RECOVERY, quiesces the device
+    // (requests wait in the kernel until a new server recovers it).
+    void request_exit();
 
     const QueueCounters& counters() const { return counters_; }
 
@@ -59,6 +66,7 @@ private:
 
     QueueConfig config_;
     std::shared_ptr<PageStore> store_;
+    int exit_fd_ = -1; // eventfd: written by request_exit(), polled by the thread
     const ublksrv_io_desc* descriptors_ = nullptr;
     std::size_t descriptors_bytes_ = 0;
     std::byte* buffers_ = nullptr; // buffer_bytes per tag (copy mode) or one (user copy), locked

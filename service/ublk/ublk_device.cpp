@@ -63,15 +63,17 @@ Result<CopyMode> parse_copy_mode(const std::string& text)
     return make_error(EINVAL, "copy mode '" + text + "': expected auto, user or buffer");
 }
 
-UblkDevice::UblkDevice(ControlDevice& control, int id, std::shared_ptr<PageStore> store)
-    : control_(control), id_(id), store_(std::move(store))
-{
-}
+UblkDevice::UblkDevice(ControlDevice& control, int id) : control_(control), id_(id) {}
 
 UblkDevice::~UblkDevice()
 {
-    if (auto st = stop(); !st)
-        spdlog::error("ublk device {}: {}", id_, st.error().message);
+    if (started_) {
+        release();
+    } else if (added_) {
+        // Added but never served: no data, nothing to wait for it.
+        if (auto st = remove(); !st)
+            spdlog::error("ublk device {}: {}", id_, st.error().message);
+    }
 }
 
 std::uint64_t UblkDevice::requests() const
@@ -82,11 +84,10 @@ std::uint64_t UblkDevice::requests() const
     return total;
 }
 
-Result<std::unique_ptr<UblkDevice>> UblkDevice::create(ControlDevice& control, int requested_id,
-                                                        std::shared_ptr<PageStore> store,
-                                                        const DeviceOptions& options)
+Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int requested_id,
+                                                     std::uint64_t size_bytes, const DeviceOptions& options)
 {
-    if (!store || store->disksize() == 0 || store->disksize() % kPageSize != 0)
+    if (size_bytes == 0 || size_bytes % kPageSize != 0)
         return make_error(EINVAL, "device size must be a non-zero multiple of 4096");
     if (options.depth == 0 || options.depth > UBLK_MAX_QUEUE_DEPTH)
         return make_error(EINVAL, "queue depth must be 1..4096");
@@ -103,65 +104,124 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::create(ControlDevice& control, i
     info.queue_depth = static_cast<std::uint16_t>(options.depth);
     info.max_io_buf_bytes = options.max_io_bytes;
     info.dev_id = requested_id < 0 ? ~0U : static_cast<std::uint32_t>(requested_id);
-    info.flags = UBLK_F_CMD_IOCTL_ENCODE | (want_user_copy ? UBLK_F_USER_COPY : 0);
+    // Recovery with reissue: the device and its I/O outlive this process (see the header).
+    info.flags = UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE |
+                 (want_user_copy ? UBLK_F_USER_COPY : 0);
     if (auto st = control.add_device(info); !st)
         return st.error();
 
-    std::unique_ptr<UblkDevice> device(new UblkDevice(control, static_cast<int>(info.dev_id), std::move(store)));
+    std::unique_ptr<UblkDevice> device(new UblkDevice(control, static_cast<int>(info.dev_id)));
     device->added_ = true;
+    device->info_ = info;
     device->flags_ = info.flags;
     device->user_copy_ = (info.flags & UBLK_F_USER_COPY) != 0;
     if (want_user_copy && !device->user_copy_)
         return make_error(EOPNOTSUPP, "the kernel refused UBLK_F_USER_COPY");
-    const bool encoded = (info.flags & UBLK_F_CMD_IOCTL_ENCODE) != 0;
+    if (!(info.flags & UBLK_F_USER_RECOVERY) || !(info.flags & UBLK_F_USER_RECOVERY_REISSUE))
+        return make_error(EOPNOTSUPP, "the kernel refused UBLK_F_USER_RECOVERY_REISSUE: a device whose "
+                                      "server restarts would lose its I/O");
     spdlog::info("ublk device {}: {} queues x depth {}, {} KiB per request, flags {:#x}, {} copy",
                  device->id_, info.nr_hw_queues, info.queue_depth, info.max_io_buf_bytes / 1024,
                  info.flags, device->user_copy_ ? "user" : "buffer");
 
     DeviceParams params;
-    params.size_bytes = device->store_->disksize();
+    params.size_bytes = size_bytes;
     params.max_io_bytes = info.max_io_buf_bytes;
     if (auto st = control.set_params(device->id_, params); !st)
         return st.error();
+    return device;
+}
 
-    auto fd = open_char_device(device->id_);
+Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info)
+{
+    store_ = std::move(store);
+    auto fd = open_char_device(id_);
     if (!fd)
         return fd.error();
-    device->char_fd_ = std::move(fd.value());
-
+    char_fd_ = std::move(fd.value());
+    const bool encoded = (info.flags & UBLK_F_CMD_IOCTL_ENCODE) != 0;
     std::vector<std::future<Status>> armed;
     for (unsigned q = 0; q < info.nr_hw_queues; ++q) {
         QueueConfig qc;
         qc.queue_id = q;
         qc.depth = info.queue_depth;
         qc.buffer_bytes = info.max_io_buf_bytes;
-        qc.user_copy = device->user_copy_;
+        qc.user_copy = user_copy_;
         qc.encoded_opcodes = encoded;
-        qc.char_fd = device->char_fd_.get();
-        auto queue = IoQueue::create(qc, device->store_);
+        qc.char_fd = char_fd_.get();
+        auto queue = IoQueue::create(qc, store_);
         if (!queue)
             return queue.error();
-        device->queues_.push_back(std::move(queue.value()));
-        armed.push_back(device->queues_.back()->start());
+        queues_.push_back(std::move(queue.value()));
+        armed.push_back(queues_.back()->start());
     }
     for (auto& f : armed)
         if (auto st = f.get(); !st)
-            return st.error(); // the destructor stops and deletes what was added
+            return st.error();
+    return {};
+}
 
+Status UblkDevice::start(std::shared_ptr<PageStore> store)
+{
+    if (!added_ || started_)
+        return make_error(EINVAL, "ublk device " + std::to_string(id_) + " cannot be started now");
+    if (!store || store->disksize() == 0 || store->disksize() % kPageSize != 0)
+        return make_error(EINVAL, "device size must be a non-zero multiple of 4096");
+    if (auto st = start_queues(std::move(store), info_); !st)
+        return st; // the destructor removes what was added
     // Only now: START_DEV waits until every tag of every queue has a fetch outstanding.
-    if (auto st = control.start_device(device->id_, getpid()); !st)
+    if (auto st = control_.start_device(id_, getpid()); !st)
+        return st;
+    started_ = true;
+    devt_ = read_block_devt(id_);
+    return {};
+}
+
+Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, int id,
+                                                         std::shared_ptr<PageStore> store,
+                                                         std::chrono::milliseconds wait)
+{
+    // The kernel quiesces the device once the dead server's ring is gone, and lets a new
+    // server in once its char device is closed too: until then START_USER_RECOVERY is EBUSY.
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    Status started = make_error(EBUSY, "not tried");
+    for (;;) {
+        started = control.start_user_recovery(static_cast<std::uint32_t>(id));
+        if (started || started.error().code != EBUSY || std::chrono::steady_clock::now() >= deadline)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!started)
+        return started.error();
+    auto info = control.device_info(static_cast<std::uint32_t>(id));
+    if (!info)
+        return info.error();
+    std::unique_ptr<UblkDevice> device(new UblkDevice(control, id));
+    device->info_ = *info;
+    device->flags_ = info->flags;
+    device->user_copy_ = (info->flags & UBLK_F_USER_COPY) != 0;
+    // From here on the device is ours to serve; if that fails, it stays quiesced (never
+    // removed: its data is in the store) for the next attempt.
+    if (auto st = device->start_queues(std::move(store), *info); !st) {
+        device->release();
         return st.error();
+    }
     device->started_ = true;
-    device->devt_ = read_block_devt(device->id_);
+    if (auto st = control.end_user_recovery(static_cast<std::uint32_t>(id), getpid()); !st) {
+        device->release();
+        return st.error();
+    }
+    device->added_ = true;
+    device->devt_ = read_block_devt(id);
     return device;
 }
 
-Status UblkDevice::stop()
+Status UblkDevice::remove()
 {
     if (!added_)
         return {};
     Status result;
-    // STOP_DEV also aborts the outstanding fetches (-ENODEV), which ends the queue threads.
+    // STOP_DEV also aborts the outstanding fetches, which ends the queue threads.
     if (auto st = control_.stop_device(static_cast<std::uint32_t>(id_)); !st)
         result = st;
     for (auto& q : queues_) {
@@ -175,6 +235,21 @@ Status UblkDevice::stop()
     added_ = false;
     started_ = false;
     return result;
+}
+
+void UblkDevice::release()
+{
+    for (auto& q : queues_)
+        q->request_exit();
+    for (auto& q : queues_) {
+        q->join();
+        finished_requests_ += q->counters().requests.load();
+    }
+    queues_.clear();
+    char_fd_.reset(); // the next server's START_USER_RECOVERY waits for this
+    store_.reset();
+    added_ = false;
+    started_ = false;
 }
 
 } // namespace trueno::ublk

@@ -1,9 +1,17 @@
-// One ublk block device served from a page store: ADD_DEV + SET_PARAMS, the char device, one
-// IoQueue per hardware queue, START_DEV; and the reverse on stop (STOP_DEV, join, DEL_DEV).
+// One ublk block device served from a page store: ADD_DEV + SET_PARAMS (add), the char device,
+// one IoQueue per hardware queue, START_DEV (start); or, for a device whose server died,
+// START_USER_RECOVERY, the queues, END_USER_RECOVERY (recover). It ends either removed
+// (remove: STOP_DEV, DEL_DEV) or left to the next server (release: the queues let go, the
+// kernel quiesces the device and keeps its I/O waiting).
+//
+// Devices are made with UBLK_F_USER_RECOVERY and UBLK_F_USER_RECOVERY_REISSUE: when this
+// process dies, requests it had taken but not answered are given to the next server again, so
+// every request must be idempotent (a write of the same data, a discard of the same range).
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,12 +39,18 @@ struct DeviceOptions {
 
 class UblkDevice {
 public:
-    // Creates and starts /dev/ublkbN for the store (its disksize is the device size).
-    // requested_id < 0 lets the kernel pick.
-    static Result<std::unique_ptr<UblkDevice>> create(ControlDevice& control, int requested_id,
-                                                       std::shared_ptr<PageStore> store,
-                                                       const DeviceOptions& options);
-    ~UblkDevice(); // stops the device if stop() was not called
+    // ADD_DEV and SET_PARAMS for a device of size_bytes: it has an id, not yet a block node.
+    // requested_id < 0 lets the kernel pick. Destroyed before start(), it is deleted again.
+    static Result<std::unique_ptr<UblkDevice>> add(ControlDevice& control, int requested_id,
+                                                    std::uint64_t size_bytes, const DeviceOptions& options);
+    // Serves the store (of the size given to add) and adds /dev/ublkbN.
+    Status start(std::shared_ptr<PageStore> store);
+    // Takes over device `id` whose server is gone (state QUIESCED, or LIVE until the kernel
+    // noticed), serving `store`: waits up to `wait` for the kernel to let it be recovered.
+    static Result<std::unique_ptr<UblkDevice>> recover(ControlDevice& control, int id,
+                                                        std::shared_ptr<PageStore> store,
+                                                        std::chrono::milliseconds wait);
+    ~UblkDevice(); // a started device is released (left to the next server), never removed
     UblkDevice(const UblkDevice&) = delete;
     UblkDevice& operator=(const UblkDevice&) = delete;
 
@@ -47,11 +61,18 @@ public:
     std::uint64_t flags() const { return flags_; }
     std::uint64_t requests() const;
 
-    // STOP_DEV, waits for the queue threads, closes the char device, DEL_DEV. Idempotent.
-    Status stop();
+    // STOP_DEV, waits for the queue threads, closes the char device, DEL_DEV: the device is
+    // gone for good. Idempotent.
+    Status remove();
+    // The queues let go of the device and the char device is closed; the device stays, its
+    // requests waiting in the kernel, until a new server recovers it. Idempotent.
+    void release();
 
 private:
-    UblkDevice(ControlDevice& control, int id, std::shared_ptr<PageStore> store);
+    UblkDevice(ControlDevice& control, int id);
+    // Opens the char device and starts one queue per hardware queue, each with a fetch
+    // outstanding on every tag.
+    Status start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info);
 
     ControlDevice& control_;
     int id_;
@@ -62,6 +83,7 @@ private:
     bool user_copy_ = false;
     std::uint64_t flags_ = 0;
     std::uint64_t finished_requests_ = 0; // of queues already stopped
+    ublksrv_ctrl_dev_info info_{};        // as the kernel negotiated it
     bool added_ = false;
     bool started_ = false;
 };

@@ -1,7 +1,10 @@
-// page-verify [--noise N] MEGABYTES [GO_FILE]: fills that much anonymous memory with
-// compressible pages, each carrying its index and a checksum, then (once GO_FILE exists, if given) reads every page
-// back and checks it. In a VM with little RAM the pages go through swap: any page lost or
-// corrupted on the way is counted. Exit 0 only when every page verified.
+// page-verify [--noise N | --corpus FILE] MEGABYTES [GO_FILE]: fills that much anonymous memory
+// with compressible pages, each carrying its index and a checksum, then (once GO_FILE exists, if
+// given) reads every page back and checks it. In a VM with little RAM the pages go through swap:
+// any page lost or corrupted on the way is counted. Exit 0 only when every page verified.
+// With --corpus the pages are real process memory (a page corpus, raw, e.g. a virtio disk) read
+// in order and wrapping around, with only the first and last 8 bytes of each replaced.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -47,12 +50,39 @@ bool check(const std::uint64_t* page, std::uint64_t index)
     return page[kWords - 1] == sum;
 }
 
+// A corpus page (index modulo the corpus) with the index in word 0 and the checksum in the last.
+bool fill_from(int corpus, std::size_t corpus_pages, std::uint64_t* page, std::uint64_t index)
+{
+    // O_DIRECT straight into the page: the corpus does not sit in the page cache as well.
+    const off_t at = static_cast<off_t>((index % corpus_pages) * kPage);
+    if (pread(corpus, page, kPage, at) != static_cast<ssize_t>(kPage))
+        return false;
+    page[0] = index;
+    std::uint64_t sum = mix(index);
+    for (std::size_t w = 1; w + 1 < kWords; ++w)
+        sum = mix(sum ^ page[w]);
+    page[kWords - 1] = sum;
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     std::size_t noise = 1;
-    if (argc > 2 && std::strcmp(argv[1], "--noise") == 0) {
+    int corpus = -1;
+    std::size_t corpus_pages = 0;
+    if (argc > 2 && std::strcmp(argv[1], "--corpus") == 0) {
+        corpus = open(argv[2], O_RDONLY | O_DIRECT | O_CLOEXEC);
+        const off_t size = corpus < 0 ? -1 : lseek(corpus, 0, SEEK_END);
+        if (size < static_cast<off_t>(kPage)) {
+            std::fprintf(stderr, "page-verify: cannot read a page corpus from %s\n", argv[2]);
+            return 2;
+        }
+        corpus_pages = static_cast<std::size_t>(size) / kPage;
+        argc -= 2;
+        argv += 2;
+    } else if (argc > 2 && std::strcmp(argv[1], "--noise") == 0) {
         const long n = std::atol(argv[2]);
         if (n < 1 || n > 63) {
             std::fprintf(stderr, "page-verify: --noise takes 1..63 random words in every 64\n");
@@ -63,7 +93,7 @@ int main(int argc, char** argv)
         argv += 2;
     }
     if (argc < 2 || std::atol(argv[1]) <= 0) {
-        std::fprintf(stderr, "usage: page-verify [--noise N] MEGABYTES [GO_FILE]\n");
+        std::fprintf(stderr, "usage: page-verify [--noise N | --corpus FILE] MEGABYTES [GO_FILE]\n");
         return 2;
     }
     const std::size_t pages = static_cast<std::size_t>(std::atol(argv[1])) * 256;
@@ -74,7 +104,12 @@ int main(int argc, char** argv)
     }
     auto* base = static_cast<std::uint64_t*>(map);
     for (std::size_t i = 0; i < pages; ++i) {
-        fill(base + i * kWords, i, noise);
+        if (corpus < 0) {
+            fill(base + i * kWords, i, noise);
+        } else if (!fill_from(corpus, corpus_pages, base + i * kWords, i)) {
+            std::perror("page-verify: reading the corpus");
+            return 1;
+        }
         if (i % (pages / 4) == 0) {
             std::printf("page-verify: filling, %zu%%\n", i * 100 / pages);
             std::fflush(stdout);

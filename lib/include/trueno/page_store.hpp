@@ -101,6 +101,10 @@ public:
     // Removes shared memory segment `key` (the device is gone for good). Its memory goes back
     // once no process has it attached. ENOENT: no such segment.
     static Status remove_shared_memory(std::int32_t key);
+    // Whether segment `key` holds a store (of any layout version): it has the store's magic.
+    static bool is_shared_store(std::int32_t key);
+    // The keys in [first, last] that have a shared memory segment now.
+    static std::vector<std::int32_t> shared_memory_keys(std::int32_t first, std::int32_t last);
     virtual ~PageStore() = default;
 
     virtual std::uint64_t page_count() const = 0;
