@@ -25,6 +25,7 @@
 
 #include "control_wiring.hpp"
 #include "process_hardening.hpp"
+#include "supervisor_swap.hpp"
 #include "ublk/control_device.hpp"
 #include "ublk/ublk_device.hpp"
 #include "ublk/unique_fd.hpp"
@@ -106,6 +107,9 @@ int serve(const Options& options)
     signal(SIGPIPE, SIG_IGN);
     UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
     keep_segments_after_exit();
+    if (sd_booted() > 0)
+        for (const auto& note : trueno::service::keep_supervisors_out_of_swap())
+            spdlog::warn("{}", note);
 
     auto control = trueno::ublk::ControlDevice::open();
     if (!control) {

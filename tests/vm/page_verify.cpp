@@ -4,12 +4,16 @@
 // any page lost or corrupted on the way is counted. Exit 0 only when every page verified.
 // With --corpus the pages are real process memory (a page corpus, raw, e.g. a virtio disk) read
 // in order and wrapping around, with only the first and last 8 bytes of each replaced.
+// With --touch, while it waits for GO_FILE it keeps reading and rewriting random pages (each
+// swap-in is followed by a new swap-out) and reports the longest single access: the longest a
+// swapping process stalled, e.g. across a restart of the swap device's server.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 
@@ -67,9 +71,56 @@ bool fill_from(int corpus, std::size_t corpus_pages, std::uint64_t* page, std::u
 
 } // namespace
 
+double now_ms()
+{
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+// Touches random pages until `go` exists; returns false on a page that fails its check.
+bool touch_until(const char* go, std::uint64_t* base, std::size_t pages)
+{
+    std::uint64_t x = 88172645463325252ULL;
+    double longest = 0;
+    std::size_t touched = 0;
+    double last_check = now_ms();
+    for (;;) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const std::size_t i = x % pages;
+        const double start = now_ms();
+        volatile std::uint64_t* page = base + i * kWords;
+        if (page[0] != i) {
+            std::printf("page-verify: page %zu corrupted while touching\n", i);
+            return false;
+        }
+        page[1] = page[1]; // dirty: it must be swapped out again
+        const double took = now_ms() - start;
+        if (took > longest)
+            longest = took;
+        ++touched;
+        if (start - last_check > 50) {
+            last_check = start;
+            if (access(go, F_OK) == 0)
+                break;
+        }
+    }
+    std::printf("page-verify: TOUCHED %zu pages, longest single access %.1f ms\n", touched, longest);
+    std::fflush(stdout);
+    return true;
+}
+
 int main(int argc, char** argv)
 {
     std::size_t noise = 1;
+    bool touch = false;
+    if (argc > 1 && std::strcmp(argv[1], "--touch") == 0) {
+        touch = true;
+        --argc;
+        ++argv;
+    }
     int corpus = -1;
     std::size_t corpus_pages = 0;
     if (argc > 2 && std::strcmp(argv[1], "--corpus") == 0) {
@@ -93,7 +144,7 @@ int main(int argc, char** argv)
         argv += 2;
     }
     if (argc < 2 || std::atol(argv[1]) <= 0) {
-        std::fprintf(stderr, "usage: page-verify [--noise N | --corpus FILE] MEGABYTES [GO_FILE]\n");
+        std::fprintf(stderr, "usage: page-verify [--touch] [--noise N | --corpus FILE] MEGABYTES [GO_FILE]\n");
         return 2;
     }
     const std::size_t pages = static_cast<std::size_t>(std::atol(argv[1])) * 256;
@@ -117,9 +168,13 @@ int main(int argc, char** argv)
     }
     std::printf("page-verify: FILLED %zu pages\n", pages);
     std::fflush(stdout);
-    if (argc > 2)
+    if (argc > 2 && touch) {
+        if (!touch_until(argv[2], base, pages))
+            return 1;
+    } else if (argc > 2) {
         while (access(argv[2], F_OK) != 0)
             usleep(100000);
+    }
     std::size_t bad = 0;
     for (std::size_t i = 0; i < pages; ++i) {
         if (i % (pages / 4) == 0) {

@@ -99,6 +99,9 @@ build_initramfs() { # output tools...
   (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$cache/$output")
 }
 
+# The root file system is ramfs (rootfstype=ramfs), not the tmpfs an initramfs gets by default:
+# tmpfs pages can be swapped out, and a binary swapped out to a trueno-zram device could not be
+# run again to restart the daemon serving that device (on a real system binaries live on disk).
 # Boots the VM for one guest test (NAME up to the first "-" names the guest script); the
 # serial console goes to $cache/NAME.log.
 # Usage: boot_test NAME MEMORY_MB TIMEOUT_S [extra qemu args...]
@@ -112,7 +115,7 @@ boot_test() {
   for attempt in 1 2 3; do
     timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp 2 \
       -kernel "$cache/kernel/vmlinux" -initrd "$cache/${INITRD:-initrd.gz}" \
-      -append "console=ttyS0 quiet panic=-1 no_timer_check trueno.test=${name%%-*} ${TRUENO_VM_APPEND:-}" \
+      -append "console=ttyS0 quiet panic=-1 no_timer_check rootfstype=ramfs trueno.test=${name%%-*} ${TRUENO_VM_APPEND:-}" \
       -nographic -no-reboot -monitor none -serial stdio "$@" </dev/null >"$cache/$name.log" 2>&1
     tr -d '\r' <"$cache/$name.log" >"$cache/$name.log.txt"
     if grep -aq 'guest: running' "$cache/$name.log.txt" || ! grep -aq 'Kernel panic' "$cache/$name.log.txt"; then

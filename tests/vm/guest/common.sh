@@ -26,6 +26,12 @@ start_daemon() {
     i=$((i + 1))
   done
   echo "daemon did not come up:"; cat /tmp/zramd.log
+  # Where it waits, and what memory looked like.
+  for t in /proc/$DAEMON/task/*; do
+    echo "  thread $(cat $t/comm 2>/dev/null) state $(awk '{print $3}' $t/stat 2>/dev/null):"
+    sed 's/^/    /' $t/stack 2>/dev/null | head -25
+  done
+  grep -E '^(MemFree|MemAvailable|Dirty|Writeback|AnonPages|Shmem|Unevictable|SwapFree|SwapCached):' /proc/meminfo | tr -s ' ' | sed 's/^/  /'
   return 1
 }
 
@@ -62,3 +68,19 @@ wait_for_node() { # path
 }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# What restarts the daemon must never wait for a page in the daemon's own swap: this shell (and
+# everything it starts: the daemon, varlink-call, sleep) goes into a cgroup that may not swap,
+# as trueno-zramd makes sure of PID 1 and journald under systemd. Loads that should swap are
+# started with `swappable`, in a cgroup of their own.
+protect_from_swap() {
+  mkdir -p /sys/fs/cgroup
+  grep -q ' /sys/fs/cgroup cgroup2' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup || return 1
+  echo +memory >/sys/fs/cgroup/cgroup.subtree_control || return 1
+  mkdir -p /sys/fs/cgroup/harness /sys/fs/cgroup/load
+  echo 0 >/sys/fs/cgroup/harness/memory.swap.max || return 1
+  echo $$ >/sys/fs/cgroup/harness/cgroup.procs
+}
+swappable() { # command...: runs it in the load cgroup
+  sh -c 'echo $$ >/sys/fs/cgroup/load/cgroup.procs && exec "$@"' swappable "$@"
+}

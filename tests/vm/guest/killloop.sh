@@ -1,0 +1,88 @@
+#!/bin/sh
+# VM test: trueno-zramd killed (SIGKILL) over and over while its device is swap under a load of
+# real pages: during heavy swap-out, during a compaction, during recompression passes that make
+# multi-page and deduplicated objects and train dictionaries, then 20 times at random moments.
+# Each time the same command line is started again by hand. At the end every page of the load
+# must verify, with no I/O error and no OOM kill.
+. /tests/common.sh
+name=kill-loop
+wsf=$(sed -n 's/.*trueno\.wsf=\([0-9]*\).*/\1/p' /proc/cmdline)
+echo ${wsf:-1000} >/proc/sys/vm/watermark_scale_factor
+kills=$(sed -n 's/.*trueno\.kills=\([0-9]*\).*/\1/p' /proc/cmdline)
+kills=${kills:-20}
+[ -b /dev/vda ] || { fail $name "no corpus disk (/dev/vda)"; exit 0; }
+protect_from_swap || { fail $name "cannot set up the no-swap cgroup"; exit 0; }
+set_attr() { call SetAttribute "{\"id\": $id, \"name\": \"$1\", \"value\": \"$2\"}" >/dev/null; }
+restart() { # why: SIGKILL, a moment dead, the same command line again
+  kill -KILL $DAEMON
+  wait $DAEMON 2>/dev/null
+  DAEMON=
+  total=$((total + 1))
+  sleep 0.$((RANDOM % 10))
+  start_daemon || { fail $name "the daemon did not start again after kill $total ($1)"; exit 0; }
+  grep -q "^$dev " /proc/swaps || { fail $name "$dev is no longer swap after kill $total ($1)"; exit 0; }
+  kill -0 $pv 2>/dev/null || { fail $name "the load died after kill $total ($1): $(tail -3 /tmp/pv.log)"; exit 0; }
+}
+total=0
+
+start_daemon || { fail $name "daemon start"; exit 0; }
+id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
+dev=/dev/ublkb$id
+wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
+echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
+mkswap $dev >/dev/null && swapon $dev || { fail $name "swapon failed"; exit 0; }
+free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+mb=$((free_kb * 2 / 1024))
+rm -f /tmp/go
+swappable page-verify --touch --corpus /dev/vda $mb /tmp/go >/tmp/pv.log 2>&1 &
+pv=$!
+
+# 1. Heavy swap-out: half-way through the fill.
+i=0
+while ! grep -q 'filling, 50%' /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+restart "during the fill"
+echo "guest: killed during the fill; swap $(awk -v d=$dev '$1 == d {print $4}' /proc/swaps) kB"
+i=0
+while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q FILLED /tmp/pv.log || { fail $name "page-verify did not fill ($(cat /tmp/pv.log))"; exit 0; }
+
+# 2. Compaction: killed while a compact call runs.
+set_attr compact 1 &
+sleep 0.0$((RANDOM % 10))
+restart "during a compaction"
+
+# 3. Recompression passes with multi-page objects, dedup and a trained dictionary, back to back.
+set_attr recompress_policy "strong age=0 interval=1 rate=0 cpu=100" || { fail $name "recompress_policy refused"; exit 0; }
+sleep 3
+restart "during a recompression pass"
+attr $id recompress_policy | grep -q '^strong' || { fail $name "the policy did not come back after the restart: $(attr $id recompress_policy)"; exit 0; }
+sleep 2
+restart "during a recompression pass"
+
+# 4. At random moments.
+n=0
+while [ $n -lt $kills ]; do
+  sleep $((RANDOM % 3)).$((RANDOM % 10))
+  restart "at random, $n"
+  n=$((n + 1))
+done
+echo "guest: $total kills; object_stat $(attr $id object_stat); mm_stat $(attr $id mm_stat | tr -s ' ')"
+echo "guest: restart times: $(grep -o 'serving again after [0-9.]* s' /tmp/zramd.log | awk '{print $4}' | sort -n | tr '\n' ' ')"
+set_attr recompress_policy off
+touch /tmp/go
+wait $pv
+rc=$?
+grep -E 'TOUCHED|VERIFIED|corrupted' /tmp/pv.log
+if dmesg | grep -q 'Killed process'; then
+  fail $name "the OOM killer ran: $(dmesg | grep -m1 -o 'Killed process.*')"
+  exit 0
+fi
+[ $rc = 0 ] || { fail $name "pages lost or corrupted after $total kills"; exit 0; }
+dmesg | grep -q 'I/O error, dev ublkb' && { fail $name "the kernel saw I/O errors: $(dmesg | grep -m1 'I/O error')"; exit 0; }
+io=$(attr $id io_stat | tr -s ' ' | sed 's/^ //')
+[ "$(echo "$io" | cut -d' ' -f1)" = 0 ] || { fail $name "failed reads: $io"; exit 0; }
+grep -q 'unusable' /tmp/zramd.log && { fail $name "pages were found damaged: $(grep -m1 unusable /tmp/zramd.log)"; exit 0; }
+swapoff $dev || { fail $name "swapoff failed"; exit 0; }
+call RemoveDevice "{\"id\": $id}" >/dev/null || { fail $name "RemoveDevice after swapoff failed"; exit 0; }
+stop_daemon || { fail $name "daemon did not stop"; exit 0; }
+pass $name

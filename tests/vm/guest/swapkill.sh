@@ -1,0 +1,86 @@
+#!/bin/sh
+# VM test: swap survives its daemon. A device is swap for a load of real process pages (the
+# corpus, /dev/vda) well beyond free memory; at the load's peak trueno-zramd is killed with
+# SIGKILL and kept dead for a few seconds while more memory is asked for; then the same command
+# line is started again by hand (no systemd here). Every page of both loads must verify, the
+# device must still be the same swap device, and mm_stat/io_stat must go on from where they
+# were. A process that keeps touching its swapped pages measures the longest stall.
+. /tests/common.sh
+name=swap-kill
+# As the swap test: kswapd starts early (trueno.wsf=N overrides; the kernel's default is 10).
+wsf=$(sed -n 's/.*trueno\.wsf=\([0-9]*\).*/\1/p' /proc/cmdline)
+echo ${wsf:-1000} >/proc/sys/vm/watermark_scale_factor
+dead=$(sed -n 's/.*trueno\.dead=\([0-9]*\).*/\1/p' /proc/cmdline)
+dead=${dead:-4}
+[ -b /dev/vda ] || { fail $name "no corpus disk (/dev/vda)"; exit 0; }
+protect_from_swap || { fail $name "cannot set up the no-swap cgroup"; exit 0; }
+start_daemon || { fail $name "daemon start"; exit 0; }
+id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
+dev=/dev/ublkb$id
+wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
+echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
+mkswap $dev >/dev/null || { fail $name "mkswap failed"; exit 0; }
+swapon $dev || { fail $name "swapon failed"; exit 0; }
+devt=$(cat /sys/block/ublkb$id/dev)
+
+free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+mb=$((free_kb * 2 / 1024))
+echo "guest: MemAvailable ${free_kb} kB, filling $mb MB of corpus pages"
+rm -f /tmp/go /tmp/go2
+swappable page-verify --touch --corpus /dev/vda $mb /tmp/go >/tmp/pv.log 2>&1 &
+pv=$!
+i=0
+while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q FILLED /tmp/pv.log || { fail $name "page-verify did not fill ($(cat /tmp/pv.log))"; tail -20 /tmp/zramd.log; exit 0; }
+sleep 2 # the load touching its pages: swap in and out at full speed
+used=$(awk -v d=$dev '$1 == d {print $4}' /proc/swaps)
+mm_before=$(attr $id mm_stat | tr -s ' ' | sed 's/^ //')
+io_before=$(attr $id io_stat | tr -s ' ' | sed 's/^ //')
+echo "guest: at the peak: swap used ${used} kB; mm_stat $mm_before; io_stat $io_before"
+[ "${used:-0}" -gt $((free_kb / 2)) ] || { fail $name "only ${used:-0} kB in swap at the peak: not a swap load"; exit 0; }
+
+kill -KILL $DAEMON
+wait $DAEMON 2>/dev/null
+DAEMON=
+echo "guest: daemon killed; more memory asked for while it is dead (${dead} s)"
+more=$((free_kb / 4 / 1024))
+swappable page-verify --corpus /dev/vda $more /tmp/go2 >/tmp/pv2.log 2>&1 &
+pv2=$!
+sleep $dead
+grep -q "$dev" /proc/swaps || { fail $name "$dev left /proc/swaps while the daemon was dead"; exit 0; }
+kill -0 $pv 2>/dev/null || { fail $name "the load died while the daemon was dead: $(tail -3 /tmp/pv.log)"; exit 0; }
+start_daemon || { fail $name "the daemon did not start again"; exit 0; }
+echo "guest: $(grep 'serving again' /tmp/zramd.log | tail -1 | sed 's/.*info: //')"
+i=0
+while ! grep -q FILLED /tmp/pv2.log && kill -0 $pv2 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+touch /tmp/go /tmp/go2
+wait $pv
+rc=$?
+wait $pv2
+rc2=$?
+cat /tmp/pv.log | grep -E 'TOUCHED|VERIFIED|corrupted'
+cat /tmp/pv2.log | grep -E 'VERIFIED|corrupted'
+if dmesg | grep -q 'Killed process'; then
+  fail $name "the OOM killer ran: $(dmesg | grep -m1 -o 'Killed process.*')"
+  exit 0
+fi
+[ $rc = 0 ] || { fail $name "pages of the load lost or corrupted"; exit 0; }
+[ $rc2 = 0 ] || { fail $name "pages of the second load lost or corrupted"; exit 0; }
+[ "$(cat /sys/block/ublkb$id/dev)" = "$devt" ] || { fail $name "the device changed"; exit 0; }
+grep -q "^$dev " /proc/swaps || { fail $name "$dev is no longer swap"; exit 0; }
+mm_after=$(attr $id mm_stat | tr -s ' ' | sed 's/^ //')
+io_after=$(attr $id io_stat | tr -s ' ' | sed 's/^ //')
+echo "guest: after: mm_stat $mm_after; io_stat $io_after"
+# Statistics go on: discards and the peak only grow; nothing failed.
+nf_before=$(echo "$io_before" | cut -d' ' -f4)
+nf_after=$(echo "$io_after" | cut -d' ' -f4)
+[ "$nf_after" -ge "$nf_before" ] || { fail $name "io_stat notify_free went back: $io_before -> $io_after"; exit 0; }
+max_before=$(echo "$mm_before" | cut -d' ' -f5)
+max_after=$(echo "$mm_after" | cut -d' ' -f5)
+[ "$max_after" -ge "$max_before" ] || { fail $name "mm_stat mem_used_max went back: $mm_before -> $mm_after"; exit 0; }
+[ "$(echo "$io_after" | cut -d' ' -f1)" = 0 ] || { fail $name "failed reads: $io_after"; exit 0; }
+dmesg | grep -q 'I/O error, dev ublkb' && { fail $name "the kernel saw I/O errors: $(dmesg | grep -m1 'I/O error')"; exit 0; }
+swapoff $dev || { fail $name "swapoff failed"; exit 0; }
+call RemoveDevice "{\"id\": $id}" >/dev/null || { fail $name "RemoveDevice after swapoff failed"; exit 0; }
+stop_daemon || { fail $name "daemon did not stop"; exit 0; }
+pass $name
