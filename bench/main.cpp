@@ -87,6 +87,13 @@ int main(int argc, char** argv) {
     app.add_option("--dedup", dedup_text, "with --recompress: share identical pages (on/off) instead of the policy's")
         ->check(CLI::IsMember({"on", "off"}));
 
+    std::string memory_text = "private";
+    app.add_option("--memory", memory_text,
+                   "where the store lives: 'private' (process memory) or 'shared' (a locked System V "
+                   "segment that outlives the process, as trueno-zramd's devices; needs root)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"private", "shared"}));
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -116,6 +123,18 @@ int main(int argc, char** argv) {
     config.disksize = *disksize ? *disksize : corpus_bytes;
     config.algorithm = algorithm;
     config.params = *params;
+    // A shared store gets a key of this process's own, and the segment goes when the run ends.
+    struct SegmentRemover {
+        std::int32_t key = 0;
+        ~SegmentRemover() {
+            if (key != 0) (void)PageStore::remove_shared_memory(key);
+        }
+    } segment;
+    if (memory_text == "shared") {
+        segment.key = static_cast<std::int32_t>(0x74620000u | (static_cast<std::uint32_t>(::getpid()) & 0xffffu));
+        (void)PageStore::remove_shared_memory(segment.key); // a leftover of a killed run
+        config.shared_memory_key = segment.key;
+    }
     auto store = PageStore::create(config);
     if (!store) return fail(kExitUsage, store.error().message);
 

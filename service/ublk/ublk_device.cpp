@@ -44,6 +44,20 @@ dev_t read_block_devt(int id)
     return 0;
 }
 
+// When the server dies with every tag of a queue in its hands, no fetch of that queue is left
+// for the kernel to cancel: only the block layer's request timeout lets the kernel notice and
+// quiesce the device (before that, a new server cannot recover it). The timeout costs nothing
+// while a server lives (ublk just re-arms it), so make it short: 30 s by default.
+constexpr unsigned kRequestTimeoutMs = 1000;
+
+void shorten_request_timeout(int id)
+{
+    const std::string path = "/sys/block/ublkb" + std::to_string(id) + "/queue/io_timeout";
+    std::ofstream out(path);
+    if (!(out << kRequestTimeoutMs << "\n") || !out.flush())
+        spdlog::warn("cannot set {} to {} ms: after a crash, recovery may wait up to 30 s", path, kRequestTimeoutMs);
+}
+
 unsigned default_queue_count()
 {
     const unsigned cpus = std::max(1U, std::thread::hardware_concurrency());
@@ -174,6 +188,7 @@ Status UblkDevice::start(std::shared_ptr<PageStore> store)
         return st;
     started_ = true;
     devt_ = read_block_devt(id_);
+    shorten_request_timeout(id_);
     return {};
 }
 
@@ -185,10 +200,15 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     // server in once its char device is closed too: until then START_USER_RECOVERY is EBUSY.
     const auto deadline = std::chrono::steady_clock::now() + wait;
     Status started = make_error(EBUSY, "not tried");
+    bool said = false;
     for (;;) {
         started = control.start_user_recovery(static_cast<std::uint32_t>(id));
         if (started || started.error().code != EBUSY || std::chrono::steady_clock::now() >= deadline)
             break;
+        if (!said && std::chrono::steady_clock::now() >= deadline - wait + std::chrono::seconds(1)) {
+            spdlog::info("ublk device {}: waiting for the kernel to quiesce it (its requests time out first)", id);
+            said = true;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (!started)
@@ -213,6 +233,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     }
     device->added_ = true;
     device->devt_ = read_block_devt(id);
+    shorten_request_timeout(id);
     return device;
 }
 

@@ -32,6 +32,8 @@ start_daemon() {
     sed 's/^/    /' $t/stack 2>/dev/null | head -25
   done
   grep -E '^(MemFree|MemAvailable|Dirty|Writeback|AnonPages|Shmem|Unevictable|SwapFree|SwapCached):' /proc/meminfo | tr -s ' ' | sed 's/^/  /'
+  # Every task in D state with its kernel stack (sysrq w), for a wait inside the kernel.
+  echo w >/proc/sysrq-trigger 2>/dev/null && sleep 1 && dmesg | sed -n '/show-blocked-tasks\|Show Blocked State/,$p' | tail -120 | sed 's/^/  dmesg: /'
   return 1
 }
 
@@ -83,4 +85,23 @@ protect_from_swap() {
 }
 swappable() { # command...: runs it in the load cgroup
   sh -c 'echo $$ >/sys/fs/cgroup/load/cgroup.procs && exec "$@"' swappable "$@"
+}
+
+# wait_logged PID LOG: waits for PID; if LOG does not change for 60 s, prints memory, the
+# daemon's thread states and every blocked task's kernel stack once (a hang shows where).
+wait_logged() {
+  local last="" same=0 dumped=0
+  while kill -0 $1 2>/dev/null && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; do
+    sleep 5
+    local now
+    now=$(tail -c 200 $2 2>/dev/null | md5sum)
+    if [ "$now" = "$last" ]; then same=$((same + 5)); else same=0; last=$now; fi
+    if [ $same -ge 60 ] && [ $dumped = 0 ]; then
+      dumped=1
+      echo "guest: no progress for 60 s; memory: $(grep -E '^(MemFree|Unevictable|Shmem|SwapFree|Writeback|AnonPages):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
+      [ -n "$DAEMON" ] && for t in /proc/$DAEMON/task/*; do echo "guest:   $(cat $t/comm) $(awk '{print $3}' $t/stat) $(cat $t/wchan)"; done
+      echo w >/proc/sysrq-trigger 2>/dev/null && sleep 1 && dmesg | sed -n '/Show Blocked State/,$p' | tail -150 | sed 's/^/  dmesg: /'
+    fi
+  done
+  wait $1
 }

@@ -32,14 +32,18 @@ wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
 echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
 mkswap $dev >/dev/null && swapon $dev || { fail $name "swapon failed"; exit 0; }
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-mb=$((free_kb * 2 / 1024))
+# 1.5 x the free memory: well into swap, with room for 20-odd restarts; the heaviest loads are
+# the swap and swap-kill tests' job.
+mb=$((free_kb * 3 / 2 / 1024))
 rm -f /tmp/go
 swappable page-verify --touch --corpus /dev/vda $mb /tmp/go >/tmp/pv.log 2>&1 &
 pv=$!
 
-# 1. Heavy swap-out: half-way through the fill.
+# 1. Heavy swap-out: while the fill pushes pages into swap (64 MB in, and growing).
 i=0
-while ! grep -q 'filling, 50%' /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+swapped() { awk -v d=$dev '$1 == d {print $4}' /proc/swaps; }
+while [ "$(swapped)" -lt 65536 ] && ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q FILLED /tmp/pv.log && { fail $name "the fill ended before 64 MB went to swap"; exit 0; }
 restart "during the fill"
 echo "guest: killed during the fill; swap $(awk -v d=$dev '$1 == d {print $4}' /proc/swaps) kB"
 i=0
@@ -51,9 +55,15 @@ set_attr compact 1 &
 sleep 0.0$((RANDOM % 10))
 restart "during a compaction"
 
-# 3. Recompression passes with multi-page objects, dedup and a trained dictionary, back to back.
+# 3. Recompression passes with multi-page objects, dedup and a trained dictionary, back to back:
+# killed once the passes have made groups, while the next ones run.
 set_attr recompress_policy "strong age=0 interval=1 rate=0 cpu=100" || { fail $name "recompress_policy refused"; exit 0; }
-sleep 3
+i=0
+groups() { attr $id object_stat | awk '{print $2}'; }
+while [ "$(groups)" = 0 ] && [ $i -lt 240 ]; do sleep 1; i=$((i + 1)); done
+[ "$(groups)" != 0 ] || { fail $name "recompression made no multi-page objects in 240 s: $(attr $id recompress_policy)"; exit 0; }
+echo "guest: passes made $(groups) multi-page objects after $i s: $(attr $id recompress_policy | tail -1 | cut -c1-160)"
+sleep 0.$((RANDOM % 10))
 restart "during a recompression pass"
 attr $id recompress_policy | grep -q '^strong' || { fail $name "the policy did not come back after the restart: $(attr $id recompress_policy)"; exit 0; }
 sleep 2
@@ -70,7 +80,7 @@ echo "guest: $total kills; object_stat $(attr $id object_stat); mm_stat $(attr $
 echo "guest: restart times: $(grep -o 'serving again after [0-9.]* s' /tmp/zramd.log | awk '{print $4}' | sort -n | tr '\n' ' ')"
 set_attr recompress_policy off
 touch /tmp/go
-wait $pv
+wait_logged $pv /tmp/pv.log
 rc=$?
 grep -E 'TOUCHED|VERIFIED|corrupted' /tmp/pv.log
 if dmesg | grep -q 'Killed process'; then
