@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"on", "off"}));
 
     std::string memory_text = "private";
+    bool never_fault = false;
+    app.add_flag("--never-fault", never_fault,
+                 "as trueno-zramd's devices: writes use only memory a refill thread populated ahead "
+                 "(page faults move off the writing threads)");
     app.add_option("--memory", memory_text,
                    "where the store lives: 'private' (process memory) or 'shared' (a locked System V "
                    "segment that outlives the process, as trueno-zramd's devices; needs root)")
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
     config.disksize = *disksize ? *disksize : corpus_bytes;
     config.algorithm = algorithm;
     config.params = *params;
+    config.never_fault_on_io = never_fault;
     // A shared store gets a key of this process's own, and the segment goes when the run ends.
     struct SegmentRemover {
         std::int32_t key = 0;

@@ -26,6 +26,10 @@ struct Request {
 // Returns what COMMIT_AND_FETCH_REQ reports: bytes transferred for READ/WRITE, 0 for
 // FLUSH/DISCARD/WRITE_ZEROES, or a negative errno (-EINVAL out of range or too long, -ENOSPC
 // past the memory limit, -EIO failed decompression, -EOPNOTSUPP unknown op).
+// Idempotent: running a request twice leaves the store as running it once (a write stores the
+// same bytes, a discard frees the same range). The kernel relies on it: with
+// UBLK_F_USER_RECOVERY_REISSUE it gives the next server every request the dead one had taken
+// but not answered, which that one may have applied in full or in part.
 int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store);
 
 // Frees [offset, offset + length): whole pages are discarded, partial edges zeroed.

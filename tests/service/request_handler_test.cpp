@@ -172,3 +172,37 @@ TEST_CASE("user-copy offsets follow the kernel's layout")
     REQUIRE(trueno::ublk::user_copy_offset(0, 0) == 0x80000000ULL);
     REQUIRE(trueno::ublk::user_copy_offset(1, 2, 512) == 0x80000000ULL + (1ULL << 41) + (2ULL << 25) + 512);
 }
+
+TEST_CASE("every request run twice leaves the store as run once (the kernel reissues requests)")
+{
+    // What a server killed after applying a request (in part or in full) but before answering
+    // it leaves: the next server runs the same request again.
+    const auto image = [](RecordingPageStore& s) {
+        std::vector<std::byte> all(64 * kPageSize);
+        REQUIRE(s.read_bytes(0, all).ok());
+        return all;
+    };
+    struct Step {
+        std::uint8_t op;
+        std::uint64_t offset, length;
+    };
+    const Step steps[] = {{UBLK_IO_OP_WRITE, 0, 16 * 4096},       {UBLK_IO_OP_WRITE, 3584, 1024},
+                          {UBLK_IO_OP_DISCARD, 4096, 3 * 4096},    {UBLK_IO_OP_WRITE_ZEROES, 7 * 4096 + 512, 4096},
+                          {UBLK_IO_OP_WRITE, 10 * 4096 + 512, 2048}, {UBLK_IO_OP_DISCARD, 512, 1024}};
+    RecordingPageStore once(64);
+    RecordingPageStore twice(64);
+    std::vector<std::byte> buffer(128 * 1024);
+    unsigned seed = 3;
+    for (const auto& step : steps) {
+        CAPTURE(step.op, step.offset, step.length);
+        const auto data = pattern(step.length, seed++);
+        for (auto* store : {&once, &twice}) {
+            const int runs = store == &once ? 1 : 2;
+            for (int run = 0; run < runs; ++run) {
+                std::copy(data.begin(), data.end(), buffer.begin());
+                REQUIRE(handle_request(make(step.op, step.offset, step.length), buffer, *store) >= 0);
+            }
+        }
+        REQUIRE(image(once) == image(twice));
+    }
+}
