@@ -285,13 +285,13 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
 
 void UblkDeviceManager::release_all()
 {
-    std::map<int, Entry> devices;
-    {
-        std::lock_guard lock(mutex_);
-        devices.swap(devices_);
-    }
-    for (auto& [id, entry] : devices) {
-        entry.attributes.reset(); // the recompression worker ends its batch and stops
+    // The queues first, and only them: the moment the last one lets go, the kernel quiesces the
+    // device and the next daemon can take it over. Stores and recompression workers are left
+    // as they are (see main.cpp: the process exits next); their state is in the arena already.
+    std::lock_guard lock(mutex_);
+    for (auto& [id, entry] : devices_) {
+        if (!entry.device)
+            continue;
         entry.device->release();
         spdlog::info("left {} to the next trueno-zramd (its I/O waits in the kernel)", entry.device->block_path());
     }

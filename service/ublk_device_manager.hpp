@@ -50,8 +50,9 @@ public:
     // never serve again (never started, or stopped by the kernel), and removes store segments
     // whose device is gone.
     RecoveryReport recover();
-    // Lets go of every device (a planned stop or restart): each keeps its store and its I/O
-    // waits in the kernel until the next trueno-zramd recovers it.
+    // Lets go of every device (a planned stop or restart): its queues stop, so the kernel
+    // quiesces it and its I/O waits until the next trueno-zramd recovers it. The stores stay
+    // attached: the caller exits without tearing them down.
     void release_all();
 
     std::size_t device_count() const;

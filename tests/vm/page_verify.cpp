@@ -5,8 +5,9 @@
 // With --corpus the pages are real process memory (a page corpus, raw, e.g. a virtio disk) read
 // in order and wrapping around, with only the first and last 8 bytes of each replaced.
 // With --touch, while it waits for GO_FILE it keeps reading and rewriting random pages (each
-// swap-in is followed by a new swap-out) and reports the longest single access: the longest a
-// swapping process stalled, e.g. across a restart of the swap device's server.
+// swap-in is followed by a new swap-out) and reports the longest time between two accesses:
+// the longest this swapping process stalled, wherever it stalled (its page, its stack, its
+// page tables), e.g. across a restart of the swap device's server.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -84,30 +85,31 @@ bool touch_until(const char* go, std::uint64_t* base, std::size_t pages)
     std::uint64_t x = 88172645463325252ULL;
     double longest = 0;
     std::size_t touched = 0;
-    double last_check = now_ms();
+    double last = now_ms();
+    double last_check = last;
     for (;;) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         const std::size_t i = x % pages;
-        const double start = now_ms();
         volatile std::uint64_t* page = base + i * kWords;
         if (page[0] != i) {
             std::printf("page-verify: page %zu corrupted while touching\n", i);
             return false;
         }
         page[1] = page[1]; // dirty: it must be swapped out again
-        const double took = now_ms() - start;
-        if (took > longest)
-            longest = took;
+        const double now = now_ms();
+        if (now - last > longest)
+            longest = now - last;
+        last = now;
         ++touched;
-        if (start - last_check > 50) {
-            last_check = start;
+        if (now - last_check > 50) {
+            last_check = now;
             if (access(go, F_OK) == 0)
                 break;
         }
     }
-    std::printf("page-verify: TOUCHED %zu pages, longest single access %.1f ms\n", touched, longest);
+    std::printf("page-verify: TOUCHED %zu pages, longest stall between two accesses %.1f ms\n", touched, longest);
     std::fflush(stdout);
     return true;
 }
