@@ -105,3 +105,25 @@ wait_logged() {
   done
   wait $1
 }
+
+# signal_daemon SIG: sends SIG to the daemon and waits (at most 60 s) for it to be gone; if it
+# is not, prints where its threads wait (and every blocked task's kernel stack) and returns 1.
+signal_daemon() {
+  kill -$1 $DAEMON
+  local i=0
+  while [ -d /proc/$DAEMON ] && [ "$(awk '{print $3}' /proc/$DAEMON/stat 2>/dev/null)" != Z ] && [ $i -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  if [ $i -ge 600 ]; then
+    echo "guest: the daemon did not end within 60 s of SIG$1:"
+    for t in /proc/$DAEMON/task/*; do
+      echo "guest:   thread $(cat $t/comm) $(awk '{print $3}' $t/stat):"
+      sed 's/^/guest:     /' $t/stack 2>/dev/null | head -20
+    done
+    echo w >/proc/sysrq-trigger 2>/dev/null && sleep 1 && dmesg | sed -n '/Show Blocked State/,$p' | tail -150 | sed 's/^/  dmesg: /'
+    return 1
+  fi
+  wait $DAEMON 2>/dev/null
+  DAEMON=
+}

@@ -1,8 +1,9 @@
 #!/bin/sh
 # VM measurement (run on request: TRUENO_VM_ONLY=stalltime): the longest stall a process
-# swapping real pages sees, with no restart (the baseline under this pressure), across a planned
-# restart (SIGTERM, then the same command line at once) and across a crash (SIGKILL, restarted
-# at once). Every page is checked, so it ends in PASS/FAIL like the tests.
+# swapping real pages sees, with no restart (trueno.how=none, the baseline under this pressure),
+# across a planned restart (trueno.how=TERM: SIGTERM, then the same command line at once) or
+# across a crash (trueno.how=KILL, restarted at once). One case per boot, so each starts from a
+# fresh guest. Every page is checked, so it ends in PASS/FAIL like the tests.
 . /tests/common.sh
 name=stall-time
 [ -b /dev/vda ] || { fail $name "no corpus disk (/dev/vda)"; exit 0; }
@@ -15,7 +16,8 @@ wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
 echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
 mkswap $dev >/dev/null && swapon $dev || { fail $name "swapon failed"; exit 0; }
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-for how in none TERM KILL; do
+how=$(sed -n 's/.*trueno\.how=\([A-Za-z]*\).*/\1/p' /proc/cmdline)
+for how in ${how:-none}; do
   rm -f /tmp/go
   swappable page-verify --touch --corpus /dev/vda $((free_kb * 3 / 2 / 1024)) /tmp/go >/tmp/pv.log 2>&1 &
   pv=$!
@@ -23,9 +25,7 @@ for how in none TERM KILL; do
   while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $k -lt 3000 ]; do sleep 0.1; k=$((k + 1)); done
   sleep 3
   if [ $how != none ]; then
-    kill -$how $DAEMON
-    wait $DAEMON 2>/dev/null
-    DAEMON=
+    signal_daemon $how || { fail $name "the daemon did not end on SIG$how"; exit 0; }
     start_daemon || { fail $name "the daemon did not start again after SIG$how"; exit 0; }
   fi
   sleep 3
