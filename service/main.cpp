@@ -27,16 +27,16 @@
 #include "control_wiring.hpp"
 #include "process_hardening.hpp"
 #include "supervisor_swap.hpp"
-#include "ublk/control_device.hpp"
-#include "ublk/ublk_device.hpp"
-#include "ublk/unique_fd.hpp"
-#include "ublk_device_manager.hpp"
+#include "trueno/unique_fd.hpp"
 #include "trueno/varlink/server.hpp"
 #include "trueno/varlink/socket.hpp"
+#include "ublk/control_device.hpp"
+#include "ublk/ublk_device.hpp"
+#include "ublk_device_manager.hpp"
 
 namespace {
 
-using trueno::ublk::UniqueFd;
+using trueno::UniqueFd;
 using namespace std::chrono_literals;
 
 struct Options {

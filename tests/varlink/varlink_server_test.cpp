@@ -27,6 +27,7 @@
 using namespace trueno::varlink;
 using namespace std::chrono_literals;
 using namespace std::string_literals;
+using trueno::UniqueFd;
 using trueno::testing::TempDir;
 
 namespace {

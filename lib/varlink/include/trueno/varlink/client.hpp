@@ -7,7 +7,7 @@
 #include "trueno/result.hpp"
 #include "trueno/varlink/framing.hpp"
 #include "trueno/varlink/message.hpp"
-#include "trueno/varlink/unique_fd.hpp"
+#include "trueno/unique_fd.hpp"
 
 namespace trueno::varlink {
 

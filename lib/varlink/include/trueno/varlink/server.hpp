@@ -17,7 +17,7 @@
 #include "trueno/varlink/framing.hpp"
 #include "trueno/varlink/message.hpp"
 #include "trueno/varlink/socket.hpp"
-#include "trueno/varlink/unique_fd.hpp"
+#include "trueno/unique_fd.hpp"
 
 namespace trueno::varlink {
 

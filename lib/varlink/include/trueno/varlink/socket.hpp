@@ -5,7 +5,7 @@
 #include <string>
 
 #include "trueno/result.hpp"
-#include "trueno/varlink/unique_fd.hpp"
+#include "trueno/unique_fd.hpp"
 
 namespace trueno::varlink {
 
