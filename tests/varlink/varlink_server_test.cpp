@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "temp_dir.hpp"
+#include "server_fixture.hpp"
 #include "trueno/varlink/client.hpp"
 #include "trueno/varlink/server.hpp"
 #include "trueno/varlink/socket.hpp"
@@ -27,91 +27,8 @@
 using namespace trueno::varlink;
 using namespace std::chrono_literals;
 using namespace std::string_literals;
+using namespace trueno::testing;
 using trueno::UniqueFd;
-using trueno::testing::TempDir;
-
-namespace {
-
-const char* test_description = "# A test interface.\ninterface org.example.test\n\nmethod Echo(value: string) -> (value: string)\n";
-
-// A server with org.example.test: Echo, Sleep (blocks the loop), Big (a large reply), WhoAmI.
-struct TestService {
-    TempDir dir;
-    std::string path = dir / "run/sub/test.sock";
-    Server server;
-    std::atomic<int> calls{0};
-
-    explicit TestService(ServerLimits limits = {}, CredentialSource creds = peer_credentials)
-        : server(ServiceInfo{"trueno", "test", "1.2.3", "https://example.invalid"}, limits, std::move(creds)) {
-        server.add_interface("org.example.test", test_description,
-            {{"Echo", [this](const CallContext& ctx) {
-                  ++calls;
-                  const auto it = ctx.call.parameters.find("value");
-                  if (it == ctx.call.parameters.end() || !it->is_string()) return invalid_parameter("value");
-                  return Reply::ok({{"value", *it}});
-              }},
-             {"Sleep", [](const CallContext& ctx) {
-                  std::this_thread::sleep_for(std::chrono::milliseconds(ctx.call.parameters.value("ms", 0)));
-                  return Reply::ok();
-              }},
-             {"Big", [](const CallContext& ctx) {
-                  return Reply::ok({{"data", std::string(ctx.call.parameters.value("bytes", 0), 'x')}});
-              }},
-             {"WhoAmI", [](const CallContext& ctx) {
-                  return Reply::ok({{"uid", ctx.peer.uid}, {"pid", ctx.peer.pid}});
-              }},
-             {"Throw", [](const CallContext&) -> Reply { throw std::runtime_error("handler bug"); }}});
-        auto fd = listen_unix(path);
-        REQUIRE(fd.ok());
-        REQUIRE(server.start(std::move(*fd)).ok());
-    }
-
-    Client client() {
-        auto c = Client::connect(path, 2s);
-        REQUIRE(c.ok());
-        return std::move(*c);
-    }
-};
-
-UniqueFd raw_connect(const std::string& path) {
-    auto fd = connect_unix(path, 2s);
-    REQUIRE(fd.ok());
-    return std::move(*fd);
-}
-
-void raw_send(int fd, const std::string& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        pollfd p{fd, POLLOUT, 0};
-        REQUIRE(::poll(&p, 1, 5000) == 1);
-        const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n < 0) return; // the server may close first: the test then checks for that
-        sent += static_cast<std::size_t>(n);
-    }
-}
-
-// True when the server closes the connection (EOF or reset) within the time, discarding data.
-bool closed_by_server(int fd, std::chrono::milliseconds within = 3s) {
-    const auto deadline = std::chrono::steady_clock::now() + within;
-    std::array<char, 65536> buf{};
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-    }
-    return false;
-}
-
-Reply must_call(Client& c, const std::string& method, const Json& params = Json::object()) {
-    auto r = c.call(method, params, 5s);
-    INFO(method << ": " << (r.ok() ? "" : r.error().message));
-    REQUIRE(r.ok());
-    return *r;
-}
-
-} // namespace
 
 TEST_CASE("GetInfo names the service and its interfaces") {
     TestService svc;

@@ -1,0 +1,43 @@
+// A varlink service on a temporary socket for the server tests, and raw clients to poke it with:
+// half calls, calls whose replies are never read.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "temp_dir.hpp"
+#include "trueno/unique_fd.hpp"
+#include "trueno/varlink/client.hpp"
+#include "trueno/varlink/server.hpp"
+#include "trueno/varlink/socket.hpp"
+
+namespace trueno::testing {
+
+inline const char* test_description =
+    "# A test interface.\ninterface org.example.test\n\nmethod Echo(value: string) -> (value: string)\n";
+
+// A server with org.example.test: Echo, Sleep (blocks the loop), Big (a large reply), WhoAmI
+// and Throw (a std::exception).
+struct TestService {
+    TempDir dir;
+    std::string path = dir / "run/sub/test.sock";
+    varlink::Server server;
+    std::atomic<int> calls{0};
+
+    explicit TestService(varlink::ServerLimits limits = {},
+                         varlink::CredentialSource creds = varlink::peer_credentials);
+
+    varlink::Client client();
+};
+
+UniqueFd raw_connect(const std::string& path);
+void raw_send(int fd, const std::string& bytes);
+
+// True when the server closes the connection (EOF or reset) within the time, discarding data.
+bool closed_by_server(int fd, std::chrono::milliseconds within = std::chrono::seconds(3));
+
+varlink::Reply must_call(varlink::Client& c, const std::string& method,
+                         const varlink::Json& params = varlink::Json::object());
+
+} // namespace trueno::testing
