@@ -110,7 +110,24 @@ void Server::stop() {
     stop_fd_.reset();
 }
 
-void Server::run() {
+void Server::run() noexcept {
+    // Failures of one connection are dealt with in serve(); this is for the rest (a
+    // std::bad_alloc in the loop's own bookkeeping): std::terminate would end the daemon.
+    for (;;) {
+        try {
+            serve();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("varlink: the service loop failed: {}; serving on", e.what());
+        } catch (...) {
+            spdlog::error("varlink: the service loop failed; serving on");
+        }
+        // Memory may be short: give it a moment rather than fail again at once.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+void Server::serve() {
     std::array<epoll_event, 64> events{};
     for (;;) {
         // While accepting is paused for lack of fds, retry it once a second.
@@ -130,15 +147,38 @@ void Server::run() {
                 accept_clients();
                 continue;
             }
-            // An earlier event in this batch may have closed it.
-            auto it = connections_.find(fd);
-            if (it == connections_.end()) continue;
-            const auto ev = events[i].events;
-            if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(it->second);
-            it = connections_.find(fd);
-            if (it != connections_.end() && (ev & EPOLLOUT)) on_writable(it->second);
+            // A failure while serving one client (std::bad_alloc under memory pressure, a
+            // handler throwing what is not a std::exception) costs that client its connection.
+            try {
+                on_event(fd, events[i].events);
+            } catch (const std::exception& e) {
+                drop_after_failure(fd, e.what());
+            } catch (...) {
+                drop_after_failure(fd, "an exception that is not a std::exception");
+            }
         }
     }
+}
+
+void Server::on_event(int fd, std::uint32_t events) {
+    // An earlier event in this batch may have closed it.
+    auto it = connections_.find(fd);
+    if (it == connections_.end())
+        return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        on_readable(it->second);
+    it = connections_.find(fd);
+    if (it != connections_.end() && (events & EPOLLOUT))
+        on_writable(it->second);
+}
+
+void Server::drop_after_failure(int fd, const char* what) {
+    const auto it = connections_.find(fd);
+    if (it == connections_.end())
+        return;
+    spdlog::error("varlink: closing the connection of uid {} pid {} after a failure: {}",
+                  it->second.peer.uid, it->second.peer.pid, what);
+    close_connection(fd);
 }
 
 void Server::accept_clients() {
@@ -155,27 +195,41 @@ void Server::accept_clients() {
             }
             return;
         }
-        if (connections_.size() >= limits_.max_clients) {
-            spdlog::warn("varlink: {} clients connected, refusing another", connections_.size());
-            continue; // fd closes here
+        // A failure here costs only the new connection (its fd closes on the way out).
+        try {
+            accept_one(std::move(fd));
+        } catch (const std::exception& e) {
+            spdlog::error("varlink: refusing a connection after a failure: {}", e.what());
+        } catch (...) {
+            spdlog::error("varlink: refusing a connection after a failure");
         }
-        auto peer = credentials_(fd.get());
-        if (!peer) {
-            spdlog::warn("varlink: cannot identify a client: {}", peer.error().message);
-            continue;
-        }
-        const int raw = fd.get();
-        Connection c{std::move(fd), *peer, MessageReader(limits_.max_message_size), {}, 0, false, EPOLLIN};
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = raw;
-        if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, raw, &ev) != 0) {
-            spdlog::warn("varlink: epoll_ctl: {}", errno_text(errno));
-            continue;
-        }
-        connections_.emplace(raw, std::move(c));
-        client_count_ = connections_.size();
     }
+}
+
+void Server::accept_one(UniqueFd fd) {
+    if (connections_.size() >= limits_.max_clients) {
+        spdlog::warn("varlink: {} clients connected, refusing another", connections_.size());
+        return; // fd closes here
+    }
+    auto peer = credentials_(fd.get());
+    if (!peer) {
+        spdlog::warn("varlink: cannot identify a client: {}", peer.error().message);
+        return;
+    }
+    const int raw = fd.get();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = raw;
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, raw, &ev) != 0) {
+        spdlog::warn("varlink: epoll_ctl: {}", errno_text(errno));
+        return;
+    }
+    // Should this throw, the fd closes, which takes it out of epoll too.
+    connections_.emplace(
+        raw,
+        Connection{
+            std::move(fd), *peer, MessageReader(limits_.max_message_size), {}, 0, false, EPOLLIN});
+    client_count_ = connections_.size();
 }
 
 void Server::on_readable(Connection& c) {

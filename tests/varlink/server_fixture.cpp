@@ -1,12 +1,10 @@
 #include "server_fixture.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <array>
+#include <catch2/catch.hpp>
+#include <poll.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <thread>
 
 namespace trueno::testing {
@@ -30,7 +28,8 @@ TestService::TestService(varlink::ServerLimits limits, varlink::CredentialSource
           }},
          {"Sleep",
           [](const CallContext& ctx) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(ctx.call.parameters.value("ms", 0)));
+              std::this_thread::sleep_for(
+                  std::chrono::milliseconds(ctx.call.parameters.value("ms", 0)));
               return Reply::ok();
           }},
          {"Big",
@@ -38,8 +37,16 @@ TestService::TestService(varlink::ServerLimits limits, varlink::CredentialSource
               return Reply::ok({{"data", std::string(ctx.call.parameters.value("bytes", 0), 'x')}});
           }},
          {"WhoAmI",
-          [](const CallContext& ctx) { return Reply::ok({{"uid", ctx.peer.uid}, {"pid", ctx.peer.pid}}); }},
-         {"Throw", [](const CallContext&) -> Reply { throw std::runtime_error("handler bug"); }}});
+          [](const CallContext& ctx) {
+              return Reply::ok({{"uid", ctx.peer.uid}, {"pid", ctx.peer.pid}});
+          }},
+         {"Throw",
+          [](const CallContext&) -> Reply {
+              throw std::runtime_error("handler bug");
+          }},
+         {"ThrowInt", [](const CallContext&) -> Reply {
+              throw 42;
+          }}});
     auto fd = varlink::listen_unix(path);
     REQUIRE(fd.ok());
     REQUIRE(server.start(std::move(*fd)).ok());
@@ -63,8 +70,10 @@ void raw_send(int fd, const std::string& bytes) {
         pollfd p{fd, POLLOUT, 0};
         REQUIRE(::poll(&p, 1, 5000) == 1);
         const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n < 0) return; // the server may close first: the test then checks for that
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n < 0)
+            return; // the server may close first: the test then checks for that
         sent += static_cast<std::size_t>(n);
     }
 }
@@ -76,8 +85,10 @@ bool reached_end(int fd) {
     std::array<char, 65536> buf{};
     for (;;) {
         const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-        if (n < 0) return false;
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return true;
+        if (n < 0)
+            return false;
     }
 }
 
@@ -87,8 +98,10 @@ bool closed_by_server(int fd, std::chrono::milliseconds within) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
         pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        if (reached_end(fd)) return true;
+        if (::poll(&p, 1, 100) <= 0)
+            continue;
+        if (reached_end(fd))
+            return true;
     }
     return false;
 }

@@ -2,23 +2,23 @@
 // half calls, calls whose replies are never read.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <string>
-
 #include "temp_dir.hpp"
 #include "trueno/unique_fd.hpp"
 #include "trueno/varlink/client.hpp"
 #include "trueno/varlink/server.hpp"
 #include "trueno/varlink/socket.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <string>
+
 namespace trueno::testing {
 
-inline const char* test_description =
-    "# A test interface.\ninterface org.example.test\n\nmethod Echo(value: string) -> (value: string)\n";
+inline const char* test_description = "# A test interface.\ninterface org.example.test\n\nmethod "
+                                      "Echo(value: string) -> (value: string)\n";
 
-// A server with org.example.test: Echo, Sleep (blocks the loop), Big (a large reply), WhoAmI
-// and Throw (a std::exception).
+// A server with org.example.test: Echo, Sleep (blocks the loop), Big (a large reply), WhoAmI,
+// Throw (a std::exception) and ThrowInt (an exception that is not one).
 struct TestService {
     TempDir dir;
     std::string path = dir / "run/sub/test.sock";

@@ -89,13 +89,18 @@ private:
         std::uint32_t events = 0;  // what epoll watches now
     };
 
-    void run();
+    // The thread's entry: the loop, restarted if anything escapes it.
+    void run() noexcept;
+    void serve();
+    void on_event(int fd, std::uint32_t events);
     void accept_clients();
+    void accept_one(UniqueFd fd);
     void on_readable(Connection& c);
     void on_writable(Connection& c);
     void queue_reply(Connection& c, const Reply& reply);
     void update_interest(Connection& c);
     void close_connection(int fd);
+    void drop_after_failure(int fd, const char* what);
     void set_accepting(bool on);
     Reply builtin(const Call& call) const;
 
