@@ -3,10 +3,12 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
@@ -59,6 +61,30 @@ std::string serialise(const Reply& reply) {
 
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr int reads_per_wakeup = 16; // fairness: one busy client does not starve the rest
+constexpr auto refusal_log_interval = std::chrono::seconds(10);
+
+// How often to look for idle connections: a quarter of the timeout, at most once a second.
+std::chrono::milliseconds idle_check_interval(std::chrono::milliseconds idle_timeout) {
+    if (idle_timeout <= std::chrono::milliseconds::zero())
+        return std::chrono::seconds(1);
+    return std::clamp(idle_timeout / 4, std::chrono::milliseconds(1),
+                      std::chrono::milliseconds(1000));
+}
+
+// Users other than root may hold at most half the fds this process may open: the rest stays
+// for root's connections (never refused for number) and for everything else the process does.
+void keep_fds_for_root(ServerLimits& limits) {
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY)
+        return;
+    const auto most = static_cast<std::size_t>(nofile.rlim_cur / 2);
+    if (limits.max_clients <= most)
+        return;
+    spdlog::warn(
+        "varlink: at most {} connections of users other than root (not {}): RLIMIT_NOFILE is {}",
+        most, limits.max_clients, nofile.rlim_cur);
+    limits.max_clients = most;
+}
 
 } // namespace
 
@@ -89,9 +115,11 @@ Status Server::start(UniqueFd listen_fd) {
         if (::epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
             return make_error(errno, "epoll_ctl: " + errno_text(errno));
     }
+    keep_fds_for_root(limits_);
     listen_fd_ = std::move(listen_fd);
     epoll_fd_ = std::move(epoll_fd);
     stop_fd_ = std::move(stop_fd);
+    next_idle_check_ = Clock::now() + idle_check_interval(limits_.idle_timeout);
     thread_ = std::thread([this] { run(); });
     return {};
 }
@@ -103,6 +131,7 @@ void Server::stop() {
     [[maybe_unused]] auto n = ::write(stop_fd_.get(), &one, sizeof(one));
     thread_.join();
     connections_.clear();
+    connections_per_uid_.clear();
     client_count_ = 0;
     accept_paused_ = false;
     listen_fd_.reset();
@@ -130,15 +159,19 @@ void Server::run() noexcept {
 void Server::serve() {
     std::array<epoll_event, 64> events{};
     for (;;) {
-        // While accepting is paused for lack of fds, retry it once a second.
         const int n = ::epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()),
-                                   accept_paused_ ? 1000 : -1);
-        if (accept_paused_ && std::chrono::steady_clock::now() - paused_at_ >= std::chrono::seconds(1))
-            set_accepting(true);
-        if (n < 0) {
-            if (errno == EINTR) continue;
+                                   wait_timeout_ms());
+        if (n < 0 && errno != EINTR) {
             spdlog::error("varlink: epoll_wait: {}", errno_text(errno));
             return;
+        }
+        const auto now = Clock::now();
+        // While accepting is paused for lack of fds, retry it once a second.
+        if (accept_paused_ && now - paused_at_ >= std::chrono::seconds(1))
+            set_accepting(true);
+        if (now >= next_idle_check_) {
+            close_idle(now);
+            next_idle_check_ = now + idle_check_interval(limits_.idle_timeout);
         }
         for (int i = 0; i < n; ++i) {
             const int fd = events[i].data.fd;
@@ -158,6 +191,15 @@ void Server::serve() {
             }
         }
     }
+}
+
+int Server::wait_timeout_ms() const {
+    auto wait = std::chrono::milliseconds::max();
+    if (accept_paused_)
+        wait = std::chrono::seconds(1);
+    if (!connections_.empty() || refusals_not_logged_ != 0)
+        wait = std::min(wait, idle_check_interval(limits_.idle_timeout));
+    return wait == std::chrono::milliseconds::max() ? -1 : static_cast<int>(wait.count());
 }
 
 void Server::on_event(int fd, std::uint32_t events) {
@@ -207,15 +249,17 @@ void Server::accept_clients() {
 }
 
 void Server::accept_one(UniqueFd fd) {
-    if (connections_.size() >= limits_.max_clients) {
-        spdlog::warn("varlink: {} clients connected, refusing another", connections_.size());
-        return; // fd closes here
-    }
     auto peer = credentials_(fd.get());
     if (!peer) {
         spdlog::warn("varlink: cannot identify a client: {}", peer.error().message);
         return;
     }
+    if (auto why = refusal(*peer)) {
+        log_refusal("varlink: refusing a connection of uid " + std::to_string(peer->uid) + " pid " +
+                    std::to_string(peer->pid) + ": " + *why);
+        return; // fd closes here
+    }
+    auto& of_this_user = connections_per_uid_[peer->uid];
     const int raw = fd.get();
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -225,11 +269,69 @@ void Server::accept_one(UniqueFd fd) {
         return;
     }
     // Should this throw, the fd closes, which takes it out of epoll too.
-    connections_.emplace(
-        raw,
-        Connection{
-            std::move(fd), *peer, MessageReader(limits_.max_message_size), {}, 0, false, EPOLLIN});
+    connections_.emplace(raw, Connection{std::move(fd),
+                                         *peer,
+                                         MessageReader(limits_.max_message_size),
+                                         {},
+                                         0,
+                                         false,
+                                         EPOLLIN,
+                                         Clock::now()});
+    ++of_this_user;
     client_count_ = connections_.size();
+}
+
+std::optional<std::string> Server::refusal(const PeerCredentials& peer) const {
+    if (peer.uid == 0)
+        return std::nullopt; // root may always reset devices or set up swap
+    if (connections_.size() >= limits_.max_clients)
+        return std::to_string(connections_.size()) +
+               " connections are open, the most for users other than root";
+    const auto it = connections_per_uid_.find(peer.uid);
+    if (it != connections_per_uid_.end() && it->second >= limits_.max_clients_per_user)
+        return "it has " + std::to_string(it->second) + " connections open, the most for one user";
+    return std::nullopt;
+}
+
+void Server::log_refusal(const std::string& what) {
+    // A flood of connections must not become a flood of log lines.
+    const auto now = Clock::now();
+    if (last_refusal_logged_ != Clock::time_point{} &&
+        now - last_refusal_logged_ < refusal_log_interval) {
+        ++refusals_not_logged_;
+        return;
+    }
+    if (refusals_not_logged_ != 0)
+        spdlog::warn(
+            "{} (and {} more refused in the last {} s)", what, refusals_not_logged_,
+            std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_logged_).count());
+    else
+        spdlog::warn("{}", what);
+    refusals_not_logged_ = 0;
+    last_refusal_logged_ = now;
+}
+
+void Server::close_idle(Clock::time_point now) {
+    std::vector<int> idle;
+    if (limits_.idle_timeout > std::chrono::milliseconds::zero())
+        for (const auto& [fd, c] : connections_)
+            if (now - c.last_activity >= limits_.idle_timeout)
+                idle.push_back(fd);
+    for (int fd : idle) {
+        const auto& c = connections_.at(fd);
+        spdlog::debug(
+            "varlink: closing the connection of uid {} pid {}: idle for {} ms", c.peer.uid,
+            c.peer.pid,
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - c.last_activity).count());
+        close_connection(fd);
+    }
+    if (refusals_not_logged_ != 0 && now - last_refusal_logged_ >= refusal_log_interval) {
+        spdlog::warn(
+            "varlink: refused {} more connections in the last {} s", refusals_not_logged_,
+            std::chrono::duration_cast<std::chrono::seconds>(now - last_refusal_logged_).count());
+        refusals_not_logged_ = 0;
+        last_refusal_logged_ = now;
+    }
 }
 
 void Server::on_readable(Connection& c) {
@@ -246,6 +348,8 @@ void Server::on_readable(Connection& c) {
             close_connection(fd); // ECONNRESET and the like: only this client goes
             return;
         }
+        if (n > 0)
+            c.last_activity = Clock::now();
         if (n == 0) {
             if (c.output.empty()) {
                 close_connection(fd);
@@ -307,6 +411,7 @@ void Server::on_writable(Connection& c) {
             return;
         }
         c.output_sent += static_cast<std::size_t>(n);
+        c.last_activity = Clock::now();
     }
     if (c.output_sent == c.output.size()) {
         c.output.clear();
@@ -336,8 +441,15 @@ void Server::update_interest(Connection& c) {
 }
 
 void Server::close_connection(int fd) {
+    const auto it = connections_.find(fd);
+    if (it == connections_.end())
+        return;
     ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
-    connections_.erase(fd); // closes the fd
+    const auto uid = it->second.peer.uid;
+    connections_.erase(it); // closes the fd
+    if (auto of_user = connections_per_uid_.find(uid); of_user != connections_per_uid_.end())
+        if (--of_user->second == 0)
+            connections_per_uid_.erase(of_user);
     client_count_ = connections_.size();
     if (accept_paused_) set_accepting(true); // an fd is free again
 }

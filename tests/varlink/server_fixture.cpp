@@ -1,10 +1,19 @@
+// The test service and the raw clients of server_fixture.hpp.
 #include "server_fixture.hpp"
 
-#include <array>
 #include <catch2/catch.hpp>
+
 #include <poll.h>
-#include <stdexcept>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
 #include <thread>
 
 namespace trueno::testing {
@@ -12,6 +21,13 @@ namespace trueno::testing {
 using namespace std::chrono_literals;
 using varlink::CallContext;
 using varlink::Reply;
+
+namespace {
+
+// The abstract address connect_as binds: "\0trueno-varlink-test <pid> <uid> <serial>".
+constexpr const char* posing_prefix = "trueno-varlink-test";
+
+} // namespace
 
 TestService::TestService(varlink::ServerLimits limits, varlink::CredentialSource creds)
     : server(varlink::ServiceInfo{"trueno", "test", "1.2.3", "https://example.invalid"}, limits,
@@ -56,6 +72,49 @@ varlink::Client TestService::client() {
     auto c = varlink::Client::connect(path, 2s);
     REQUIRE(c.ok());
     return std::move(*c);
+}
+
+Result<varlink::PeerCredentials> posed_credentials(int fd) {
+    sockaddr_un addr{};
+    socklen_t len = sizeof(addr);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        return make_error(errno, "getpeername failed");
+    const auto name_len =
+        len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    if (name_len < 2 || addr.sun_path[0] != '\0')
+        return varlink::peer_credentials(fd);
+    const std::string name(addr.sun_path + 1, name_len - 1);
+    char prefix[32] = {};
+    int pid = 0;
+    unsigned uid = 0;
+    unsigned serial = 0;
+    if (std::sscanf(name.c_str(), "%31s %d %u %u", prefix, &pid, &uid, &serial) != 4 ||
+        std::strcmp(prefix, posing_prefix) != 0)
+        return varlink::peer_credentials(fd);
+    return varlink::PeerCredentials{pid, uid, uid};
+}
+
+UniqueFd connect_as(const std::string& path, unsigned uid) {
+    static std::atomic<unsigned> serial{0};
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(fd);
+    sockaddr_un self{};
+    self.sun_family = AF_UNIX;
+    const std::string name = std::string(posing_prefix) + " " + std::to_string(::getpid()) + " " +
+                             std::to_string(uid) + " " + std::to_string(serial++);
+    REQUIRE(name.size() + 1 < sizeof(self.sun_path));
+    std::memcpy(self.sun_path + 1, name.data(), name.size());
+    const auto self_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    REQUIRE(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&self), self_len) == 0);
+    // connect() waits while the listen backlog is full: bound it, a test must not hang.
+    const timeval limit{5, 0};
+    REQUIRE(::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit)) == 0);
+    sockaddr_un server{};
+    server.sun_family = AF_UNIX;
+    REQUIRE(path.size() < sizeof(server.sun_path));
+    std::memcpy(server.sun_path, path.data(), path.size());
+    REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server), sizeof(server)) == 0);
+    return fd;
 }
 
 UniqueFd raw_connect(const std::string& path) {
@@ -104,6 +163,41 @@ bool closed_by_server(int fd, std::chrono::milliseconds within) {
             return true;
     }
     return false;
+}
+
+std::size_t wait_until_closed(const std::vector<UniqueFd>& fds, std::size_t expected,
+                              std::chrono::milliseconds within) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    std::vector<bool> closed(fds.size(), false);
+    std::size_t count = 0;
+    while (count < expected && std::chrono::steady_clock::now() < deadline) {
+        std::vector<pollfd> open;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < fds.size(); ++i)
+            if (!closed[i]) {
+                open.push_back({fds[i].get(), POLLIN, 0});
+                index.push_back(i);
+            }
+        if (::poll(open.data(), open.size(), 100) <= 0)
+            continue;
+        for (std::size_t k = 0; k < open.size(); ++k)
+            if (open[k].revents && reached_end(open[k].fd)) {
+                closed[index[k]] = true;
+                ++count;
+            }
+    }
+    return count;
+}
+
+bool wait_for_client_count(const varlink::Server& server, std::size_t n,
+                           std::chrono::milliseconds within) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (server.client_count() != n) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
 }
 
 Reply must_call(varlink::Client& c, const std::string& method, const varlink::Json& params) {

@@ -1,13 +1,14 @@
 // A failure while serving one client (std::bad_alloc under memory pressure, an exception that
 // is not a std::exception) costs that client its connection; the service serves on.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <new>
+
 #include "server_fixture.hpp"
 #include "trueno/varlink/client.hpp"
 #include "trueno/varlink/server.hpp"
-
-#include <atomic>
-#include <catch2/catch.hpp>
-#include <chrono>
-#include <new>
 
 using namespace trueno::varlink;
 using namespace trueno::testing;

@@ -250,12 +250,12 @@ TEST_CASE("many clients at once") {
 TEST_CASE("connections beyond max_clients are refused, the rest are served") {
     ServerLimits limits;
     limits.max_clients = 2;
-    TestService svc(limits);
-    auto a = svc.client();
-    auto b = svc.client();
+    TestService svc(limits, posed_credentials); // users other than root: root is never refused
+    Client a(connect_as(svc.path, 1000));
+    Client b(connect_as(svc.path, 1001));
     must_call(a, "org.example.test.Echo", {{"value", "a"}});
     must_call(b, "org.example.test.Echo", {{"value", "b"}});
-    auto third = raw_connect(svc.path);
+    auto third = connect_as(svc.path, 1002);
     CHECK(closed_by_server(third.get()));
     CHECK(must_call(a, "org.example.test.Echo", {{"value", "a2"}}).parameters["value"] == "a2");
 }

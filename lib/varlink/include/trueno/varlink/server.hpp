@@ -9,15 +9,16 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "trueno/result.hpp"
+#include "trueno/unique_fd.hpp"
 #include "trueno/varlink/framing.hpp"
 #include "trueno/varlink/message.hpp"
 #include "trueno/varlink/socket.hpp"
-#include "trueno/unique_fd.hpp"
 
 namespace trueno::varlink {
 
@@ -43,7 +44,14 @@ struct ServiceInfo {
 };
 
 struct ServerLimits {
-    std::size_t max_clients = 128;                          // further connections are closed at once
+    // Connections of all users together, and of any one user but root (sd-varlink's defaults).
+    // Root's connections are accepted beyond both, so no other user can lock root out; and
+    // start() lowers max_clients to half of RLIMIT_NOFILE, so the fds for them are there too.
+    std::size_t max_clients = 4096;
+    std::size_t max_clients_per_user = 1024;
+    // A connection with nothing read or written for this long is closed (zero: never). A call
+    // in progress holds the loop, so a connection is never idle while its call runs.
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
     std::size_t max_message_size = default_max_message_size; // a larger call closes its connection
     std::size_t max_output_buffer = 16 * 1024 * 1024;       // replies a client has not read
 };
@@ -79,6 +87,7 @@ private:
         std::string description;
         MethodTable methods;
     };
+    using Clock = std::chrono::steady_clock;
     struct Connection {
         UniqueFd fd;
         PeerCredentials peer;
@@ -87,14 +96,19 @@ private:
         std::size_t output_sent = 0;
         bool peer_closed = false;  // read side finished: close once output is flushed
         std::uint32_t events = 0;  // what epoll watches now
+        Clock::time_point last_activity; // of the last byte read or written
     };
 
     // The thread's entry: the loop, restarted if anything escapes it.
     void run() noexcept;
     void serve();
+    int wait_timeout_ms() const;
     void on_event(int fd, std::uint32_t events);
     void accept_clients();
     void accept_one(UniqueFd fd);
+    std::optional<std::string> refusal(const PeerCredentials& peer) const;
+    void log_refusal(const std::string& what);
+    void close_idle(Clock::time_point now);
     void on_readable(Connection& c);
     void on_writable(Connection& c);
     void queue_reply(Connection& c, const Reply& reply);
@@ -113,9 +127,14 @@ private:
     UniqueFd epoll_fd_;
     UniqueFd stop_fd_; // eventfd: stop() writes it to wake the loop
     std::map<int, Connection> connections_;
+    std::map<unsigned, std::size_t> connections_per_uid_;
     std::atomic<std::size_t> client_count_{0};
     bool accept_paused_ = false; // out of fds: the listening socket is out of epoll for now
-    std::chrono::steady_clock::time_point paused_at_;
+    Clock::time_point paused_at_;
+    Clock::time_point next_idle_check_;
+    // Refusals are logged at most once per interval, with a count of those not logged.
+    Clock::time_point last_refusal_logged_;
+    std::size_t refusals_not_logged_ = 0;
     std::thread thread_;
 };
 
