@@ -7,6 +7,7 @@
 // the next trueno-zramd. Devices are removed only on request (RemoveDevice, zramctl --reset).
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
@@ -56,15 +57,53 @@ void setup_logging(const std::string& level)
     spdlog::set_level(spdlog::level::from_str(level));
 }
 
-UniqueFd make_timer(std::chrono::milliseconds period)
-{
+trueno::Error system_error(int code, const std::string& what) {
+    return trueno::make_error(code, what + ": " + std::strerror(code));
+}
+
+trueno::Result<UniqueFd> make_timer(std::chrono::milliseconds period) {
     UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!fd)
+        return system_error(errno, "timerfd_create");
     itimerspec spec{};
     spec.it_interval.tv_sec = period.count() / 1000;
     spec.it_interval.tv_nsec = (period.count() % 1000) * 1000000;
     spec.it_value = spec.it_interval;
-    timerfd_settime(fd.get(), 0, &spec, nullptr);
+    if (timerfd_settime(fd.get(), 0, &spec, nullptr) != 0)
+        return system_error(errno, "timerfd_settime");
     return fd;
+}
+
+// SIGTERM and SIGINT, taken through a signalfd: blocked before any thread exists, so that
+// every thread inherits the mask and none of them is killed by one.
+trueno::Result<UniqueFd> take_stop_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    if (const int err = pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0)
+        return system_error(err, "pthread_sigmask");
+    UniqueFd fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd)
+        return system_error(errno, "signalfd");
+    return fd;
+}
+
+// Every control connection takes an fd, and the control socket lets users other than root
+// hold half of them: raise the soft limit to the hard one (systemd's default soft limit is
+// 1024, its hard one 524288).
+void raise_fd_limit() {
+    rlimit nofile{};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+        spdlog::warn("getrlimit(RLIMIT_NOFILE): {}", std::strerror(errno));
+        return;
+    }
+    if (nofile.rlim_cur >= nofile.rlim_max)
+        return;
+    const auto soft = nofile.rlim_cur;
+    nofile.rlim_cur = nofile.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+        spdlog::warn("cannot raise RLIMIT_NOFILE from {}: {}", soft, std::strerror(errno));
 }
 
 void notify_status(const trueno::service::UblkDeviceManager& manager, bool watchdog)
@@ -98,15 +137,31 @@ void keep_segments_after_exit()
 
 int serve(const Options& options)
 {
-    // Signals are taken through a signalfd: block them before any thread exists so that every
-    // thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-    UniqueFd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    auto signal_fd = take_stop_signals();
+    if (!signal_fd) {
+        spdlog::critical("cannot take SIGTERM and SIGINT: {}", signal_fd.error().message);
+        return 1;
+    }
+    // A client or the journal gone away must not kill the daemon by SIGPIPE.
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        spdlog::critical("cannot ignore SIGPIPE: {}", std::strerror(errno));
+        return 1;
+    }
+    raise_fd_limit();
+    // The status timer too is made before any device is taken over: should it fail, the devices
+    // are left waiting as they were.
+    std::uint64_t watchdog_usec = 0;
+    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    auto period = std::chrono::milliseconds(2000);
+    if (watchdog)
+        period = std::min(period, std::chrono::milliseconds(std::max<std::uint64_t>(watchdog_usec / 2000, 100)));
+    // Status lines for systemd, and the watchdog ping.
+    auto timer = make_timer(period);
+    if (!timer) {
+        spdlog::critical("status timer: {}", timer.error().message);
+        return 1;
+    }
+
     keep_segments_after_exit();
     if (sd_booted() > 0)
         for (const auto& note : trueno::service::keep_supervisors_out_of_swap())
@@ -147,32 +202,26 @@ int serve(const Options& options)
         return 1;
     }
 
-    std::uint64_t watchdog_usec = 0;
-    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-    auto period = std::chrono::milliseconds(2000);
-    if (watchdog)
-        period = std::min(period, std::chrono::milliseconds(std::max<std::uint64_t>(watchdog_usec / 2000, 100)));
-    UniqueFd timer = make_timer(period);
-
     spdlog::info("trueno-zramd {} ready", TRUENO_VERSION);
-    sd_notify(0, "READY=1");
+    if (const int r = sd_notify(0, "READY=1"); r < 0)
+        spdlog::error("cannot tell systemd the daemon is ready: sd_notify: {}", std::strerror(-r));
     notify_status(manager, watchdog);
 
     for (;;) {
-        pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
+        pollfd fds[2] = {{signal_fd->get(), POLLIN, 0}, {timer->get(), POLLIN, 0}};
         if (poll(fds, 2, -1) < 0 && errno != EINTR) {
             spdlog::critical("poll: {}", std::strerror(errno));
             break;
         }
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
-            while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info))
+            while (read(signal_fd->get(), &info, sizeof(info)) == sizeof(info))
                 spdlog::info("signal {}: stopping", info.ssi_signo);
             break;
         }
         if (fds[1].revents & POLLIN) {
             std::uint64_t expirations = 0;
-            (void)!read(timer.get(), &expirations, sizeof(expirations));
+            (void)!read(timer->get(), &expirations, sizeof(expirations));
             notify_status(manager, watchdog);
         }
     }
