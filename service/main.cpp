@@ -22,10 +22,10 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "control_wiring.hpp"
+#include "daemon_logging.hpp"
 #include "process_hardening.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/unique_fd.hpp"
@@ -47,15 +47,6 @@ struct Options {
     std::string log_level = "info";
     std::string copy_mode = "auto";
 };
-
-void setup_logging(const std::string& level)
-{
-    auto logger = spdlog::stderr_color_mt("trueno-zramd");
-    // The journal stamps every line itself; on a terminal a time helps.
-    logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v" : "%H:%M:%S.%e %^%l%$: %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(level));
-}
 
 trueno::Error system_error(int code, const std::string& what) {
     return trueno::make_error(code, what + ": " + std::strerror(code));
@@ -264,7 +255,7 @@ int main(int argc, char** argv)
     const auto hardening_warnings = trueno::service::harden_for_swap();
     CLI11_PARSE(app, argc, argv);
 
-    setup_logging(options.log_level);
+    trueno::service::setup_logging(options.log_level);
     for (const auto& warning : hardening_warnings)
         spdlog::warn("{}", warning);
     try {
