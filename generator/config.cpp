@@ -164,6 +164,10 @@ public:
         Config config;
         for (auto& [id, dev] : devices_) {
             std::string name = "[zram" + std::to_string(id) + "] (/dev/" + dev.device_name() + ")";
+            if (dev.unusable_size) {
+                warn(name + ": zram-size '" + *dev.unusable_size + "' is not a usable size: not creating it");
+                continue;
+            }
             if (dev.zram_fraction || dev.max_zram_size_mib) {
                 double size = dev.zram_fraction.value_or(0.5) * ram_mib_;
                 auto max = dev.max_zram_size_mib.value_or(std::optional<double>{4096});
@@ -243,11 +247,18 @@ private:
             bool size = key == "zram-size";
             auto v = evaluate(value, vars_);
             std::string& expr = size ? dev.size_expression : dev.resident_limit_expression;
-            if (!v) return bad(v.error().message, expr);
-            if (*v < 0) return bad("must not be negative", expr);
+            std::string why = !v ? v.error().message : *v < 0 ? "must not be negative" : "";
+            if (!why.empty() && size) {
+                // Not the earlier or the default size: the user asked for this one.
+                warn(where + "bad value '" + value + "': " + why);
+                dev.unusable_size = value;
+                return;
+            }
+            if (!why.empty()) return bad(why, expr);
             expr = value;
             (size ? dev.size_mib : dev.resident_limit_mib) = *v;
             if (size) { // zram-size set later overrides the obsolete keys read earlier
+                dev.unusable_size.reset();
                 dev.zram_fraction.reset();
                 dev.max_zram_size_mib.reset();
             }

@@ -39,6 +39,9 @@ struct DeviceConfig {
 
     std::string size_expression = "min(ram / 2, 4096)";
     double size_mib = 0;
+    // A zram-size that could not be evaluated (and no later one replaced): the device is not
+    // made, rather than made with a size the user did not write.
+    std::optional<std::string> unusable_size;
     std::string resident_limit_expression = "0";
     double resident_limit_mib = 0;
     std::optional<double> host_memory_limit_mib; // none: no limit

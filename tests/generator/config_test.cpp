@@ -117,13 +117,38 @@ TEST_CASE("recompression policy keys: the attribute text, no timer, bad values r
 
 TEST_CASE("a bad value is reported with file, line and key and the rest still applies", "[config]")
 {
-    auto c = parse("[zram0]\nzram-size = 1G\nzram-size = lots\nswap-priority = 5\n[zram1]\nswap-priority = x\n");
+    auto c = parse("[zram0]\nswap-priority = 7\nswap-priority = lots\nzram-size = 1G\n[zram1]\nswap-priority = x\n");
     REQUIRE(c.devices.size() == 2);
-    CHECK(c.devices.at(0).disksize_bytes == 1024 * MiB); // the good earlier value stays
-    CHECK(c.devices.at(0).swap_priority == 5);
+    CHECK(c.devices.at(0).swap_priority == 7); // the good earlier value stays
+    CHECK(c.devices.at(0).disksize_bytes == 1024 * MiB);
     CHECK(c.devices.at(1).swap_priority == 100);
-    CHECK(logged(c, "/etc/trueno-zram.conf:3: [zram0] zram-size: bad value 'lots'"));
+    CHECK(logged(c, "/etc/trueno-zram.conf:3: [zram0] swap-priority: bad value 'lots'"));
     CHECK(logged(c, "/etc/trueno-zram.conf:6: [zram1] swap-priority: bad value 'x'"));
+}
+
+TEST_CASE("a zram-size that cannot be evaluated: no device for that section, never the default size", "[config]")
+{
+    auto c = parse("[zram0]\nzram-size = lots\n"
+                   "[zram1]\nzram-size = 1G\nzram-size = ram / 2 +\n" // the last word counts
+                   "[zram2]\nzram-size = -5\n"
+                   "[zram3]\nzram-size = oops\nzram-size = 256\n" // replaced by a usable one
+                   "[zram4]\nzram-size = 512\n");
+    CHECK(c.devices.size() == 2);
+    CHECK_FALSE(c.devices.contains(0));
+    CHECK_FALSE(c.devices.contains(1));
+    CHECK_FALSE(c.devices.contains(2));
+    REQUIRE(c.devices.contains(3));
+    CHECK(c.devices.at(3).disksize_bytes == 256 * MiB);
+    REQUIRE(c.devices.contains(4));
+    CHECK(c.devices.at(4).disksize_bytes == 512 * MiB);
+    CHECK(logged(c, "/etc/trueno-zram.conf:2: [zram0] zram-size: bad value 'lots'"));
+    CHECK(logged(c, "[zram0] (/dev/ublkb0): zram-size 'lots' is not a usable size: not creating it"));
+    CHECK(logged(c, "[zram1] (/dev/ublkb1): zram-size 'ram / 2 +' is not a usable size: not creating it"));
+    CHECK(logged(c, "/etc/trueno-zram.conf:7: [zram2] zram-size: bad value '-5': must not be negative"));
+    CHECK(logged(c, "[zram2] (/dev/ublkb2): zram-size '-5' is not a usable size: not creating it"));
+    CHECK(logged(c, "/etc/trueno-zram.conf:9: [zram3] zram-size: bad value 'oops'"));
+    CHECK_FALSE(logged(c, "[zram3] (/dev/ublkb3): zram-size"));
+    CHECK_FALSE(logged(c, "[zram4]"));
 }
 
 TEST_CASE("later files override earlier ones key by key", "[config]")
