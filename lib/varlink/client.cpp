@@ -93,6 +93,20 @@ Result<Reply> Client::call(const std::string& method, const Json& parameters, st
     return result;
 }
 
+bool Client::is_open() const {
+    if (!fd_)
+        return false;
+    pollfd p{fd_.get(), POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0)
+        return true; // nothing happened to it
+    if (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL))
+        return false;
+    // Readable with no call made: either the end of the stream or a stray message.
+    char byte = 0;
+    const ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n != 0 && !(n < 0 && errno != EAGAIN && errno != EINTR);
+}
+
 Status Client::send_oneway(const std::string& method, const Json& parameters) {
     if (!fd_) return make_error(ENOTCONN, "the connection to the service was lost earlier");
     Call c;

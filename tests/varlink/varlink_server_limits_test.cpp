@@ -123,3 +123,14 @@ TEST_CASE("idle connections are closed; busy ones are not") {
     CHECK(echo(busy, "still here") == "still here");
     CHECK(svc.server.client_count() == 1);
 }
+
+TEST_CASE("a client sees that the service closed its idle connection") {
+    ServerLimits limits;
+    limits.idle_timeout = 100ms;
+    TestService svc(limits);
+    auto c = svc.client();
+    CHECK(echo(c, "x") == "x");
+    CHECK(c.is_open());
+    REQUIRE(wait_for_client_count(svc.server, 0));
+    CHECK_FALSE(c.is_open());
+}

@@ -1,4 +1,5 @@
-// Typed results at the library boundary: a value or an Error (errno code + message).
+// Typed results at the library boundary: a value or an Error (errno code + message), or another
+// error type where callers need more than that (the zram client's CallError).
 // C++20 has no std::expected; this is the small subset the project needs.
 #pragma once
 
@@ -17,10 +18,10 @@ struct Error {
 
 inline Error make_error(int code, std::string message) { return Error{code, std::move(message)}; }
 
-template <typename T> class [[nodiscard]] Result {
+template <typename T, typename E = Error> class [[nodiscard]] Result {
 public:
     Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
-    Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
+    Result(E error) : state_(std::in_place_index<1>, std::move(error)) {}
 
     bool ok() const { return state_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -33,23 +34,23 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-    const Error& error() const { return std::get<1>(state_); }
+    const E& error() const { return std::get<1>(state_); }
 
 private:
-    std::variant<T, Error> state_;
+    std::variant<T, E> state_;
 };
 
-template <> class [[nodiscard]] Result<void> {
+template <typename E> class [[nodiscard]] Result<void, E> {
 public:
     Result() = default;
-    Result(Error error) : error_(std::move(error)), failed_(true) {}
+    Result(E error) : error_(std::move(error)), failed_(true) {}
 
     bool ok() const { return !failed_; }
     explicit operator bool() const { return ok(); }
-    const Error& error() const { return error_; }
+    const E& error() const { return error_; }
 
 private:
-    Error error_{};
+    E error_{};
     bool failed_ = false;
 };
 

@@ -29,6 +29,10 @@ public:
     // A oneway call: sent, never answered.
     Status send_oneway(const std::string& method, const Json& parameters = Json::object());
 
+    // False after a transport error, or once the service has closed the connection (as it
+    // does with idle ones): a call would fail, connect again instead.
+    bool is_open() const;
+
 private:
     Status send_all(const std::string& wire, std::chrono::steady_clock::time_point deadline);
     Result<std::string> receive_one(std::chrono::steady_clock::time_point deadline);
