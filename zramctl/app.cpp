@@ -75,7 +75,7 @@ private:
     }
 
     // The devices the daemon runs; on failure nothing, with the failure said on behalf of device.
-    std::optional<std::vector<DeviceEntry>> listed_devices(const std::string& device)
+    std::optional<std::vector<Device>> listed_devices(const std::string& device)
     {
         auto devices = daemon().list_devices();
         if (!devices) {
@@ -87,7 +87,7 @@ private:
 
     // The first device named on the command line with its attributes; on failure nothing, with
     // the failure said.
-    std::optional<DeviceEntry> named_device()
+    std::optional<Device> named_device()
     {
         const auto& path = opt_.devices.front();
         auto id = device_id(path);
@@ -98,7 +98,7 @@ private:
             fail_on(path, "", attrs.error());
             return std::nullopt;
         }
-        return DeviceEntry{*id, ublk_path(*id), std::move(*attrs)};
+        return Device{*id, ublk_path(*id), std::move(*attrs)};
     }
 
     static bool initialised(const AttributeMap& a)
@@ -111,7 +111,7 @@ private:
     }
 
     // A listing shows initialised devices only; a device named on the command line always shows.
-    int print_rows(std::vector<DeviceEntry> devices, bool only_initialised)
+    int print_rows(std::vector<Device> devices, bool only_initialised)
     {
         std::sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
         const MountTable mounts = env_.mounts();
@@ -163,7 +163,7 @@ private:
 
     int create()
     {
-        CreateRequest req;
+        CreateDeviceRequest req;
         req.size = opt_.size;
         req.algorithm = opt_.algorithm;
         req.params = opt_.algorithm_params;

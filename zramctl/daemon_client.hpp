@@ -2,14 +2,13 @@
 // not care how calls travel (VarlinkDaemonClient is the real one).
 #pragma once
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "columns.hpp"
 #include "trueno/result.hpp"
+#include "trueno/zram_client/requests.hpp"
 
 namespace trueno::zramctl {
 
@@ -17,31 +16,17 @@ namespace trueno::zramctl {
 // refusing a request, whose code is the errno it reports: ENODEV, EBUSY, EINVAL, EACCES ...).
 inline constexpr int kDaemonUnreachable = -1;
 
-struct DeviceEntry {
-    int id = -1;
-    std::string name;
-    AttributeMap attributes;
-};
-
-struct CreateRequest {
-    std::uint64_t size = 0;
-    std::optional<std::string> algorithm;
-    std::optional<std::string> params;
-    std::optional<int> id;        // none: the kernel picks
-    std::optional<unsigned> streams;
-};
-
-struct CreatedDevice {
-    int id = -1;
-    std::string name;
-};
+// The request and reply structs are the io.trueno.zram client's.
+using zram_client::CreateDeviceRequest;
+using zram_client::CreatedDevice;
+using zram_client::Device;
 
 class DaemonClient {
 public:
     virtual ~DaemonClient() = default;
-    virtual Result<std::vector<DeviceEntry>> list_devices() = 0;
+    virtual Result<std::vector<Device>> list_devices() = 0;
     virtual Result<AttributeMap> attributes(int id) = 0;
-    virtual Result<CreatedDevice> create_device(const CreateRequest& request) = 0;
+    virtual Result<CreatedDevice> create_device(const CreateDeviceRequest& request) = 0;
     virtual Status remove_device(int id) = 0;
     virtual Status set_attribute(int id, const std::string& name, const std::string& value) = 0;
 };

@@ -4,10 +4,10 @@
 
 namespace trueno::zramctl::testing {
 
-std::map<int, DeviceEntry> sample_devices()
+std::map<int, Device> sample_devices()
 {
-    std::map<int, DeviceEntry> d;
-    d[0] = DeviceEntry{0, "/dev/ublkb0",
+    std::map<int, Device> d;
+    d[0] = Device{0, "/dev/ublkb0",
                        {{"disksize", "4294967296"},
                         {"initstate", "1"},
                         {"comp_algorithm", "lzo-rle lzo lz4 lz4hc [zstd] deflate"},
@@ -15,12 +15,12 @@ std::map<int, DeviceEntry> sample_devices()
                         {"mem_limit", "0"},
                         {"mm_stat", "12058624  2674688  2859008        0  3145728      371        5       12       12"},
                         {"io_stat", "       0        0        0       42"}}};
-    d[1] = DeviceEntry{1, "/dev/ublkb1",
+    d[1] = Device{1, "/dev/ublkb1",
                        {{"disksize", "1073741824"},
                         {"initstate", "1"},
                         {"comp_algorithm", "[lzo-rle] lzo lz4 zstd"},
                         {"mm_stat", "      74       48    12288  1048576    12288        0        0        0        0"}}};
-    d[12] = DeviceEntry{12, "/dev/ublkb12",
+    d[12] = Device{12, "/dev/ublkb12",
                         {{"disksize", "536870912"},
                          {"initstate", "1"},
                          {"comp_algorithm", "lz4"},

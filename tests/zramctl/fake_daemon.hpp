@@ -12,12 +12,12 @@
 namespace trueno::zramctl::testing {
 
 struct FakeState {
-    std::map<int, DeviceEntry> devices;
+    std::map<int, Device> devices;
     std::map<int, Error> remove_errors;   // RemoveDevice(id) fails with this
     std::optional<Error> create_error;
     std::optional<Error> everything_error; // every call fails (e.g. unreachable)
     std::vector<std::string> calls;        // "ListDevices", "RemoveDevice 3", ...
-    std::vector<CreateRequest> creates;
+    std::vector<CreateDeviceRequest> creates;
     std::string socket_used;
     int next_id = 7;
 };
@@ -26,12 +26,12 @@ class FakeDaemon final : public DaemonClient {
 public:
     explicit FakeDaemon(std::shared_ptr<FakeState> s) : s_(std::move(s)) {}
 
-    Result<std::vector<DeviceEntry>> list_devices() override
+    Result<std::vector<Device>> list_devices() override
     {
         s_->calls.push_back("ListDevices");
         if (s_->everything_error)
             return *s_->everything_error;
-        std::vector<DeviceEntry> out;
+        std::vector<Device> out;
         for (const auto& [id, d] : s_->devices)
             out.push_back(d);
         return out;
@@ -46,7 +46,7 @@ public:
             return make_error(ENODEV, "No such device");
         return it->second.attributes;
     }
-    Result<CreatedDevice> create_device(const CreateRequest& r) override
+    Result<CreatedDevice> create_device(const CreateDeviceRequest& r) override
     {
         s_->calls.push_back("CreateDevice");
         s_->creates.push_back(r);
@@ -57,7 +57,7 @@ public:
         const int id = r.id.value_or(s_->next_id);
         if (s_->devices.count(id))
             return make_error(EEXIST, "File exists");
-        DeviceEntry e{id, "/dev/ublkb" + std::to_string(id), {{"disksize", std::to_string(r.size)}}};
+        Device e{id, "/dev/ublkb" + std::to_string(id), {{"disksize", std::to_string(r.size)}}};
         s_->devices[id] = e;
         return CreatedDevice{id, e.name};
     }
@@ -89,7 +89,7 @@ private:
 };
 
 // The three devices every rendering golden file shows.
-std::map<int, DeviceEntry> sample_devices();
+std::map<int, Device> sample_devices();
 
 // An environment around a FakeState with a fixed mount table: ublkb0 is swap, ublkb1 is
 // mounted on "/mnt/scratch dir".

@@ -154,7 +154,7 @@ TEST_CASE("an unreachable daemon is reported once, without a device prefix", "[a
 TEST_CASE("a listing skips uninitialised devices, a named device always shows", "[actions]")
 {
     auto s = sample_state();
-    s->devices[4] = DeviceEntry{4, "/dev/ublkb4", {{"disksize", "0"}}};
+    s->devices[4] = Device{4, "/dev/ublkb4", {{"disksize", "0"}}};
     auto all = run_cli({"-o", "NAME"}, fake_environment(s));
     CHECK(all.status == 0);
     CHECK(all.out == "NAME\n/dev/ublkb0\n/dev/ublkb1\n/dev/ublkb12\n");
