@@ -2,35 +2,24 @@
 // without a daemon; DaemonClient (daemon_client.hpp) is the real one, over varlink.
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "trueno/result.hpp"
+#include "trueno/zram_client/requests.hpp"
 
 namespace trueno::generator {
 
-struct DaemonDevice {
-    int id = -1;
-    std::string name; // "/dev/ublkbN"
-    std::map<std::string, std::string> attributes;
-};
-
-struct CreateRequest {
-    std::uint64_t size = 0;  // bytes
-    std::string algorithm;   // empty: the daemon's default
-    std::string params;      // algorithm_params text
-    std::uint64_t mem_limit = 0;
-    int id = -1;
-};
+// The request and reply structs are the io.trueno.zram client's.
+using zram_client::CreateDeviceRequest;
+using zram_client::Device;
 
 class Daemon {
 public:
     virtual ~Daemon() = default;
     virtual Result<std::vector<std::string>> algorithms() = 0;
-    virtual Result<std::vector<DaemonDevice>> list_devices() = 0;
-    virtual Result<int> create_device(const CreateRequest& request) = 0;
+    virtual Result<std::vector<Device>> list_devices() = 0;
+    virtual Result<int> create_device(const CreateDeviceRequest& request) = 0;
     virtual Status set_attribute(int id, const std::string& name, const std::string& value) = 0;
     virtual Status remove_device(int id) = 0;
 };

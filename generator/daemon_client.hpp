@@ -1,15 +1,15 @@
-// The Daemon interface over trueno-zramd's varlink socket (io.trueno.zram).
+// The Daemon interface over the io.trueno.zram client (trueno-zramd's varlink socket).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "daemon.hpp"
-#include "trueno/varlink/client.hpp"
+#include "trueno/zram_client/client.hpp"
 
 namespace trueno::generator {
 
-inline constexpr const char* kDefaultSocket = "/run/trueno-zram/io.trueno.zram";
+inline constexpr const char* kDefaultSocket = zram_client::default_socket_path;
 
 class DaemonClient final : public Daemon {
 public:
@@ -17,16 +17,15 @@ public:
     static Result<std::unique_ptr<DaemonClient>> connect(const std::string& socket_path);
 
     Result<std::vector<std::string>> algorithms() override;
-    Result<std::vector<DaemonDevice>> list_devices() override;
-    Result<int> create_device(const CreateRequest& request) override;
+    Result<std::vector<Device>> list_devices() override;
+    Result<int> create_device(const CreateDeviceRequest& request) override;
     Status set_attribute(int id, const std::string& name, const std::string& value) override;
     Status remove_device(int id) override;
 
 private:
-    explicit DaemonClient(varlink::Client client) : client_(std::move(client)) {}
-    Result<varlink::Json> call(const std::string& method, const varlink::Json& parameters);
+    explicit DaemonClient(std::string socket_path);
 
-    varlink::Client client_;
+    zram_client::Client client_;
 };
 
 } // namespace trueno::generator

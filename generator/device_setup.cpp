@@ -61,7 +61,7 @@ Status setup_device(const DeviceConfig& c, Daemon& daemon, BlockTools& tools, st
 
     auto devices = daemon.list_devices();
     if (!devices) return devices.error();
-    auto existing = std::find_if(devices->begin(), devices->end(), [&](const DaemonDevice& d) { return d.id == c.id; });
+    auto existing = std::find_if(devices->begin(), devices->end(), [&](const Device& d) { return d.id == c.id; });
     const std::uint64_t want = page_round(c.disksize_bytes);
     bool created = false;
     if (existing != devices->end()) {
@@ -84,13 +84,13 @@ Status setup_device(const DeviceConfig& c, Daemon& daemon, BlockTools& tools, st
             return {};
         }
     } else {
-        CreateRequest req;
+        CreateDeviceRequest req;
         req.size = want;
         req.id = c.id;
         req.mem_limit = c.mem_limit_bytes;
         if (c.compression.primary) {
             req.algorithm = c.compression.primary->name;
-            req.params = c.compression.primary->params_text();
+            if (auto params = c.compression.primary->params_text(); !params.empty()) req.params = params;
         }
         auto id = daemon.create_device(req);
         if (!id) return make_error(id.error().code, "creating " + path + ": " + id.error().message);
@@ -99,8 +99,8 @@ Status setup_device(const DeviceConfig& c, Daemon& daemon, BlockTools& tools, st
             return make_error(EIO, "asked trueno-zramd for " + path + " but got /dev/ublkb" + std::to_string(*id));
         }
         created = true;
-        log << path << ": created, " << want << " bytes, " << (req.algorithm.empty() ? "default algorithm" : req.algorithm)
-            << (req.params.empty() ? "" : " (" + req.params + ")") << "\n";
+        log << path << ": created, " << want << " bytes, " << req.algorithm.value_or("default algorithm")
+            << (req.params ? " (" + *req.params + ")" : "") << "\n";
     }
 
     if (created) {
@@ -148,7 +148,7 @@ Status reset_device(int id, Daemon& daemon, std::ostream& log)
     const std::string path = "/dev/ublkb" + std::to_string(id);
     auto devices = daemon.list_devices();
     if (!devices) return devices.error();
-    if (std::none_of(devices->begin(), devices->end(), [&](const DaemonDevice& d) { return d.id == id; })) {
+    if (std::none_of(devices->begin(), devices->end(), [&](const Device& d) { return d.id == id; })) {
         log << path << ": not present, nothing to reset\n";
         return {};
     }

@@ -13,29 +13,30 @@ namespace {
 class FakeDaemon final : public gen::Daemon {
 public:
     std::vector<std::string> available{"lzo", "lzo-rle", "lz4", "lz4hc", "zstd", "deflate"};
-    std::map<int, gen::DaemonDevice> devices;
-    std::vector<gen::CreateRequest> created;
+    std::map<int, gen::Device> devices;
+    std::vector<gen::CreateDeviceRequest> created;
     std::vector<std::string> set_calls; // "id name=value"
     std::vector<int> removed;
     bool refuse_recomp = false;
     bool busy = false;
 
     trueno::Result<std::vector<std::string>> algorithms() override { return available; }
-    trueno::Result<std::vector<gen::DaemonDevice>> list_devices() override
+    trueno::Result<std::vector<gen::Device>> list_devices() override
     {
-        std::vector<gen::DaemonDevice> out;
+        std::vector<gen::Device> out;
         for (const auto& [id, d] : devices) out.push_back(d);
         return out;
     }
-    trueno::Result<int> create_device(const gen::CreateRequest& r) override
+    trueno::Result<int> create_device(const gen::CreateDeviceRequest& r) override
     {
-        if (devices.contains(r.id)) return trueno::make_error(EEXIST, "id taken");
+        const int id = r.id.value_or(-1);
+        if (devices.contains(id)) return trueno::make_error(EEXIST, "id taken");
         created.push_back(r);
-        gen::DaemonDevice d{r.id, "/dev/ublkb" + std::to_string(r.id), {}};
+        gen::Device d{id, "/dev/ublkb" + std::to_string(id), {}};
         d.attributes["disksize"] = std::to_string(r.size);
-        d.attributes["comp_algorithm"] = "lzo [" + (r.algorithm.empty() ? std::string("lzo-rle") : r.algorithm) + "]";
-        devices[r.id] = d;
-        return r.id;
+        d.attributes["comp_algorithm"] = "lzo [" + r.algorithm.value_or("lzo-rle") + "]";
+        devices[id] = d;
+        return id;
     }
     trueno::Status set_attribute(int id, const std::string& name, const std::string& value) override
     {

@@ -30,23 +30,23 @@ public:
         for (const auto& c : trueno::available_codecs()) names.emplace_back(c.name);
         return names;
     }
-    trueno::Result<std::vector<gen::DaemonDevice>> list_devices() override
+    trueno::Result<std::vector<gen::Device>> list_devices() override
     {
-        std::vector<gen::DaemonDevice> out;
+        std::vector<gen::Device> out;
         for (const auto& [id, d] : devices) {
-            gen::DaemonDevice dd{id, "/dev/ublkb" + std::to_string(id), {}};
+            gen::Device dd{id, "/dev/ublkb" + std::to_string(id), {}};
             for (auto& [k, v] : d.attributes->read_all()) dd.attributes[k] = v;
             out.push_back(std::move(dd));
         }
         return out;
     }
-    trueno::Result<int> create_device(const gen::CreateRequest& r) override
+    trueno::Result<int> create_device(const gen::CreateDeviceRequest& r) override
     {
         trueno::StoreConfig config;
         config.disksize = r.size;
-        if (!r.algorithm.empty()) config.algorithm = r.algorithm;
-        if (!r.params.empty()) {
-            auto params = trueno::parse_codec_params(r.params);
+        if (r.algorithm) config.algorithm = *r.algorithm;
+        if (r.params) {
+            auto params = trueno::parse_codec_params(*r.params);
             if (!params) return params.error();
             config.params = *params;
         }
@@ -56,8 +56,8 @@ public:
         Device d;
         d.store = std::shared_ptr<trueno::PageStore>(std::move(store.value()));
         d.attributes = std::make_unique<trueno::service::ZramAttributes>(d.store, config);
-        devices[r.id] = std::move(d);
-        return r.id;
+        devices[r.id.value_or(-1)] = std::move(d);
+        return r.id.value_or(-1);
     }
     trueno::Status set_attribute(int id, const std::string& name, const std::string& value) override
     {
