@@ -46,6 +46,7 @@ TEST_CASE("stderr is the journal's stream only when JOURNAL_STREAM names that ve
     CHECK_FALSE(is_journal_stream(journal.write_end.get(), ""));
     CHECK_FALSE(is_journal_stream(journal.write_end.get(), "journal"));
     CHECK_FALSE(is_journal_stream(journal.write_end.get(), (named + "x").c_str()));
-    CHECK_FALSE(is_journal_stream(journal.write_end.get(), named.substr(0, named.find(':')).c_str()));
+    CHECK_FALSE(
+        is_journal_stream(journal.write_end.get(), named.substr(0, named.find(':')).c_str()));
     CHECK_FALSE(is_journal_stream(-1, named.c_str()));
 }
