@@ -14,7 +14,7 @@
 
 #include "trueno/result.hpp"
 #include "ublk_uapi.hpp"
-#include "unique_fd.hpp"
+#include "trueno/unique_fd.hpp"
 
 namespace trueno::ublk {
 

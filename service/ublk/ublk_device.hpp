@@ -21,7 +21,7 @@
 #include "io_queue.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
-#include "unique_fd.hpp"
+#include "trueno/unique_fd.hpp"
 
 namespace trueno::ublk {
 
