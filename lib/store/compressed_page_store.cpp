@@ -167,8 +167,9 @@ Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
         return make_error(ENOMEM, "cannot populate the slot table");
     if (auto warm = warm_streams(*streams_); !warm) return warm.error();
     if (!group_cache_.populate()) return make_error(ENOMEM, "cannot populate the multi-page read cache");
+    allocator_->set_maintenance([this] { maintain(); });
     allocator_->enable_reserve(std::max<std::uint32_t>(1, runtime.reserve_pages_per_class),
-                               /*background=*/true, runtime.refill_thread_setup,
+                               runtime.refill_thread, runtime.refill_thread_setup,
                                std::max<std::uint64_t>(1, runtime.reserve_limit_bytes / kPageSize));
     return {};
 }

@@ -32,6 +32,8 @@ class CompressedPageStore final : public PageStore, private ObjectOwners {
 public:
     static Result<std::unique_ptr<PageStore>> create(const StoreConfig& config);
     static Result<std::unique_ptr<PageStore>> attach(std::int32_t key, const StoreConfig& runtime);
+    // The refill thread (which runs store maintenance) stops before any member goes.
+    ~CompressedPageStore() override { allocator_->stop_reserve(); }
 
     std::uint64_t page_count() const override { return slots_.size(); }
     std::uint64_t disksize() const override { return slots_.size() * kPageSize; }
@@ -77,6 +79,14 @@ public:
     // Valid only while nothing else touches that page.
     std::span<std::byte> stored_object(std::uint64_t index);
     bool is_idle(std::uint64_t index);
+    // Whether a page's object sits in a larger size class than its size needs (borrowed).
+    bool borrowed(std::uint64_t index);
+    // What the refill thread does, on the calling thread: a refill, then maintenance (tests).
+    void maintain_now() {
+        allocator_->refill_now();
+        maintain();
+    }
+    std::uint64_t borrows() const { return allocator_->borrows(); }
     // The shared object a page refers to, for tests that recount the statistics.
     struct SharedPage {
         std::uint32_t id;
@@ -110,6 +120,13 @@ private:
                         std::unique_ptr<StreamPool> streams);
     // What a new device or a taken-over store does before serving I/O (see StoreConfig).
     Status prepare_for_io(const StoreConfig& runtime);
+    // On the refill thread when the reserve is ready: objects that borrowed a larger size
+    // class's slot under pressure move back to their own class (from the reserve only), then
+    // emptied pages become reserve or go back (store_maintenance.cpp).
+    void maintain();
+    // Moves up to `budget` borrowed objects back; returns how many it moved. Stops when the
+    // own class has no populated room (it never borrows or waits).
+    std::uint64_t rehome_borrowed(std::uint64_t budget);
     // Attach (store_attach.cpp): rebuilds allocator, shared-object references and statistics
     // from the slot table; replays the codec generations the header lists.
     Status replay_generations();
@@ -187,6 +204,10 @@ private:
     PersistentCounter& invalid_io_;
     PersistentCounter& notify_free_;
     std::atomic<std::uint64_t> damaged_pages_{0};
+    std::uint64_t rehome_cursor_ = 0;     // where the next rehoming scan goes on (refill thread)
+    std::uint64_t rehome_seen_borrows_ = 0; // borrows() when clean scans began that covered all
+    std::uint64_t rehome_clean_scanned_ = 0; // slots scanned since a run last found work
+    std::uint64_t rehome_clean_since_ = 0;   // borrows() when those scans began
     std::atomic<std::uint64_t> grouped_pages_{0};
     std::atomic<std::uint64_t> groups_{0};
     std::atomic<std::uint64_t> dedup_slots_{0}; // slots referring to deduplicated objects

@@ -28,6 +28,10 @@ constexpr auto kRefillPeriod = std::chrono::milliseconds(2);
 constexpr std::size_t kMaxPlannedRanges = 1024;
 // How long an allocation that found no populated memory waits for the refiller.
 constexpr auto kMissWait = std::chrono::milliseconds(5);
+// How many free slots an allocation looks at for one on a populated page.
+constexpr std::size_t kFreeSlotsLookedAt = 16;
+// How often the refill thread looks for maintenance work (moving borrowed objects back).
+constexpr auto kMaintenancePeriod = std::chrono::milliseconds(250);
 
 // An empty vector whose capacity (at least `needed`) is already faulted in (written once by
 // resize), so push_backs up to it neither allocate nor fault. Made outside the class lock.
@@ -271,7 +275,10 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
         // A class that ran dry borrows a slot of a larger class: the whole reserve, not one
         // class's share, then takes swap writes while the refiller is itself in reclaim that
         // waits for those very writes (measured in the VM: one dry class froze the guest).
-        if (auto handle = allocate_populated_above(class_index, owner)) return handle;
+        if (auto handle = allocate_populated_above(class_index, owner)) {
+            borrows_.fetch_add(1, std::memory_order_relaxed);
+            return handle;
+        }
         if (!refiller_.joinable()) return first;
         {
             std::unique_lock lock(wake_mutex_);
@@ -298,6 +305,16 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
     }
     place(cls, slot, owner);
     return make_handle(class_index, slot);
+}
+
+Result<Handle> SizeClassAllocator::allocate_in_own_class(std::size_t size, std::uint64_t owner) {
+    if (reserve_window_ == 0) return allocate(size, owner);
+    if (size == 0 || size > kPageSize)
+        return make_error(EINVAL, "object size " + std::to_string(size) + " out of range");
+    const std::size_t class_index = class_for_size(size);
+    SizeClass& cls = *classes_[class_index];
+    std::lock_guard guard(cls.lock);
+    return allocate_populated(cls, class_index, owner, /*note_miss=*/false);
 }
 
 void SizeClassAllocator::free(Handle handle) {
@@ -467,6 +484,15 @@ Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_
                                                       std::uint64_t owner, bool note_miss) {
     // Under cls.lock. Touches only populated memory: segment pages, and owners/free_slots
     // within capacity the refiller populated.
+    // A free slot on a page given back is no use here; one a little further down may be.
+    if (!cls.free_slots.empty() && !populated(cls, cls.free_slots.back())) {
+        const std::size_t n = cls.free_slots.size();
+        for (std::size_t i = n - 1; i-- > n - std::min<std::size_t>(n, kFreeSlotsLookedAt);)
+            if (populated(cls, cls.free_slots[i])) {
+                std::swap(cls.free_slots[i], cls.free_slots.back());
+                break;
+            }
+    }
     bool reuse = !cls.free_slots.empty() && populated(cls, cls.free_slots.back());
     if (!reuse && (cls.owners.size() == cls.owners.capacity() || !populated(cls, cls.top))) {
         if (!note_miss) return make_error(ENOMEM, "reserve empty");
@@ -507,7 +533,63 @@ void SizeClassAllocator::wake_refill() {
     if (!wake_pending_.exchange(true, std::memory_order_relaxed)) wake_.notify_one();
 }
 
+void SizeClassAllocator::stop_reserve() {
+    if (!refiller_.joinable()) return;
+    refiller_.request_stop();
+    wake_.notify_all();
+    refiller_.join();
+}
+
+std::uint64_t SizeClassAllocator::trim_empty_pages() {
+    if (reserve_window_ == 0) return 0;
+    std::lock_guard refill(refill_mutex_); // no refill plans kAbsent pages meanwhile
+    std::uint64_t released = 0;
+    // Capacity made before any class lock: nothing is allocated (nothing faults) under one.
+    std::vector<std::pair<std::size_t, std::size_t>> ranges; // arena offset, bytes
+    ranges.reserve(4096);
+    for (auto& owned : classes_) {
+        SizeClass& cls = *owned;
+        ranges.clear();
+        {
+            std::lock_guard guard(cls.lock);
+            for (std::uint64_t index = 0; index < cls.directory.capacity(); ++index) {
+                if (index % SegmentDirectory::kBlock == 0 && cls.directory.find(index) == nullptr) {
+                    index += SegmentDirectory::kBlock - 1; // block never made
+                    continue;
+                }
+                Segment* segment = cls.segment(index);
+                if (segment == nullptr) continue;
+                for (std::uint64_t p = 0; p < kPagesPerSegment; ++p) {
+                    if (segment->live[p] != 0 || segment->resident[p] != kResident) continue;
+                    --cls.resident_pages;
+                    unreserve_pages(1);
+                    const std::size_t offset = segment->offset + p * kPageSize;
+                    const bool extends = !ranges.empty() && ranges.back().first + ranges.back().second == offset;
+                    if (cls.reserved_pages >= cls.window && (extends || ranges.size() < ranges.capacity())) {
+                        // Marked absent first: no allocation uses it while it goes back.
+                        segment->resident[p] = kAbsent;
+                        if (extends) ranges.back().second += kPageSize;
+                        else ranges.emplace_back(offset, kPageSize);
+                    } else {
+                        // Kept populated for the next objects, no longer counted as used.
+                        segment->resident[p] = kReserved;
+                        ++cls.reserved_pages;
+                        reserve_pages_.fetch_add(1, std::memory_order_relaxed);
+                    }
+                }
+            }
+        }
+        for (const auto& [offset, bytes] : ranges) {
+            if (arena_.release(offset, bytes)) released += bytes / kPageSize;
+        }
+    }
+    counters_.pages_compacted.add(released);
+    return released;
+}
+
 void SizeClassAllocator::refill_loop(std::stop_token stop) {
+    auto last_maintenance = std::chrono::steady_clock::now();
+    std::uint64_t misses_then = reserve_misses();
     while (!stop.stop_requested()) {
         {
             std::unique_lock lock(wake_mutex_);
@@ -518,6 +600,14 @@ void SizeClassAllocator::refill_loop(std::stop_token stop) {
         // An idle store costs a flag check per period, not a walk over every class.
         if (!stop.stop_requested() && reserve_used_.exchange(false, std::memory_order_relaxed))
             refill_now();
+        // Maintenance only while writes find the reserve ready: no miss since the last run.
+        const auto now = std::chrono::steady_clock::now();
+        if (maintenance_ && !stop.stop_requested() && now - last_maintenance >= kMaintenancePeriod) {
+            last_maintenance = now;
+            const std::uint64_t misses = reserve_misses();
+            if (misses == misses_then) maintenance_();
+            misses_then = misses;
+        }
         {
             std::lock_guard lock(wake_mutex_);
             refill_passes_.fetch_add(1, std::memory_order_release);
@@ -543,7 +633,9 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
     // Planned into capacity made before the lock (no allocation under it: a fault there would
     // reclaim with the class lock held, while the swap writes reclaim makes need that lock).
     auto needs_refill = [&] {
-        return cls.missed || cls.reserved_pages < cls.window || cls.owners.capacity() <= cls.top ||
+        const bool ready = (!cls.free_slots.empty() && populated(cls, cls.free_slots.back())) ||
+                           (cls.owners.capacity() > cls.top && populated(cls, cls.top));
+        return !ready || cls.missed || cls.reserved_pages < cls.window || cls.owners.capacity() <= cls.top ||
                cls.free_slots.capacity() < cls.owners.capacity();
     };
     {

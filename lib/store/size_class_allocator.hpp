@@ -96,6 +96,23 @@ public:
     // An object of 1..kPageSize bytes owned by `owner` (a page index). ENOMEM when it would
     // take used_pages() past the limit or the OS refuses memory.
     Result<Handle> allocate(std::size_t size, std::uint64_t owner);
+    // The same in the object's own size class only: never a borrowed slot of a larger class,
+    // never a wait for the refiller (ENOMEM instead). For moving borrowed objects back.
+    Result<Handle> allocate_in_own_class(std::size_t size, std::uint64_t owner);
+    // Objects placed in a larger class's slot because their own class had no populated room,
+    // since the store was made or taken over (a count of events, not of objects still there).
+    std::uint64_t borrows() const { return borrows_.load(std::memory_order_relaxed); }
+    // Never-fault mode: pages that lost their last object stay counted until something gives
+    // them back; this turns them into reserve (up to each class's window) or returns them to
+    // the OS, so mem_used_total counts pages that hold data. Returns the pages given back.
+    std::uint64_t trim_empty_pages();
+    // Never-fault mode: work for the refill thread when the reserve is full and no write found
+    // it dry for a while (the store moves borrowed objects back to their own class). Runs at
+    // most every few hundred ms. Call before enable_reserve().
+    void set_maintenance(std::function<void()> work) { maintenance_ = std::move(work); }
+    // Stops and joins the refill thread (an owner whose maintenance work uses its own members
+    // calls it first in its destructor). Idempotent.
+    void stop_reserve();
     void free(Handle handle);
 
     // The object's bytes; valid until it is freed or moved (the owner's lock prevents both).
@@ -163,6 +180,8 @@ private:
     std::atomic<std::uint64_t> windows_total_{0};
     std::atomic<std::uint64_t> reserve_pages_{0};
     std::atomic<std::uint64_t> reserve_misses_{0};
+    std::atomic<std::uint64_t> borrows_{0};
+    std::function<void()> maintenance_;
     std::mutex refill_mutex_; // one refill at a time; compaction holds it to unmap segments
     std::mutex wake_mutex_;
     std::condition_variable_any wake_;

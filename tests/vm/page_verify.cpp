@@ -8,6 +8,8 @@
 // swap-in is followed by a new swap-out) and reports the longest time between two accesses:
 // the longest this swapping process stalled, wherever it stalled (its page, its stack, its
 // page tables), e.g. across a restart of the swap device's server.
+// With --passes N, after the fill (and GO_FILE) it reads every page N more times, in order,
+// before the final check. It prints the time of each phase: "PHASES fill F touch T verify V".
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -118,10 +120,19 @@ int main(int argc, char** argv)
 {
     std::size_t noise = 1;
     bool touch = false;
-    if (argc > 1 && std::strcmp(argv[1], "--touch") == 0) {
-        touch = true;
-        --argc;
-        ++argv;
+    long passes = 0;
+    for (;;) {
+        if (argc > 1 && std::strcmp(argv[1], "--touch") == 0) {
+            touch = true;
+            --argc;
+            ++argv;
+        } else if (argc > 2 && std::strcmp(argv[1], "--passes") == 0) {
+            passes = std::atol(argv[2]);
+            argc -= 2;
+            argv += 2;
+        } else {
+            break;
+        }
     }
     int corpus = -1;
     std::size_t corpus_pages = 0;
@@ -146,7 +157,7 @@ int main(int argc, char** argv)
         argv += 2;
     }
     if (argc < 2 || std::atol(argv[1]) <= 0) {
-        std::fprintf(stderr, "usage: page-verify [--touch] [--noise N | --corpus FILE] MEGABYTES [GO_FILE]\n");
+        std::fprintf(stderr, "usage: page-verify [--touch] [--passes N] [--noise N | --corpus FILE] MEGABYTES [GO_FILE]\n");
         return 2;
     }
     const std::size_t pages = static_cast<std::size_t>(std::atol(argv[1])) * 256;
@@ -156,6 +167,7 @@ int main(int argc, char** argv)
         return 1;
     }
     auto* base = static_cast<std::uint64_t*>(map);
+    const double fill_start = now_ms();
     for (std::size_t i = 0; i < pages; ++i) {
         if (corpus < 0) {
             fill(base + i * kWords, i, noise);
@@ -168,6 +180,7 @@ int main(int argc, char** argv)
             std::fflush(stdout);
         }
     }
+    const double fill_ms = now_ms() - fill_start;
     std::printf("page-verify: FILLED %zu pages\n", pages);
     std::fflush(stdout);
     if (argc > 2 && touch) {
@@ -177,7 +190,17 @@ int main(int argc, char** argv)
         while (access(argv[2], F_OK) != 0)
             usleep(100000);
     }
+    const double touch_start = now_ms();
     std::size_t bad = 0;
+    for (long pass = 0; pass < passes; ++pass) {
+        for (std::size_t i = 0; i < pages; ++i)
+            if (static_cast<volatile std::uint64_t*>(base + i * kWords)[0] != i && bad++ < 5)
+                std::printf("page-verify: page %zu corrupted in pass %ld\n", i, pass + 1);
+        std::printf("page-verify: pass %ld done\n", pass + 1);
+        std::fflush(stdout);
+    }
+    const double touch_ms = now_ms() - touch_start;
+    const double verify_start = now_ms();
     for (std::size_t i = 0; i < pages; ++i) {
         if (i % (pages / 4) == 0) {
             std::printf("page-verify: verifying, %zu%%\n", i * 100 / pages);
@@ -190,5 +213,7 @@ int main(int argc, char** argv)
         }
     }
     std::printf("page-verify: VERIFIED %zu pages, %zu bad\n", pages, bad);
+    std::printf("page-verify: PHASES fill %.1f touch %.1f verify %.1f\n", fill_ms / 1000, touch_ms / 1000,
+                (now_ms() - verify_start) / 1000);
     return bad == 0 ? 0 : 1;
 }

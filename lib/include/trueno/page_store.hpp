@@ -80,6 +80,8 @@ struct StoreConfig {
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
     // faults must not write swap to the very device whose writes wait for the refiller.
     std::function<void()> refill_thread_setup;
+    // false: no refill thread; tests refill (and run its maintenance) by hand.
+    bool refill_thread = true;
     // Where the store's memory lives. 0: private to this process, gone with it. Otherwise the
     // key of a System V shared memory segment made for it (EEXIST if the key is taken) that
     // outlives the process, locked in RAM so it is never swapped out, and that

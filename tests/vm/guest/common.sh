@@ -127,3 +127,26 @@ signal_daemon() {
   wait $DAEMON 2>/dev/null
   DAEMON=
 }
+
+# rss_breakdown PID: where a process's resident memory is (kB, from /proc/PID/smaps): the
+# System V store segments, the heap, other anonymous mappings (thread stacks, buffers, codec
+# state), and files (its binary and libraries; shared with other processes).
+rss_breakdown() {
+  awk '
+    /^[0-9a-f]+-[0-9a-f]+ / {
+      path = $6
+      kind = "anon"
+      if (path == "[heap]") kind = "heap"
+      else if (path ~ /^\[stack/) kind = "stack"
+      else if (path ~ /SYSV/) kind = "sysv-store"
+      else if (path ~ /^\//) kind = "files"
+      else if (path ~ /^\[/) kind = "other"
+      next
+    }
+    /^Rss:/ { rss[kind] += $2; total += $2 }
+    END {
+      printf "total %d kB:", total
+      for (k in rss) printf " %s %d", k, rss[k]
+      printf "\n"
+    }' /proc/$1/smaps
+}

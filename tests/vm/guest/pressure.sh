@@ -1,0 +1,89 @@
+#!/bin/sh
+# VM test: swap under the kernel's default settings, side by side. The same load (real process
+# pages from the corpus, /dev/vda, 2.5 x MemAvailable unless trueno.fill=PERCENT says otherwise)
+# runs first on kernel zram (lz4), then on trueno-zram (lz4) in the same guest; nothing sets a
+# sysctl (trueno.pc=N sets vm.page-cluster, trueno.wsf=N vm.watermark_scale_factor, for
+# experiments only). Each run: fill, one more pass over every page, verify every page. Prints
+# for each: pass or fail, the time of each phase, peak mem_used_total, the ratio, write errors,
+# OOM kills. PASS when trueno-zram's run passes: every page verified, no OOM kill, no write
+# error, no hang. (trueno.only=kernel or trueno.only=trueno runs one of them.)
+. /tests/common.sh
+name=pressure
+[ -b /dev/vda ] || { fail $name "no corpus disk (/dev/vda)"; exit 0; }
+protect_from_swap || { fail $name "cannot set up the no-swap cgroup"; exit 0; }
+arg() { sed -n "s/.*trueno\.$1=\([A-Za-z0-9]*\).*/\1/p" /proc/cmdline; }
+[ -n "$(arg pc)" ] && echo "$(arg pc)" >/proc/sys/vm/page-cluster
+[ -n "$(arg wsf)" ] && echo "$(arg wsf)" >/proc/sys/vm/watermark_scale_factor
+fill=$(arg fill)
+fill=${fill:-250}
+only=$(arg only)
+echo "guest: vm.watermark_scale_factor $(cat /proc/sys/vm/watermark_scale_factor), vm.page-cluster $(cat /proc/sys/vm/page-cluster), vm.swappiness $(cat /proc/sys/vm/swappiness), min_free_kbytes $(cat /proc/sys/vm/min_free_kbytes)"
+disk=$((1536 << 20))
+
+# mm_stat of the device under test, for the sampler: kernel zram's sysfs or our attribute.
+mm_stat_of() { # system
+  if [ $1 = kernel ]; then cat /sys/block/zram0/mm_stat; else attr $id mm_stat; fi
+}
+
+run() { # system
+  sys=$1
+  dmesg -c >/dev/null
+  if [ $sys = kernel ]; then
+    echo 1 >/sys/block/zram0/reset 2>/dev/null
+    echo lz4 >/sys/block/zram0/comp_algorithm && echo $disk >/sys/block/zram0/disksize || { echo "guest: kernel zram set-up failed"; return 1; }
+    dev=/dev/zram0
+  else
+    start_daemon || return 1
+    id=$(create $disk lz4) || return 1
+    dev=/dev/ublkb$id
+    wait_for_node $dev || return 1
+    echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
+  fi
+  mkswap $dev >/dev/null && swapon $dev || { echo "guest: swapon $dev failed"; return 1; }
+  drop_caches
+  free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+  mb=$((free_kb * fill / 100 / 1024))
+  echo "guest: $sys: MemAvailable $free_kb kB, load $mb MB of corpus pages"
+  rm -f /tmp/peak
+  ( peak=0; while :; do u=$(mm_stat_of $sys 2>/dev/null | awk '{print $3}'); [ -n "$u" ] && [ "$u" -gt "$peak" ] && peak=$u && echo $peak >/tmp/peak; sleep 0.5; done ) &
+  sampler=$!
+  t0=$(date +%s)
+  swappable page-verify --passes 1 --corpus /dev/vda $mb >/tmp/pv.log 2>&1 &
+  pv=$!
+  wait_logged $pv /tmp/pv.log
+  rc=$?
+  took=$(($(date +%s) - t0))
+  kill $sampler 2>/dev/null
+  stat=$(mm_stat_of $sys | tr -s ' ' | sed 's/^ //')
+  oom=$(dmesg | grep -c 'Killed process')
+  werr=$(dmesg | grep -c -E 'critical space allocation error|Write-error on swap-device')
+  phases=$(sed -n 's/page-verify: PHASES //p' /tmp/pv.log)
+  peak=$(cat /tmp/peak 2>/dev/null)
+  verdict=pass
+  [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] || verdict=fail
+  echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom"
+  grep -E 'corrupted|VERIFIED' /tmp/pv.log | head -3 | sed 's/^/guest:   /'
+  [ $oom = 0 ] || dmesg | grep -m1 'Killed process' | sed 's/^/guest:   /'
+  [ $werr = 0 ] || dmesg | grep -m2 -E 'critical space|Write-error' | sed 's/^/guest:   /'
+  swapoff $dev 2>/dev/null
+  if [ $sys = kernel ]; then
+    echo 1 >/sys/block/zram0/reset
+  else
+    echo "guest: daemon $(grep -E '^(VmRSS|RssAnon|RssFile|RssShmem|VmLck)' /proc/$DAEMON/status | tr -s ' \t' ' ' | tr '\n' ' ')"
+    echo "guest: debug_stat $(attr $id debug_stat | sed 's/\\n/ /g')"
+    call RemoveDevice "{\"id\": $id}" >/dev/null
+    stop_daemon
+  fi
+  [ $verdict = pass ]
+}
+
+kernel_ok=skipped
+if [ "$only" != trueno ]; then
+  run kernel && kernel_ok=pass || kernel_ok=fail
+fi
+[ "$only" = kernel ] && { echo "guest: kernel zram $kernel_ok"; pass $name; exit 0; }
+if run trueno; then
+  pass $name
+else
+  fail $name "trueno-zram failed the load (kernel zram: $kernel_ok); see the RESULT lines"
+fi
