@@ -46,6 +46,7 @@ struct Options {
     unsigned depth = 128;
     std::string log_level = "info";
     std::string copy_mode = "auto";
+    bool realtime = true;
 };
 
 trueno::Error system_error(int code, const std::string& what) {
@@ -168,6 +169,7 @@ int serve(const Options& options)
     device_options.queues = options.queues;
     device_options.depth = options.depth;
     device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
+    device_options.realtime = options.realtime;
     trueno::service::UblkDeviceManager manager(**control, device_options);
     // First of all: devices an earlier daemon left have I/O waiting in the kernel.
     const auto recovery = manager.recover();
@@ -253,6 +255,11 @@ int main(int argc, char** argv)
     // Before anything else: no page of this process may be swapped out, least of all while it
     // starts to take over devices whose I/O waits for it.
     const auto hardening_warnings = trueno::service::harden_for_swap();
+    app.add_option("--realtime", options.realtime,
+                   "run the threads swap waits on (I/O queues, store refill) at realtime priority "
+                   "SCHED_FIFO 1: under memory pressure they may take memory below the min "
+                   "watermark (trueno-zramd(8), MEMORY PRESSURE)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     trueno::service::setup_logging(options.log_level);

@@ -13,6 +13,7 @@
 
 #include "device_usage.hpp"
 #include "io_flusher.hpp"
+#include "realtime.hpp"
 
 namespace trueno::service {
 
@@ -72,7 +73,11 @@ StoreConfig UblkDeviceManager::runtime_config() const
     // The device may be swap: its queue threads (PR_SET_IO_FLUSHER) must never fault for
     // store memory, which under pressure they could not reclaim (see StoreConfig).
     config.never_fault_on_io = true;
-    config.refill_thread_setup = [] { become_io_flusher("store refill thread"); };
+    config.refill_thread_setup = [realtime = options_.realtime] {
+        become_io_flusher("store refill thread");
+        if (realtime)
+            become_realtime("store refill thread");
+    };
     return config;
 }
 
@@ -256,7 +261,7 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
     }
     std::shared_ptr<PageStore> shared = std::move(store.value());
     const double attached = seconds_since(start);
-    auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait);
+    auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait, options_.realtime);
     if (!device) {
         spdlog::critical("{}: recovery failed: {}. The device stays quiesced, its I/O waiting in the "
                          "kernel; restart trueno-zramd to try again",

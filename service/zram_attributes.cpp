@@ -279,7 +279,10 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
         // leaves it out; it is shown here, with the writes refused while it was empty.
         return std::string("version: 1\n0        0\nreserve_bytes ") +
                std::to_string(store_->reserve_bytes()) + "\nreserve_misses " +
-               std::to_string(store_->reserve_misses()) + "\nrecoveries " +
+               std::to_string(store_->reserve_misses()) + "\nreserve_borrows " +
+               std::to_string(store_->reserve_events().borrows) + "\nreserve_waits " +
+               std::to_string(store_->reserve_events().waits) + "\nreserve_refusals " +
+               std::to_string(store_->reserve_events().refusals) + "\nrecoveries " +
                std::to_string(store_->attaches()) + "\ndamaged_pages " +
                std::to_string(store_->damaged_pages());
     }

@@ -56,6 +56,9 @@ public:
     void set_mem_limit(std::uint64_t bytes) override;
     std::uint64_t reserve_bytes() const override { return allocator_->reserve_pages() * kPageSize; }
     std::uint64_t reserve_misses() const override { return allocator_->reserve_misses(); }
+    ReserveEvents reserve_events() const override {
+        return {allocator_->borrows(), allocator_->reserve_waits(), allocator_->reserve_refusals()};
+    }
     std::uint64_t compact() override { return allocator_->compact(*this); }
     std::uint64_t mark_idle(std::uint64_t age_seconds) override;
 

@@ -280,6 +280,7 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
             return handle;
         }
         if (!refiller_.joinable()) return first;
+        reserve_waits_.fetch_add(1, std::memory_order_relaxed);
         {
             std::unique_lock lock(wake_mutex_);
             refilled_.wait_for(lock, kMissWait, [&] {
@@ -287,7 +288,9 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
             });
         }
         std::lock_guard guard(cls.lock);
-        return allocate_populated(cls, class_index, owner);
+        auto second = allocate_populated(cls, class_index, owner);
+        if (!second) reserve_refusals_.fetch_add(1, std::memory_order_relaxed);
+        return second;
     }
     std::lock_guard guard(cls.lock);
     const bool reuse = !cls.free_slots.empty();

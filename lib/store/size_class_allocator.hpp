@@ -102,6 +102,9 @@ public:
     // Objects placed in a larger class's slot because their own class had no populated room,
     // since the store was made or taken over (a count of events, not of objects still there).
     std::uint64_t borrows() const { return borrows_.load(std::memory_order_relaxed); }
+    // Allocations that waited for the refiller, and those refused after the wait (ENOMEM).
+    std::uint64_t reserve_waits() const { return reserve_waits_.load(std::memory_order_relaxed); }
+    std::uint64_t reserve_refusals() const { return reserve_refusals_.load(std::memory_order_relaxed); }
     // Never-fault mode: pages that lost their last object stay counted until something gives
     // them back; this turns them into reserve (up to each class's window) or returns them to
     // the OS, so mem_used_total counts pages that hold data. Returns the pages given back.
@@ -181,6 +184,8 @@ private:
     std::atomic<std::uint64_t> reserve_pages_{0};
     std::atomic<std::uint64_t> reserve_misses_{0};
     std::atomic<std::uint64_t> borrows_{0};
+    std::atomic<std::uint64_t> reserve_waits_{0};
+    std::atomic<std::uint64_t> reserve_refusals_{0};
     std::function<void()> maintenance_;
     std::mutex refill_mutex_; // one refill at a time; compaction holds it to unmap segments
     std::mutex wake_mutex_;

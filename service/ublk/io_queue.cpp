@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "io_flusher.hpp"
+#include "realtime.hpp"
 #include "request_handler.hpp"
 
 namespace trueno::ublk {
@@ -223,6 +224,8 @@ void IoQueue::run(std::promise<Status> armed)
     prefault_stack();
     // Allocations on this thread must not recurse into swap I/O served by this very thread.
     service::become_io_flusher("queue " + std::to_string(config_.queue_id));
+    if (config_.realtime)
+        service::become_realtime("queue " + std::to_string(config_.queue_id));
     Ring ring(config_.depth + 1); // every tag's command and the exit poll
     if (ring.status() < 0) {
         armed.set_value(make_error(-ring.status(), "io_uring_queue_init for queue " +

@@ -125,6 +125,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int 
         return st.error();
 
     std::unique_ptr<UblkDevice> device(new UblkDevice(control, static_cast<int>(info.dev_id)));
+    device->realtime_ = options.realtime;
     device->added_ = true;
     device->info_ = info;
     device->flags_ = info.flags;
@@ -163,6 +164,7 @@ Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_
         qc.user_copy = user_copy_;
         qc.encoded_opcodes = encoded;
         qc.char_fd = char_fd_.get();
+        qc.realtime = realtime_;
         auto queue = IoQueue::create(qc, store_);
         if (!queue)
             return queue.error();
@@ -194,7 +196,7 @@ Status UblkDevice::start(std::shared_ptr<PageStore> store)
 
 Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, int id,
                                                          std::shared_ptr<PageStore> store,
-                                                         std::chrono::milliseconds wait)
+                                                         std::chrono::milliseconds wait, bool realtime)
 {
     // The kernel quiesces the device once the dead server's ring is gone, and lets a new
     // server in once its char device is closed too: until then START_USER_RECOVERY is EBUSY.
@@ -217,6 +219,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     if (!info)
         return info.error();
     std::unique_ptr<UblkDevice> device(new UblkDevice(control, id));
+    device->realtime_ = realtime;
     device->info_ = *info;
     device->flags_ = info->flags;
     device->user_copy_ = (info->flags & UBLK_F_USER_COPY) != 0;

@@ -146,6 +146,14 @@ public:
     // hold no data) and writes refused because none was ready.
     virtual std::uint64_t reserve_bytes() const { return 0; }
     virtual std::uint64_t reserve_misses() const { return 0; }
+    // ... of those misses: objects placed in a larger class's slot instead, writes that waited
+    // for the refiller, and writes refused after that wait.
+    struct ReserveEvents {
+        std::uint64_t borrows = 0;
+        std::uint64_t waits = 0;
+        std::uint64_t refusals = 0;
+    };
+    virtual ReserveEvents reserve_events() const { return {}; }
 
     // Moves objects out of sparse spans and returns the freed memory; returns pages freed.
     virtual std::uint64_t compact() = 0;

@@ -150,3 +150,12 @@ rss_breakdown() {
       printf "\n"
     }' /proc/$1/smaps
 }
+
+# rss_top PID N: the N mappings holding most resident memory (kB, name), for a breakdown by
+# library and by thread stack.
+rss_top() {
+  awk '
+    /^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "") ? "anon:" $1 : $6; next }
+    /^Rss:/ { rss[name] += $2 }
+    END { for (n in rss) if (rss[n] > 0) printf "%d %s\n", rss[n], n }' /proc/$1/smaps | sort -rn | head -${2:-12}
+}
