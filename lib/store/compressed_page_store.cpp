@@ -1,4 +1,5 @@
 #include "compressed_page_store.hpp"
+#include "reserve_sizing.hpp"
 
 #include <unistd.h>
 
@@ -168,9 +169,13 @@ Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
     if (auto warm = warm_streams(*streams_); !warm) return warm.error();
     if (!group_cache_.populate()) return make_error(ENOMEM, "cannot populate the multi-page read cache");
     allocator_->set_maintenance([this] { maintain(); });
+    const std::uint64_t budget =
+        runtime.reserve_limit_bytes != 0
+            ? runtime.reserve_limit_bytes
+            : reserve_budget_bytes(physical_memory_bytes(), allocator_->limit_pages() * kPageSize);
     allocator_->enable_reserve(std::max<std::uint32_t>(1, runtime.reserve_pages_per_class),
                                runtime.refill_thread, runtime.refill_thread_setup,
-                               std::max<std::uint64_t>(1, runtime.reserve_limit_bytes / kPageSize));
+                               std::max<std::uint64_t>(1, budget / kPageSize));
     return {};
 }
 

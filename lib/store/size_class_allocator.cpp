@@ -21,8 +21,18 @@ constexpr std::size_t kMinEmptiedBeforeRelease = 4;
 constexpr std::uint8_t kAbsent = 0;   // never touched or given back
 constexpr std::uint8_t kResident = 1; // touched by an object; counted in used_pages
 constexpr std::uint8_t kReserved = 2; // populated ahead by the refiller; not counted
-// A class that runs dry doubles its window, up to this many times the configured one.
+// A class that runs dry doubles its window, up to this many times the configured one (and at
+// least kMaxWindowPages), within the budget on the sum of all windows.
 constexpr std::uint32_t kMaxWindowGrowth = 32;
+constexpr std::uint32_t kMaxWindowPages = 256;
+// A class with no miss for this many maintenance runs (of kMaintenancePeriod each: 10 s) halves
+// its window, down to the configured one, and its excess reserve goes back: the reserve follows
+// the write rate up and down instead of keeping a burst's size for ever.
+constexpr std::uint32_t kQuietRunsBeforeShrink = 40;
+// The top class (whole pages) never shrinks below this: it is where every other class borrows
+// when its own reserve runs dry, so it is the emergency pool for the moment the refiller
+// cannot keep up (256 KiB).
+constexpr std::uint32_t kEmergencyPages = 64;
 constexpr auto kRefillPeriod = std::chrono::milliseconds(2);
 // Page ranges one refill of a class plans at most (the rest waits for the next pass).
 constexpr std::size_t kMaxPlannedRanges = 1024;
@@ -123,8 +133,11 @@ struct SizeClassAllocator::SizeClass {
     // Never-fault mode: pages to keep populated beyond top, kReserved pages held, and whether
     // an allocation found nothing populated since the last refill.
     std::uint32_t window = 0;
+    std::uint32_t base_window = 0; // the window it shrinks back to
     std::uint64_t reserved_pages = 0;
     bool missed = false;
+    bool missed_since_trim = false; // for the window's decay (trim_empty_pages)
+    std::uint32_t quiet_trims = 0;
 };
 
 std::size_t SizeClassAllocator::class_count() { return kPageSize / kClassStep; }
@@ -454,8 +467,14 @@ void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool back
     if (pages_per_class == 0 || reserve_window_ != 0) return;
     reserve_window_ = pages_per_class;
     reserve_budget_ = budget_pages;
-    for (auto& cls : classes_) cls->window = pages_per_class;
-    windows_total_.store(std::uint64_t{pages_per_class} * classes_.size(), std::memory_order_relaxed);
+    std::uint64_t total = 0;
+    for (auto& cls : classes_) {
+        cls->base_window = cls.get() == classes_.back().get() ? std::max(pages_per_class, kEmergencyPages)
+                                                               : pages_per_class;
+        cls->window = cls->base_window;
+        total += cls->window;
+    }
+    windows_total_.store(total, std::memory_order_relaxed);
     refill_now(); // the first reserve exists before the first write
     if (background)
         refiller_ = std::jthread([this, setup = std::move(thread_setup)](std::stop_token stop) {
@@ -500,6 +519,7 @@ Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_
     if (!reuse && (cls.owners.size() == cls.owners.capacity() || !populated(cls, cls.top))) {
         if (!note_miss) return make_error(ENOMEM, "reserve empty");
         cls.missed = true;
+        cls.missed_since_trim = true;
         grow_window(cls);
         reserve_misses_.fetch_add(1, std::memory_order_relaxed);
         reserve_used_.store(true, std::memory_order_relaxed);
@@ -522,7 +542,7 @@ Result<Handle> SizeClassAllocator::allocate_populated(SizeClass& cls, std::size_
 }
 
 void SizeClassAllocator::grow_window(SizeClass& cls) {
-    if (cls.window >= reserve_window_ * kMaxWindowGrowth) return;
+    if (cls.window >= std::max(cls.base_window * kMaxWindowGrowth, kMaxWindowPages)) return;
     const std::uint64_t before = windows_total_.fetch_add(cls.window, std::memory_order_relaxed);
     if (reserve_budget_ != 0 && before + cls.window > reserve_budget_) {
         windows_total_.fetch_sub(cls.window, std::memory_order_relaxed);
@@ -555,6 +575,9 @@ std::uint64_t SizeClassAllocator::trim_empty_pages() {
         ranges.clear();
         {
             std::lock_guard guard(cls.lock);
+            shrink_quiet_window(cls);
+            // Reserve pages the refiller keeps ahead of top: [top, top + the window's slots).
+            const std::uint64_t ahead_end = cls.top + (std::uint64_t{cls.window} * kPageSize + cls.size - 1) / cls.size + 1;
             for (std::uint64_t index = 0; index < cls.directory.capacity(); ++index) {
                 if (index % SegmentDirectory::kBlock == 0 && cls.directory.find(index) == nullptr) {
                     index += SegmentDirectory::kBlock - 1; // block never made
@@ -563,22 +586,33 @@ std::uint64_t SizeClassAllocator::trim_empty_pages() {
                 Segment* segment = cls.segment(index);
                 if (segment == nullptr) continue;
                 for (std::uint64_t p = 0; p < kPagesPerSegment; ++p) {
-                    if (segment->live[p] != 0 || segment->resident[p] != kResident) continue;
-                    --cls.resident_pages;
-                    unreserve_pages(1);
+                    if (segment->live[p] != 0 || segment->resident[p] == kAbsent) continue;
                     const std::size_t offset = segment->offset + p * kPageSize;
                     const bool extends = !ranges.empty() && ranges.back().first + ranges.back().second == offset;
-                    if (cls.reserved_pages >= cls.window && (extends || ranges.size() < ranges.capacity())) {
-                        // Marked absent first: no allocation uses it while it goes back.
-                        segment->resident[p] = kAbsent;
-                        if (extends) ranges.back().second += kPageSize;
-                        else ranges.emplace_back(offset, kPageSize);
+                    const bool room = extends || ranges.size() < ranges.capacity();
+                    if (segment->resident[p] == kReserved) {
+                        // Reserve beyond the window (it shrank, or pages emptied into it) goes
+                        // back, except the pages the refiller would populate again at once.
+                        const std::uint64_t first_slot = index * cls.slots_per_segment + p * kPageSize / cls.size;
+                        const bool ahead = first_slot + 1 >= cls.top && first_slot < ahead_end;
+                        if (cls.reserved_pages <= cls.window || ahead || !room) continue;
+                        --cls.reserved_pages;
+                        reserve_pages_.fetch_sub(1, std::memory_order_relaxed);
                     } else {
-                        // Kept populated for the next objects, no longer counted as used.
-                        segment->resident[p] = kReserved;
-                        ++cls.reserved_pages;
-                        reserve_pages_.fetch_add(1, std::memory_order_relaxed);
+                        --cls.resident_pages;
+                        unreserve_pages(1);
+                        if (cls.reserved_pages < cls.window || !room) {
+                            // Kept populated for the next objects, no longer counted as used.
+                            segment->resident[p] = kReserved;
+                            ++cls.reserved_pages;
+                            reserve_pages_.fetch_add(1, std::memory_order_relaxed);
+                            continue;
+                        }
                     }
+                    // Marked absent first: no allocation uses it while it goes back.
+                    segment->resident[p] = kAbsent;
+                    if (extends) ranges.back().second += kPageSize;
+                    else ranges.emplace_back(offset, kPageSize);
                 }
             }
         }
@@ -588,6 +622,19 @@ std::uint64_t SizeClassAllocator::trim_empty_pages() {
     }
     counters_.pages_compacted.add(released);
     return released;
+}
+
+void SizeClassAllocator::shrink_quiet_window(SizeClass& cls) {
+    if (cls.missed_since_trim) {
+        cls.missed_since_trim = false;
+        cls.quiet_trims = 0;
+        return;
+    }
+    if (cls.window <= cls.base_window || ++cls.quiet_trims < kQuietRunsBeforeShrink) return;
+    cls.quiet_trims = 0;
+    const std::uint32_t smaller = std::max(cls.base_window, cls.window / 2);
+    windows_total_.fetch_sub(cls.window - smaller, std::memory_order_relaxed);
+    cls.window = smaller;
 }
 
 void SizeClassAllocator::refill_loop(std::stop_token stop) {

@@ -89,6 +89,9 @@ public:
     void refill_now();
     // Populated pages not holding objects: not in used_pages() (they hold no data).
     std::uint64_t reserve_pages() const { return reserve_pages_.load(std::memory_order_relaxed); }
+    // What the refiller aims to keep populated: the sum of every class's window, in pages (each
+    // class may hold a page or two more where its slots straddle pages).
+    std::uint64_t reserve_target_pages() const { return windows_total_.load(std::memory_order_relaxed); }
     // Allocations whose own class had no populated room (then served by a larger class's
     // populated slot, or refused).
     std::uint64_t reserve_misses() const { return reserve_misses_.load(std::memory_order_relaxed); }
@@ -107,7 +110,9 @@ public:
     std::uint64_t reserve_refusals() const { return reserve_refusals_.load(std::memory_order_relaxed); }
     // Never-fault mode: pages that lost their last object stay counted until something gives
     // them back; this turns them into reserve (up to each class's window) or returns them to
-    // the OS, so mem_used_total counts pages that hold data. Returns the pages given back.
+    // the OS, so mem_used_total counts pages that hold data. It also halves the window of a
+    // class that missed nothing for a while (down to the configured one; the top class keeps
+    // an emergency pool) and gives back the reserve beyond it. Returns the pages given back.
     std::uint64_t trim_empty_pages();
     // Never-fault mode: work for the refill thread when the reserve is full and no write found
     // it dry for a while (the store moves borrowed objects back to their own class). Runs at
@@ -164,6 +169,8 @@ private:
                                       bool note_miss = true);
     // Doubles a dry class's window if the budget allows (under cls.lock).
     void grow_window(SizeClass& cls);
+    // Halves the window of a class that missed nothing for a while (under cls.lock).
+    void shrink_quiet_window(SizeClass& cls);
     // A populated slot in any class above class_index, for an object whose own class ran dry.
     Result<Handle> allocate_populated_above(std::size_t class_index, std::uint64_t owner);
     void refill_class(SizeClass& cls);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "compressed_page_store.hpp"
+#include "reserve_sizing.hpp"
 #include "size_class_allocator.hpp"
 #include "store_checks.hpp"
 #include "test_allocator.hpp"
@@ -82,8 +83,9 @@ TEST_CASE("never-fault allocator: refuses beyond the populated reserve until a r
     }
     REQUIRE(errors.size() == 1);
     CHECK(errors[0] == ENOMEM);
-    // Window of 4 pages beyond top (plus the slot straddling its end): 5 page objects fit.
-    CHECK(handles.size() == 5);
+    // The page class (the top one) keeps the emergency pool, 64 pages beyond top, whatever the
+    // configured window (plus the slot straddling its end): 65 page objects fit.
+    CHECK(handles.size() == 65);
     CHECK(allocator.reserve_misses() == 1);
     CHECK(allocator.used_pages() == handles.size());
     if (kAsan) {
@@ -121,7 +123,7 @@ TEST_CASE("never-fault allocator: refuses beyond the populated reserve until a r
 
     // Every object still holds what was written.
     for (std::size_t k = 0; k < handles.size(); ++k) {
-        const std::uint64_t owner = k < 5 ? k : 1000 + (k - 5);
+        const std::uint64_t owner = k < 65 ? k : 1000 + (k - 65);
         const std::byte* p = allocator.address(handles[k]);
         bool same = true;
         for (std::size_t i = 0; i < kPageSize; ++i) same = same && p[i] == pattern(owner, i);
@@ -258,27 +260,83 @@ TEST_CASE("never-fault store: the refill thread runs the configured setup first,
 }
 
 TEST_CASE("never-fault allocator: window growth stays within the reserve budget",
-          "[store][never-fault]") {
+          "[store][never-fault][reserve]") {
     // A burst of misses doubles the dry class's window; the budget bounds what all the windows,
     // and so the populated reserve, may add up to (a swap burst once grew it past 30 MB).
+    constexpr std::size_t kObject = 2048; // two to a page; not the top class (emergency pool)
     const std::uint64_t classes = SizeClassAllocator::class_count();
+    const std::uint64_t windows_at_start = classes - 1 + 64; // every class 1, the top class 64
     auto reserve_growth = [&](std::uint64_t budget) {
         TestAllocator allocator(100000);
         allocator.enable_reserve(1, /*background=*/false, {}, budget);
-        const std::uint64_t at_start = allocator.reserve_pages();
+        CHECK(allocator.reserve_target_pages() == windows_at_start);
         std::uint64_t owner = 0;
         for (int round = 0; round < 12; ++round) {
-            while (allocator.allocate(kPageSize, owner)) ++owner; // until this class is dry
+            // Until this class and every larger one are dry (it borrows upwards first).
+            while (allocator.allocate(kObject, owner)) ++owner;
             allocator.refill_now();
         }
-        return allocator.reserve_pages() - at_start;
+        CHECK(allocator.reserve_pages() + 2 * classes >= allocator.reserve_target_pages());
+        return allocator.reserve_target_pages() - windows_at_start;
     };
-    // Room for the page class's window to grow 1 -> 2 -> 4 pages, not to 8.
-    const std::uint64_t capped = reserve_growth(classes + 3);
+    // Room for the class's window to grow 1 -> 2 -> 4 pages, not to 8.
+    const std::uint64_t capped = reserve_growth(windows_at_start + 3);
     const std::uint64_t uncapped = reserve_growth(0);
     INFO("reserve growth in pages: capped " << capped << ", uncapped " << uncapped);
     CHECK(capped <= 3);
-    CHECK(uncapped > 3); // without the cap the same misses grow it further (window up to 32)
+    CHECK(uncapped > 3); // without the cap the same misses grow it further
+}
+
+TEST_CASE("never-fault allocator: the reserve follows the write rate down again",
+          "[store][never-fault][reserve]") {
+    // A burst grows the windows of the classes it writes; once writes are quiet for a while
+    // (kQuietRunsBeforeShrink maintenance runs) each window halves, down to the configured one,
+    // and the reserve beyond it goes back to the OS. The top class keeps its emergency pool.
+    TestAllocator allocator(200000);
+    allocator.enable_reserve(1, /*background=*/false);
+    const std::uint64_t idle = allocator.reserve_pages();
+    const std::uint64_t classes = SizeClassAllocator::class_count();
+    CHECK(idle >= classes - 1 + 64); // one page per class, 64 for the top class's pool
+    CHECK(idle <= 3 * classes + 64); // plus pages where slots straddle two
+
+    std::vector<Handle> handles;
+    handles.reserve(200000);
+    std::uint64_t owner = 0;
+    for (int round = 0; round < 10; ++round) {
+        for (std::size_t size : {700, 1500, 2900})
+            while (auto handle = allocator.allocate(size, owner++)) handles.push_back(*handle);
+        allocator.refill_now();
+    }
+    const std::uint64_t burst = allocator.reserve_pages();
+    INFO("reserve pages: idle " << idle << ", after the burst " << burst);
+    CHECK(burst > idle + 100); // the three classes' windows grew
+
+    // Quiet: the objects stay, no allocation misses; maintenance runs as the refill thread would.
+    for (int run = 0; run < 40 * 10; ++run) { // a window halves at most 8 times (256 -> 1)
+        allocator.trim_empty_pages();
+        allocator.refill_now();
+    }
+    const std::uint64_t quiet = allocator.reserve_pages();
+    INFO("after quiet maintenance " << quiet);
+    CHECK(allocator.reserve_target_pages() == classes - 1 + 64); // every window at its base
+    CHECK(quiet <= idle + 3 * 4); // so is the reserve, give or take edge pages
+    CHECK(quiet >= 64);           // the emergency pool stays
+    // Still served from the reserve: a write after the quiet time finds populated memory.
+    for (std::size_t size : {700, 1500, 2900}) CHECK(allocator.allocate(size, owner++));
+    for (auto handle : handles) allocator.free(handle);
+}
+
+TEST_CASE("reserve budget: sized from the machine's memory and the memory limit", "[store][reserve]") {
+    using trueno::store::reserve_budget_bytes;
+    constexpr std::uint64_t MiB = std::uint64_t{1} << 20;
+    CHECK(reserve_budget_bytes(256 * MiB, 0) == 4 * MiB);
+    CHECK(reserve_budget_bytes(384 * MiB, 0) == 6 * MiB);
+    CHECK(reserve_budget_bytes(64 * MiB, 0) == 2 * MiB);           // never below 2 MiB by RAM
+    CHECK(reserve_budget_bytes(32768 * MiB, 0) == 16 * MiB);       // never above 16 MiB
+    CHECK(reserve_budget_bytes(0, 0) == 16 * MiB);                 // unknown RAM: the cap
+    CHECK(reserve_budget_bytes(32768 * MiB, 64 * MiB) == 4 * MiB); // 1/16 of the limit
+    CHECK(reserve_budget_bytes(32768 * MiB, 4 * MiB) == 1 * MiB);  // but at least 1 MiB
+    CHECK(trueno::store::physical_memory_bytes() > 0);
 }
 
 namespace {

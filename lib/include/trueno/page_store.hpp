@@ -70,13 +70,15 @@ struct StoreConfig {
     // For a store used as swap by the process serving it: writes and reads never fault in new
     // memory (a fault in an I/O-flusher thread under pressure can deadlock). The slot table and
     // codec workspaces are populated at creation, object memory is kept populated ahead by a
-    // refill thread (reserve_pages_per_class pages per size class, growing for busy classes
-    // while all of them stay within reserve_limit_bytes; a class that ran dry borrows a slot of
-    // a larger class); a write that finds no populated memory waits a few ms for it, then
-    // fails with ENOMEM.
+    // refill thread (reserve_pages_per_class pages per size class, doubling for a class that
+    // runs dry while all of them stay within reserve_limit_bytes, halving again after ~10 s
+    // without a miss; a class that ran dry borrows a slot of a larger class, and the top class
+    // keeps 256 KiB as the emergency pool); a write that finds no populated memory waits a few
+    // ms for it, then fails with ENOMEM.
     bool never_fault_on_io = false;
-    std::uint32_t reserve_pages_per_class = 8;
-    std::uint64_t reserve_limit_bytes = std::uint64_t{16} << 20;
+    std::uint32_t reserve_pages_per_class = 2;
+    // 0: sized from the machine (1/64 of RAM, 2 to 16 MiB; at most 1/16 of mem_limit).
+    std::uint64_t reserve_limit_bytes = 0;
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
     // faults must not write swap to the very device whose writes wait for the refiller.
     std::function<void()> refill_thread_setup;
