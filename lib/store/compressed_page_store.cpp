@@ -167,7 +167,10 @@ Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
         !arena_.populate(header_.geometry.slots_offset, (slots_.bytes() + kPageSize - 1) / kPageSize * kPageSize))
         return make_error(ENOMEM, "cannot populate the slot table");
     if (auto warm = warm_streams(*streams_); !warm) return warm.error();
-    if (!group_cache_.populate()) return make_error(ENOMEM, "cannot populate the multi-page read cache");
+    // A store taken over with groups reads them at once; a new one populates the cache before
+    // its first group (flush_group).
+    if (groups_.load(std::memory_order_relaxed) != 0 && !group_cache_.populate())
+        return make_error(ENOMEM, "cannot populate the multi-page read cache");
     allocator_->set_maintenance([this] { maintain(); });
     const std::uint64_t budget =
         runtime.reserve_limit_bytes != 0

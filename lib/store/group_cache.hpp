@@ -27,7 +27,17 @@ public:
     GroupCache() {
         if (auto region = MappedRegion::map(kEntries * kEntryBytes)) buffers_ = std::move(region.value());
     }
-    bool populate() { return buffers_.mapped() && buffers_.populate(0, buffers_.size()); }
+    // Faults the buffers in (1 MiB), once: before the first group is made, or when a store
+    // that has groups is taken over, so that reads of group members never fault. A store
+    // without groups never pays for it.
+    bool populate() {
+        if (populated_.load(std::memory_order_acquire)) return true;
+        std::lock_guard guard(populate_mutex_);
+        if (populated_.load(std::memory_order_relaxed)) return true;
+        if (!buffers_.mapped() || !buffers_.populate(0, buffers_.size())) return false;
+        populated_.store(true, std::memory_order_release);
+        return true;
+    }
 
     // Page `member` of the object with this serial into out. On a miss, fill(payload, pages)
     // must gather the object's payload into `payload` and decompress it into `pages` (members
@@ -65,6 +75,8 @@ private:
     }
 
     MappedRegion buffers_;
+    std::mutex populate_mutex_;
+    std::atomic<bool> populated_{false};
     std::array<Entry, kEntries> entries_;
     std::atomic<unsigned> next_{0};
 };

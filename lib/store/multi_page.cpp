@@ -213,6 +213,11 @@ void CompressedPageStore::flush_group(std::span<const Snapshot> run, std::span<s
         for (const auto& snap : run) recompress_page(snap.index, options, codec, report);
         return;
     }
+    // Reads of members go through the group cache, which must not fault on the I/O path.
+    if (!group_cache_.populate()) {
+        for (const auto& snap : run) recompress_page(snap.index, options, codec, report);
+        return;
+    }
     report.tried += run.size();
     std::array<std::uint64_t, SharedObjects::kMaxMembers> members{};
     for (std::size_t m = 0; m < run.size(); ++m) members[m] = run[m].index;

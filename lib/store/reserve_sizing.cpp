@@ -9,7 +9,7 @@ namespace trueno::store {
 std::uint64_t reserve_budget_bytes(std::uint64_t physical_memory, std::uint64_t mem_limit)
 {
     constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
-    std::uint64_t budget = physical_memory == 0 ? 16 * kMiB : std::clamp(physical_memory / 64, 2 * kMiB, 16 * kMiB);
+    std::uint64_t budget = physical_memory == 0 ? 16 * kMiB : std::clamp(physical_memory / 16, 4 * kMiB, 16 * kMiB);
     if (mem_limit != 0) budget = std::min(budget, mem_limit / 16);
     return std::max(budget, kMiB);
 }

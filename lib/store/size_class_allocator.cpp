@@ -70,7 +70,8 @@ struct SizeClassAllocator::Segment {
 // very large device costs memory only for the segments it really has.
 class SegmentDirectory {
 public:
-    static constexpr std::uint64_t kBlock = 512;
+    // 64 entries (512 bytes) a block: every class of every device has one from the start.
+    static constexpr std::uint64_t kBlock = 64;
     struct Entry {
         std::unique_ptr<SizeClassAllocator::Segment> segment;
     };

@@ -329,9 +329,9 @@ TEST_CASE("never-fault allocator: the reserve follows the write rate down again"
 TEST_CASE("reserve budget: sized from the machine's memory and the memory limit", "[store][reserve]") {
     using trueno::store::reserve_budget_bytes;
     constexpr std::uint64_t MiB = std::uint64_t{1} << 20;
-    CHECK(reserve_budget_bytes(256 * MiB, 0) == 4 * MiB);
-    CHECK(reserve_budget_bytes(384 * MiB, 0) == 6 * MiB);
-    CHECK(reserve_budget_bytes(64 * MiB, 0) == 2 * MiB);           // never below 2 MiB by RAM
+    CHECK(reserve_budget_bytes(128 * MiB, 0) == 8 * MiB);
+    CHECK(reserve_budget_bytes(256 * MiB, 0) == 16 * MiB);
+    CHECK(reserve_budget_bytes(32 * MiB, 0) == 4 * MiB);           // never below 4 MiB by RAM
     CHECK(reserve_budget_bytes(32768 * MiB, 0) == 16 * MiB);       // never above 16 MiB
     CHECK(reserve_budget_bytes(0, 0) == 16 * MiB);                 // unknown RAM: the cap
     CHECK(reserve_budget_bytes(32768 * MiB, 64 * MiB) == 4 * MiB); // 1/16 of the limit

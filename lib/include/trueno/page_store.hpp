@@ -77,7 +77,7 @@ struct StoreConfig {
     // ms for it, then fails with ENOMEM.
     bool never_fault_on_io = false;
     std::uint32_t reserve_pages_per_class = 2;
-    // 0: sized from the machine (1/64 of RAM, 2 to 16 MiB; at most 1/16 of mem_limit).
+    // 0: sized from the machine (1/16 of RAM, 4 to 16 MiB; at most 1/16 of mem_limit).
     std::uint64_t reserve_limit_bytes = 0;
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
     // faults must not write swap to the very device whose writes wait for the refiller.
