@@ -669,6 +669,18 @@ void SizeClassAllocator::refill_loop(std::stop_token stop) {
 
 void SizeClassAllocator::refill_now() {
     std::lock_guard refill(refill_mutex_);
+    // Under pressure each page the refiller takes may wait in reclaim: the classes writes are
+    // waiting for come first (those that ran dry, then the top class, where every class
+    // borrows), the rest after them.
+    for (auto& cls : classes_) {
+        bool dry = false;
+        {
+            std::lock_guard guard(cls->lock);
+            dry = cls->missed;
+        }
+        if (dry) refill_class(*cls);
+    }
+    refill_class(*classes_.back());
     for (auto& cls : classes_) refill_class(*cls);
 }
 
