@@ -1,7 +1,10 @@
 #include "device_usage.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include <cerrno>
 
 #include <fstream>
 #include <sstream>
@@ -83,6 +86,37 @@ std::optional<std::string> device_busy_reason(const std::string& device_path, de
     if (auto r = swap_user(read_file("/proc/swaps"), device_path, devt, same_device_by_stat))
         return r;
     return mount_user(read_file("/proc/self/mountinfo"), devt);
+}
+
+Status removal_verdict(const std::string& device_path, int open_errno,
+                       const std::function<std::optional<std::string>()>& busy_reason)
+{
+    if (open_errno == EBUSY) {
+        const auto reason = busy_reason();
+        return make_error(EBUSY, device_path + " is " +
+                                     reason.value_or("in use (held exclusively: swap, a mount, "
+                                                     "possibly in another namespace, or a "
+                                                     "device mapper or md device)"));
+    }
+    // No node to open (udev has not made it, or it was removed): the tables are all there is.
+    if (open_errno == ENOENT) {
+        if (auto reason = busy_reason())
+            return make_error(EBUSY, device_path + " is " + *reason);
+    }
+    return {};
+}
+
+Result<UniqueFd> claim_for_removal(const std::string& device_path, dev_t devt)
+{
+    UniqueFd fd(::open(device_path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
+    if (fd)
+        return fd;
+    const int error = errno;
+    auto verdict =
+        removal_verdict(device_path, error, [&] { return device_busy_reason(device_path, devt); });
+    if (!verdict)
+        return verdict.error();
+    return UniqueFd();
 }
 
 } // namespace trueno::service

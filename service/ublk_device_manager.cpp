@@ -143,21 +143,27 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
 Status UblkDeviceManager::remove(int id)
 {
     Entry entry;
+    UniqueFd hold;
     {
         std::lock_guard lock(mutex_);
         auto it = devices_.find(id);
         if (it == devices_.end())
             return make_error(ENODEV, "no device " + std::to_string(id));
         const auto& d = *it->second.device;
-        if (auto reason = device_busy_reason(d.block_path(), d.block_devt()))
-            return make_error(EBUSY, d.block_path() + " is " + *reason);
+        // The kernel says whether it is in use (swap or mounted, in any namespace), and the
+        // exclusive open held until the device is stopped keeps a swapon or mount from
+        // taking it in between.
+        auto claim = claim_for_removal(d.block_path(), d.block_devt());
+        if (!claim)
+            return claim.error();
+        hold = std::move(*claim);
         entry = std::move(it->second);
         devices_.erase(it);
     }
     // Stopping waits for in-flight I/O: done outside the lock so other devices keep working.
     const std::string path = entry.device->block_path();
     entry.attributes.reset(); // its recompression worker stops first
-    auto st = entry.device->remove();
+    auto st = entry.device->remove(std::move(hold));
     entry.device.reset();
     entry.store.reset();
     // The device is gone for good: so is its memory.

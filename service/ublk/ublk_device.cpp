@@ -240,7 +240,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     return device;
 }
 
-Status UblkDevice::remove()
+Status UblkDevice::remove(UniqueFd exclusive_hold)
 {
     if (!added_)
         return {};
@@ -248,6 +248,7 @@ Status UblkDevice::remove()
     // STOP_DEV also aborts the outstanding fetches, which ends the queue threads.
     if (auto st = control_.stop_device(static_cast<std::uint32_t>(id_)); !st)
         result = st;
+    exclusive_hold.reset(); // the disk is gone: no swapon or mount can take it now
     for (auto& q : queues_) {
         q->join();
         finished_requests_ += q->counters().requests.load();

@@ -63,8 +63,10 @@ public:
     std::uint64_t requests() const;
 
     // STOP_DEV, waits for the queue threads, closes the char device, DEL_DEV: the device is
-    // gone for good. Idempotent.
-    Status remove();
+    // gone for good. Idempotent. `exclusive_hold` (the block device opened O_EXCL by the
+    // caller, so nothing can take it meanwhile) is closed once the device is stopped: DEL_DEV
+    // waits for the disk's last opener.
+    Status remove(UniqueFd exclusive_hold = {});
     // The queues let go of the device and the char device is closed; the device stays, its
     // requests waiting in the kernel, until a new server recovers it. Idempotent.
     void release();

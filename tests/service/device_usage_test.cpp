@@ -1,11 +1,20 @@
-// Parsing /proc/swaps and /proc/self/mountinfo to refuse removing a device in use.
+// Parsing /proc/swaps and /proc/self/mountinfo to refuse removing a device in use, and what a
+// failed exclusive open of the device means for its removal. The open itself needs a kernel
+// with ublk: the VM tests cover it.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include "device_usage.hpp"
 
+using trueno::service::claim_for_removal;
 using trueno::service::mount_user;
+using trueno::service::removal_verdict;
 using trueno::service::swap_user;
 
 namespace {
@@ -41,4 +50,51 @@ TEST_CASE("/proc/self/mountinfo: matched by major:minor")
     REQUIRE_FALSE(mount_user(info, makedev(25, 93)).has_value());
     REQUIRE_FALSE(mount_user(info, 0).has_value());
     REQUIRE_FALSE(mount_user("garbage\n\n", makedev(259, 3)).has_value());
+}
+
+TEST_CASE("removal: the exclusive open's EBUSY refuses, worded by the tables when they know")
+{
+    int asked = 0;
+    auto swap = [&]() -> std::optional<std::string> {
+        ++asked;
+        return "active swap";
+    };
+    auto nothing = [&]() -> std::optional<std::string> {
+        ++asked;
+        return std::nullopt;
+    };
+    auto r = removal_verdict("/dev/ublkb3", EBUSY, swap);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == EBUSY);
+    CHECK(r.error().message == "/dev/ublkb3 is active swap");
+    // Held where this process cannot see it (a mount in another namespace): still busy.
+    r = removal_verdict("/dev/ublkb3", EBUSY, nothing);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == EBUSY);
+    CHECK(r.error().message.find("/dev/ublkb3 is in use") == 0);
+    CHECK(asked == 2);
+    // No node to open: the tables decide.
+    CHECK(removal_verdict("/dev/ublkb3", ENOENT, swap).error().code == EBUSY);
+    CHECK(removal_verdict("/dev/ublkb3", ENOENT, nothing).ok());
+    // A dead device (ENXIO) or other failure does not stop the removal, nor asks the tables.
+    asked = 0;
+    CHECK(removal_verdict("/dev/ublkb3", ENXIO, swap).ok());
+    CHECK(removal_verdict("/dev/ublkb3", EIO, swap).ok());
+    CHECK(asked == 0);
+}
+
+TEST_CASE("removal: a path that is no device in use is claimed, or skipped when missing")
+{
+    // A regular file opens (O_EXCL without O_CREAT only means something for block devices).
+    char path[] = "/tmp/trueno-claim-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    auto held = claim_for_removal(path, 0);
+    REQUIRE(held.ok());
+    CHECK(held->valid());
+    ::unlink(path);
+    auto missing = claim_for_removal("/dev/ublkb-no-such-device", makedev(259, 999));
+    REQUIRE(missing.ok());
+    CHECK_FALSE(missing->valid());
 }
