@@ -26,6 +26,7 @@
 
 #include "control_wiring.hpp"
 #include "daemon_logging.hpp"
+#include "io_flusher.hpp"
 #include "process_hardening.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/unique_fd.hpp"
@@ -46,7 +47,7 @@ struct Options {
     unsigned depth = 128;
     std::string log_level = "info";
     std::string copy_mode = "auto";
-    bool realtime = true;
+    bool realtime = false;
 };
 
 trueno::Error system_error(int code, const std::string& what) {
@@ -171,6 +172,11 @@ int serve(const Options& options)
     device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
     device_options.realtime = options.realtime;
     trueno::service::UblkDeviceManager manager(**control, device_options);
+    // Taking a device over (attach, rebuild, the first refill) allocates on this thread while
+    // the device's I/O waits for it; under memory pressure its reclaim must not write swap to
+    // that very device (measured: a daemon restarted in the swap-kill VM test hung for good).
+    // Threads started from here on inherit it.
+    trueno::service::become_io_flusher("main thread");
     // First of all: devices an earlier daemon left have I/O waiting in the kernel.
     const auto recovery = manager.recover();
     if (recovery.recovered + recovery.waiting + recovery.deleted + recovery.stale_stores != 0)
@@ -258,7 +264,8 @@ int main(int argc, char** argv)
     app.add_option("--realtime", options.realtime,
                    "run the threads swap waits on (I/O queues, store refill) at realtime priority "
                    "SCHED_FIFO 1: under memory pressure they may take memory below the min "
-                   "watermark (trueno-zramd(8), MEMORY PRESSURE)")
+                   "watermark, but what they took stays with the store if the daemon dies "
+                   "(trueno-zramd(8), MEMORY PRESSURE)")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 

@@ -76,7 +76,7 @@ struct StoreConfig {
     // keeps 256 KiB as the emergency pool); a write that finds no populated memory waits a few
     // ms for it, then fails with ENOMEM.
     bool never_fault_on_io = false;
-    std::uint32_t reserve_pages_per_class = 2;
+    std::uint32_t reserve_pages_per_class = 8;
     // 0: sized from the machine (1/16 of RAM, 4 to 16 MiB; at most 1/16 of mem_limit).
     std::uint64_t reserve_limit_bytes = 0;
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's

@@ -16,7 +16,10 @@ call() {
 # start_daemon ARGS...: runs trueno-zramd in the background, waits for its socket.
 start_daemon() {
   rm -f "$SOCK"
-  trueno-zramd "$@" >>/tmp/zramd.log 2>&1 &
+  # trueno.zramd=--opt=value,--opt2=value on the kernel command line: more daemon options
+  # (experiments; TRUENO_VM_APPEND).
+  extra=$(sed -n 's/.*trueno\.zramd=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
+  trueno-zramd "$@" $extra >>/tmp/zramd.log 2>&1 &
   DAEMON=$!
   i=0
   while [ $i -lt 200 ]; do
