@@ -1,11 +1,45 @@
 // Parsing and serialising varlink calls and replies.
 #include "trueno/varlink/message.hpp"
 
+#include <algorithm>
+#include <string>
+
 namespace trueno::varlink {
 
 namespace {
 
+// How deeply arrays and objects nest in text, counted outside strings; stops counting once
+// past limit. Well-formed or not: the parser judges the rest.
+std::size_t nesting_depth(std::string_view text, std::size_t limit) {
+    std::size_t depth = 0;
+    std::size_t deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size() && deepest <= limit; ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i; // the escaped character, whatever it is
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
 Result<Json> parse_object(std::string_view text) {
+    // Before parsing: nlohmann::json parses any depth, but copies, compares and serialises
+    // values recursively, so a peer's 100000 nested arrays (200 KB, well within the message
+    // size cap) overflowed the stack of the thread that copied them: the daemon's socket is
+    // open to every user, so any of them could end it with one message.
+    if (nesting_depth(text, max_nesting) > max_nesting)
+        return make_error(EINVAL, "message nests arrays and objects more than " +
+                                      std::to_string(max_nesting) + " deep");
     Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return make_error(EINVAL, "message is not valid JSON");
     if (!doc.is_object()) return make_error(EINVAL, "message is not a JSON object");

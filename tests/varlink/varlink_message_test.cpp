@@ -1,6 +1,8 @@
 // Parsing calls and replies: what is accepted, what is refused and why.
 #include <catch2/catch.hpp>
 
+#include <string>
+
 #include "trueno/varlink/message.hpp"
 
 using namespace trueno::varlink;
@@ -79,4 +81,41 @@ TEST_CASE("calls serialise with only the flags that are set") {
     c.oneway = true;
     c.parameters = {{"k", "v"}};
     CHECK(to_json(c) == Json{{"method", "a.B"}, {"parameters", {{"k", "v"}}}, {"oneway", true}});
+}
+
+namespace {
+
+// A call whose parameters hold `depth` nested arrays: the message itself is 2 deeper.
+std::string nested_call(std::size_t depth) {
+    return R"({"method":"a.B","parameters":{"x":)" + std::string(depth, '[') +
+           std::string(depth, ']') + "}}";
+}
+
+} // namespace
+
+// Found while writing tests/fuzz/varlink_message (its property copies what was parsed): a
+// 200 KB message of 100000 nested arrays overflowed the stack in nlohmann::json's recursive
+// copy, and the daemon's socket is open to every user.
+TEST_CASE("messages nested deeper than max_nesting are refused, without recursion") {
+    for (std::size_t depth : {std::size_t{100000}, max_nesting - 1}) {
+        INFO("depth " << depth + 2);
+        auto c = parse_call(nested_call(depth));
+        REQUIRE_FALSE(c.ok());
+        CHECK(c.error().code == EINVAL);
+        CHECK(c.error().message.find("nests") != std::string::npos);
+        auto r = parse_reply(R"({"parameters":{"x":)" + std::string(depth, '[') +
+                             std::string(depth, ']') + "}}");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == EINVAL);
+    }
+    auto deepest = parse_call(nested_call(max_nesting - 2)); // exactly max_nesting
+    REQUIRE(deepest.ok());
+    CHECK(deepest->parameters["x"].is_array());
+    // Brackets inside strings, escaped quotes included, are text, not nesting.
+    const std::string brackets(1000, '[');
+    auto quoted =
+        parse_call(R"({"method":"a.B","parameters":{"s":"\"\\)" + brackets + R"(\"","t":"]]]"}})");
+    INFO((quoted.ok() ? "" : quoted.error().message));
+    REQUIRE(quoted.ok());
+    CHECK(quoted->parameters["s"] == "\"\\" + brackets + "\"");
 }

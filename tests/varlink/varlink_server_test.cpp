@@ -135,6 +135,19 @@ TEST_CASE("malformed input closes only that connection; the server keeps serving
     }
 }
 
+// Before parse_call refused deep nesting, this message (200 KB, under the 1 MiB cap) overflowed
+// the server thread's stack: the whole process died.
+TEST_CASE("a call nested 100000 deep closes only its connection") {
+    TestService svc;
+    auto good = svc.client();
+    auto fd = raw_connect(svc.path);
+    raw_send(fd.get(), R"({"method":"org.example.test.Echo","parameters":{"value":)"s +
+                           std::string(100000, '[') + std::string(100000, ']') + "}}" + '\0');
+    CHECK(closed_by_server(fd.get()));
+    CHECK(must_call(good, "org.example.test.Echo", {{"value", "alive"}}).parameters["value"] ==
+          "alive");
+}
+
 TEST_CASE("an oversized message closes its connection") {
     ServerLimits limits;
     limits.max_message_size = 4096;

@@ -32,13 +32,19 @@ struct Reply {
     bool is_error() const { return error.has_value(); }
 };
 
+// The deepest nesting of arrays and objects a received message may have (the message itself
+// is depth 1). io.trueno.zram's deepest is 5 (a ListDevices reply); refusing deeper ones keeps
+// every later use of the value (copy, compare, serialise: all recursive) within a small stack.
+inline constexpr std::size_t max_nesting = 64;
+
 // Parses one received call. EINVAL with the reason for text that is not JSON, not an object,
 // or lacks a string "method" of the form "interface.Method"; for parameters that are present
-// but not an object; for flags that are not booleans.
+// but not an object; for flags that are not booleans; for nesting deeper than max_nesting.
 Result<Call> parse_call(std::string_view text);
 Json to_json(const Call& call);
 
-// Parses one received reply (the client side); EINVAL for anything malformed.
+// Parses one received reply (the client side); EINVAL for anything malformed, and for nesting
+// deeper than max_nesting.
 Result<Reply> parse_reply(std::string_view text);
 Json to_json(const Reply& reply);
 
