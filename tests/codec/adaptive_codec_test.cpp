@@ -177,10 +177,7 @@ TEST_CASE("adaptive decodes by the tag, and rejects unknown tags", "[codec][adap
 TEST_CASE("adaptive beats lz4's ratio on heap pages and never judges a compressible page raw",
           "[codec][adaptive][corpus]") {
     const Corpus& corpus = spread_corpus();
-    if (corpus.pages.empty()) {
-        WARN("SKIP: " << corpus.missing_reason);
-        return;
-    }
+    require_pages(corpus);
     auto adaptive = make_or_fail("adaptive");
     auto lz4 = make_or_fail("lz4");
     std::size_t adaptive_bytes = 0, lz4_bytes = 0, raw = 0, lz4_raw = 0, lost = 0, planes = 0;
@@ -208,12 +205,9 @@ TEST_CASE("adaptive beats lz4's ratio on heap pages and never judges a compressi
 }
 
 TEST_CASE("adaptive through a page store: every page back identical, less memory than lz4",
-          "[codec][adaptive][store]") {
+          "[codec][adaptive][store][corpus]") {
     const Corpus& corpus = spread_corpus();
-    if (corpus.pages.empty()) {
-        WARN("SKIP: " << corpus.missing_reason);
-        return;
-    }
+    require_pages(corpus);
     MmStat stats[2];
     const char* algorithms[2] = {"lz4", "adaptive"};
     for (int a = 0; a < 2; ++a) {

@@ -44,6 +44,15 @@ inline Status decompress_checked(Codec& codec, std::span<const std::byte> src, P
     return status;
 }
 
+// The pages of a corpus (test_corpus() or spread_corpus()), at least at_least of them, for a
+// test tagged [corpus]; the test fails without them (tests/corpus_main.cpp leaves [corpus]
+// tests out, and reports the run as skipped, when the corpus is missing).
+inline const std::vector<Page>& require_pages(const Corpus& corpus, std::size_t at_least = 1) {
+    INFO((corpus.missing_reason.empty() ? "corpus too short" : corpus.missing_reason));
+    REQUIRE(corpus.pages.size() >= at_least);
+    return corpus.pages;
+}
+
 inline std::unique_ptr<Codec> make_or_fail(std::string_view name, const CodecParams& params = {}) {
     auto codec = make_codec(name, params);
     INFO(std::string(name) << ": " << (codec ? "" : codec.error().message));

@@ -24,10 +24,7 @@ void check_round_trip(Codec& codec, const Page& page, std::size_t capacity) {
 
 TEST_CASE("every codec round-trips the corpus pages at several levels", "[codec][corpus]") {
     const Corpus& corpus = test_corpus();
-    if (corpus.pages.empty()) {
-        WARN("SKIP: " << corpus.missing_reason);
-        return;
-    }
+    require_pages(corpus);
     const std::size_t count = std::min<std::size_t>(corpus.pages.size(), 1000);
     for (const CodecInfo& info : available_codecs()) {
         for (int level : levels_to_test(info)) {

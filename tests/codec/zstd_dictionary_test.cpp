@@ -53,13 +53,9 @@ std::size_t compressed_total(Codec& encoder, Codec& decoder, const std::vector<P
 
 } // namespace
 
-TEST_CASE("zstd with a trained dictionary file", "[codec][zstd][dict]") {
+TEST_CASE("zstd with a trained dictionary file", "[codec][zstd][dict][corpus]") {
     const Corpus& corpus = test_corpus();
-    if (corpus.pages.size() < kCorpusTestPages) {
-        WARN("SKIP: " << (corpus.missing_reason.empty() ? "corpus too short"
-                                                         : corpus.missing_reason));
-        return;
-    }
+    require_pages(corpus, kCorpusTestPages);
     const auto dict_bytes = train_dictionary(corpus.pages, 0, 2000);
     TempFile dict_file(dict_bytes);
 

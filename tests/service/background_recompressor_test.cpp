@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <iostream>
 #include <new>
 #include <vector>
 
@@ -27,15 +26,8 @@ namespace {
 // Shared: the worker holds the store too.
 std::shared_ptr<PageStore> make_store(std::uint64_t pages) { return test::make_store(pages); }
 
-// Real process memory; an empty vector (and a printed reason) when the corpus is missing.
-std::vector<std::byte> corpus(std::size_t pages) {
-    auto read = test::read_corpus_pages(TRUENO_CORPUS_FILE, pages);
-    if (!read) {
-        std::cout << "SKIP: corpus " << TRUENO_CORPUS_FILE << " unreadable: " << read.error().message << "\n";
-        return {};
-    }
-    return std::move(read.value());
-}
+// Real process memory (tests that use it are tagged [corpus]; they fail without it).
+std::vector<std::byte> corpus(std::size_t pages) { return test::corpus_pages(pages); }
 
 BackgroundPolicy policy(const char* text) {
     auto parsed = parse_background_policy(text);
@@ -84,9 +76,8 @@ TEST_CASE("policy text: defaults, units, round trip and errors", "[background]")
     }
 }
 
-TEST_CASE("the policy recompresses idle pages only, and every page reads back identical", "[background]") {
+TEST_CASE("the policy recompresses idle pages only, and every page reads back identical", "[background][corpus]") {
     const auto pages = corpus(1024);
-    if (pages.empty()) return;
     auto s = make_store(2048);
     write_all(*s, pages);
     std::this_thread::sleep_for(3200ms);
@@ -122,9 +113,8 @@ TEST_CASE("the policy recompresses idle pages only, and every page reads back id
     require_identical(*s, pages);
 }
 
-TEST_CASE("the page rate and the CPU share are kept", "[background]") {
+TEST_CASE("the page rate and the CPU share are kept", "[background][corpus]") {
     const auto pages = corpus(1024);
-    if (pages.empty()) return;
     SECTION("rate") {
         auto s = make_store(1024);
         write_all(*s, pages);
@@ -150,9 +140,8 @@ TEST_CASE("the page rate and the CPU share are kept", "[background]") {
     }
 }
 
-TEST_CASE("removing the device stops the worker promptly, mid-pass", "[background]") {
+TEST_CASE("removing the device stops the worker promptly, mid-pass", "[background][corpus]") {
     const auto pages = corpus(2048);
-    if (pages.empty()) return;
     auto s = make_store(2048);
     write_all(*s, pages);
     auto worker = std::make_unique<BackgroundRecompressor>(s);
@@ -168,9 +157,8 @@ TEST_CASE("removing the device stops the worker promptly, mid-pass", "[backgroun
     require_identical(*s, pages);
 }
 
-TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact", "[background]") {
+TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact", "[background][corpus]") {
     const auto pages = corpus(1024);
-    if (pages.empty()) return;
     auto s = make_store(1024);
     write_all(*s, pages);
     CodecParams strongest;
@@ -197,9 +185,8 @@ TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact", "
     CHECK_FALSE(worker.manual().error.empty());
 }
 
-TEST_CASE("a dictionary policy trains on the device's pages, then retrains when the ratio drifts", "[background]") {
+TEST_CASE("a dictionary policy trains on the device's pages, then retrains when the ratio drifts", "[background][corpus]") {
     const auto heap = corpus(3072);
-    if (heap.empty()) return;
     auto s = make_store(8192);
     const std::vector<std::byte> first(heap.begin(), heap.begin() + 1024 * kPageSize);
     write_all(*s, first);

@@ -49,12 +49,11 @@ TEST_CASE("multi-page objects need zstd and a sane size", "[store][multipage]") 
 }
 
 TEST_CASE("grouped corpus pages read back identical through every later change",
-          "[store][multipage]") {
+          "[store][multipage][corpus]") {
     constexpr std::size_t kPages = 1200;
-    const auto corpus = test::corpus_or_skip(kPages);
-    if (!corpus) return;
-    auto store = test::store_holding(*corpus);
-    std::vector<std::byte> expected = *corpus;
+    const auto corpus = test::corpus_pages(kPages);
+    auto store = test::store_holding(corpus);
+    std::vector<std::byte> expected = corpus;
     const MmStat before = store->mm_stat();
     REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(5)).ok());
     store->mark_idle(0);

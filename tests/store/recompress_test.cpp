@@ -45,11 +45,10 @@ TEST_CASE("recompress without a recomp algorithm or with bad options is EINVAL",
 }
 
 TEST_CASE("idle corpus pages recompress smaller, read back identical, stats exact",
-          "[store][recompress]") {
+          "[store][recompress][corpus]") {
     constexpr std::size_t kPages = 1500;
-    const auto corpus = test::corpus_or_skip(kPages);
-    if (!corpus) return;
-    auto store = test::store_holding(*corpus);
+    const auto corpus = test::corpus_pages(kPages);
+    auto store = test::store_holding(corpus);
     const MmStat before = store->mm_stat();
     REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(12)).ok());
 
@@ -70,7 +69,7 @@ TEST_CASE("idle corpus pages recompress smaller, read back identical, stats exac
     CHECK(after.same_pages == before.same_pages);
     CHECK(before.compr_data_size - after.compr_data_size == report->bytes_before - report->bytes_after);
     require_stats_match_contents(*store);
-    test::require_identical(*store, *corpus);
+    test::require_identical(*store, corpus);
 
     // Recompressed (or found incompressible) pages are done at this priority: a second run
     // tries only the 100 pages that were not idle the first time...
@@ -87,7 +86,7 @@ TEST_CASE("idle corpus pages recompress smaller, read back identical, stats exac
     REQUIRE(strongest.ok());
     CHECK(strongest->tried > 0);
     require_stats_match_contents(*store);
-    test::require_identical(*store, *corpus);
+    test::require_identical(*store, corpus);
 }
 
 TEST_CASE("type, threshold and max_pages select pages as the kernel does", "[store][recompress]") {
@@ -132,11 +131,10 @@ TEST_CASE("type, threshold and max_pages select pages as the kernel does", "[sto
 }
 
 TEST_CASE("pages of every dictionary generation decode, then survive overwrite, discard and "
-          "partial reads", "[store][recompress][dictionary]") {
+          "partial reads", "[store][recompress][dictionary][corpus]") {
     constexpr std::size_t kPages = 1200;
-    const auto corpus = test::corpus_or_skip(kPages);
-    if (!corpus) return;
-    auto store = test::store_holding(*corpus);
+    const auto corpus = test::corpus_pages(kPages);
+    auto store = test::store_holding(corpus);
     auto& s = test::concrete(*store);
     REQUIRE(store->set_recomp_algorithm(1, "zstd", test::level(3)).ok());
 
@@ -163,11 +161,11 @@ TEST_CASE("pages of every dictionary generation decode, then survive overwrite, 
     CHECK(per_id[1] > 100);
     CHECK(per_id[2] > 100);
     CHECK(per_id[3] > 100);
-    test::require_identical(*store, *corpus);
+    test::require_identical(*store, corpus);
     require_stats_match_contents(*store);
 
     // Overwrite, discard and partly read pages of each generation.
-    std::vector<std::byte> expected(*corpus);
+    std::vector<std::byte> expected(corpus);
     for (std::uint64_t i = 0; i < kPages; i += 7) {
         auto page = test::compressible_page(i + 99);
         std::memcpy(expected.data() + i * kPageSize, page.data(), kPageSize);
@@ -238,8 +236,7 @@ TEST_CASE("a page never tears under concurrent reads, writes, discards and recom
     require_stats_match_contents(*store);
 }
 
-TEST_CASE("named policies exist, and running one raises the ratio of idle corpus pages",
-          "[store][recompress][policy]") {
+TEST_CASE("named policies exist and name codecs that can be made", "[store][recompress][policy]") {
     CHECK(recompress_policy_names() == "fast balanced strong strongest");
     CHECK(find_recompress_policy("nope") == nullptr);
     for (const auto& policy : recompress_policies()) {
@@ -247,10 +244,13 @@ TEST_CASE("named policies exist, and running one raises the ratio of idle corpus
         REQUIRE(find_recompress_policy(policy.name) == &policy);
         CHECK(make_codec(policy.algorithm, test::level(policy.level)).ok());
     }
+}
+
+TEST_CASE("running a named policy raises the ratio of idle corpus pages",
+          "[store][recompress][policy][corpus]") {
     constexpr std::size_t kPages = 3000;
-    const auto corpus = test::corpus_or_skip(kPages);
-    if (!corpus) return;
-    auto store = test::store_holding(*corpus);
+    const auto corpus = test::corpus_pages(kPages);
+    auto store = test::store_holding(corpus);
     const MmStat before = store->mm_stat();
     store->mark_idle(0);
     auto report = run_recompress_policy(*store, *find_recompress_policy("strong"), {});
@@ -262,5 +262,5 @@ TEST_CASE("named policies exist, and running one raises the ratio of idle corpus
     CHECK(after.orig_data_size == before.orig_data_size);
     CHECK(after.mem_used_total * 5 < before.mem_used_total * 4); // at least 20% less memory
     require_stats_match_contents(*store);
-    test::require_identical(*store, *corpus);
+    test::require_identical(*store, corpus);
 }

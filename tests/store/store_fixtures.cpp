@@ -16,12 +16,11 @@ std::unique_ptr<PageStore> make_store(std::uint64_t pages, const char* algorithm
     return std::move(created.value());
 }
 
-std::optional<std::vector<std::byte>> corpus_or_skip(std::size_t pages) {
+std::vector<std::byte> corpus_pages(std::size_t pages) {
     auto corpus = read_corpus_pages(TRUENO_CORPUS_FILE, pages);
-    if (!corpus.ok() || corpus->size() < pages * kPageSize) {
-        WARN("SKIPPED: corpus not available");
-        return std::nullopt;
-    }
+    INFO("corpus " TRUENO_CORPUS_FILE ": " << (corpus ? "too few pages" : corpus.error().message));
+    REQUIRE(corpus.ok());
+    REQUIRE(corpus->size() >= pages * kPageSize);
     return std::move(corpus.value());
 }
 
