@@ -3,9 +3,12 @@
 // retrains its dictionary, stops promptly, and every page reads back identical.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <new>
+#include <stop_token>
+#include <thread>
 #include <vector>
 
 #include "trueno/background_recompressor.hpp"
@@ -28,6 +31,17 @@ std::shared_ptr<PageStore> make_store(std::uint64_t pages) { return test::make_s
 
 // Real process memory (tests that use it are tagged [corpus]; they fail without it).
 std::vector<std::byte> corpus(std::size_t pages) { return test::corpus_pages(pages); }
+
+// Polls until done() holds or limit has passed; whether it holds.
+template <typename Done> bool wait_until(Done done, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
 
 BackgroundPolicy policy(const char* text) {
     auto parsed = parse_background_policy(text);
@@ -76,12 +90,16 @@ TEST_CASE("policy text: defaults, units, round trip and errors", "[background]")
     }
 }
 
-TEST_CASE("the policy recompresses idle pages only, and every page reads back identical", "[background][corpus]") {
+TEST_CASE("the policy recompresses idle pages only, and every page reads back identical",
+          "[background][corpus]") {
     const auto pages = corpus(1024);
     auto s = make_store(2048);
     write_all(*s, pages);
-    std::this_thread::sleep_for(3200ms);
-    // The first 128 pages are used again: younger than age=3, they are not idle.
+    // Until every page is 3 s old by the store's clock (mark_idle counts the pages that are).
+    REQUIRE(wait_until([&] { return s->mark_idle(3) == 1024; }, 60s));
+    // The first 128 pages are used again: written now and then read on, as a running program
+    // uses its pages, until the pass is over. However long the worker (SCHED_IDLE) waits for a
+    // CPU on a busy machine, they never get 3 s old: they must not be recompressed.
     std::vector<std::byte> young(pages.begin(), pages.begin() + 128 * kPageSize);
     write_all(*s, young);
     const auto before = s->mm_stat();
@@ -92,9 +110,22 @@ TEST_CASE("the policy recompresses idle pages only, and every page reads back id
         auto object = c.stored_object(i);
         young_objects.emplace_back(object.begin(), object.end());
     }
+    std::atomic<bool> read_failed{false};
+    std::jthread user([&](std::stop_token stop) {
+        std::array<std::byte, kPageSize> page;
+        while (!stop.stop_requested()) {
+            for (std::uint64_t i = 0; i < 128; ++i)
+                if (!s->read_page(i, page).ok())
+                    read_failed = true;
+            std::this_thread::sleep_for(100ms);
+        }
+    });
 
     BackgroundRecompressor worker(s);
     const BackgroundPass pass = first_pass(worker, "balanced age=3 interval=3600 rate=0 cpu=100", 120s);
+    user.request_stop();
+    user.join();
+    CHECK_FALSE(read_failed);
     INFO("marked " << pass.marked_idle << " tried " << pass.report.tried << " kept " << pass.report.kept
                    << " note " << pass.note);
     CHECK(pass.number == 1);
@@ -147,7 +178,10 @@ TEST_CASE("removing the device stops the worker promptly, mid-pass", "[backgroun
     auto worker = std::make_unique<BackgroundRecompressor>(s);
     // 50 pages/s: a pass over 2048 pages would take 40 s.
     REQUIRE(worker->set_policy(policy("balanced age=0 interval=3600 rate=50 cpu=100")).ok());
-    std::this_thread::sleep_for(1500ms);
+    // The pass has begun once it has marked the pages idle (age=0: every page; the last one is
+    // recompressed last, some 40 s on).
+    auto& c = concrete(*s);
+    REQUIRE(wait_until([&] { return c.is_idle(2047); }, 60s));
     CHECK(worker->passes() == 0);
     const auto start = std::chrono::steady_clock::now();
     worker.reset();
@@ -157,7 +191,8 @@ TEST_CASE("removing the device stops the worker promptly, mid-pass", "[backgroun
     require_identical(*s, pages);
 }
 
-TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact", "[background][corpus]") {
+TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact",
+          "[background][corpus]") {
     const auto pages = corpus(1024);
     auto s = make_store(1024);
     write_all(*s, pages);
@@ -185,7 +220,8 @@ TEST_CASE("one-off runs: EBUSY while one runs, results reported, data intact", "
     CHECK_FALSE(worker.manual().error.empty());
 }
 
-TEST_CASE("a dictionary policy trains on the device's pages, then retrains when the ratio drifts", "[background][corpus]") {
+TEST_CASE("a dictionary policy trains on the device's pages, then retrains when the ratio drifts",
+          "[background][corpus]") {
     const auto heap = corpus(3072);
     auto s = make_store(8192);
     const std::vector<std::byte> first(heap.begin(), heap.begin() + 1024 * kPageSize);

@@ -29,8 +29,13 @@ void ConcurrentRun::spawn_reader(PageStore& store, std::uint64_t pages, std::uin
     });
 }
 
-void ConcurrentRun::run_for(std::chrono::milliseconds duration) {
-    std::this_thread::sleep_for(duration);
+void ConcurrentRun::run_until(const std::function<bool()>& enough,
+                              std::chrono::milliseconds at_least,
+                              std::chrono::milliseconds at_most) {
+    const auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(at_least);
+    while (!enough() && std::chrono::steady_clock::now() - start < at_most)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     stop();
 }
 

@@ -57,8 +57,12 @@ public:
     bool running() const { return !stop_.load(std::memory_order_relaxed); }
     void fail() { failures_.fetch_add(1); }
 
-    // Lets the threads run for duration, then stops them and waits for every one.
-    void run_for(std::chrono::milliseconds duration);
+    // Lets the threads run for at least at_least, then on until enough() holds (or at_most
+    // has passed), then stops them and waits for every one. What a test asserts about how much
+    // its threads did goes in enough(): a fixed time would leave that to how loaded the machine
+    // is (two cores shared with VM tests, under a sanitizer).
+    void run_until(const std::function<bool()>& enough, std::chrono::milliseconds at_least,
+                   std::chrono::milliseconds at_most = std::chrono::minutes(2));
 
     std::uint64_t failures() const { return failures_.load(); }
     std::uint64_t reads() const { return reads_.load(); }

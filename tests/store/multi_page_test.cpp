@@ -259,7 +259,9 @@ TEST_CASE("a page never tears under concurrent use while groups and duplicates f
             store->compact();
         }
     });
-    run.run_for(std::chrono::milliseconds(2000));
+    run.run_until(
+        [&] { return run.reads() > 100 && grouped.load() > 10 && deduplicated.load() > 10; },
+        std::chrono::milliseconds(2000));
     INFO("reads " << run.reads() << " grouped " << grouped.load() << " deduplicated "
                   << deduplicated.load());
     REQUIRE(run.failures() == 0);

@@ -200,7 +200,10 @@ TEST_CASE("never-fault store: writes refused while the reserve refills lose noth
     std::uint64_t refused = 0;
     auto write_with_retry = [&](std::uint64_t index, std::uint64_t version) {
         const auto page = trueno::test::versioned_page(index, version);
-        for (int attempt = 0; attempt < 10000; ++attempt) {
+        // Until the refill thread has caught up; bounded in time, not in attempts, since how
+        // soon it gets a CPU depends on the machine's load.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline) {
             auto status = store.write_page(index, page);
             if (status) return true;
             if (status.error().code != ENOMEM) return false;

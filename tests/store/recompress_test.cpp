@@ -228,7 +228,8 @@ TEST_CASE("a page never tears under concurrent reads, writes, discards and recom
             store->compact();
         }
     });
-    run.run_for(std::chrono::milliseconds(1500));
+    run.run_until([&] { return run.reads() > 100 && kept.load() > 10; },
+                  std::chrono::milliseconds(1500));
     INFO("reads " << run.reads() << " recompressed " << kept.load());
     REQUIRE(run.failures() == 0);
     REQUIRE(run.reads() > 100);

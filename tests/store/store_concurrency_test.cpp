@@ -61,7 +61,9 @@ TEST_CASE("concurrent writers, readers, discarders and compaction never tear a p
             std::this_thread::sleep_for(std::chrono::microseconds(500));
         }
     });
-    run.run_for(std::chrono::milliseconds(1500));
+    run.run_until(
+        [&] { return run.reads() > 100 && writes.load() > 100 && compactions.load() > 5; },
+        std::chrono::milliseconds(1500));
     INFO("reads " << run.reads() << " writes " << writes.load() << " compactions "
                   << compactions.load());
     REQUIRE(run.failures() == 0);

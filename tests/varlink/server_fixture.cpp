@@ -165,6 +165,18 @@ bool closed_by_server(int fd, std::chrono::milliseconds within) {
     return false;
 }
 
+bool hung_up_by_server(int fd, std::chrono::milliseconds within) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < deadline) {
+        // POLLIN is not asked for, so queued replies do not wake this; a closed peer sets
+        // POLLHUP (always reported) and POLLRDHUP.
+        pollfd p{fd, POLLRDHUP, 0};
+        if (::poll(&p, 1, 100) > 0 && (p.revents & (POLLHUP | POLLRDHUP)))
+            return true;
+    }
+    return false;
+}
+
 std::size_t wait_until_closed(const std::vector<UniqueFd>& fds, std::size_t expected,
                               std::chrono::milliseconds within) {
     const auto deadline = std::chrono::steady_clock::now() + within;

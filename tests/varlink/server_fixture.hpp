@@ -45,6 +45,10 @@ void raw_send(int fd, const std::string& bytes);
 // True when the server closes the connection (EOF or reset) within the time, discarding data.
 bool closed_by_server(int fd, std::chrono::milliseconds within = std::chrono::seconds(3));
 
+// True when the server closes the connection within the time, without reading from fd: the
+// data it sent stays queued (a test of what the server does with a client that never reads).
+bool hung_up_by_server(int fd, std::chrono::milliseconds within);
+
 // How many of fds the server has closed once `expected` of them are, or the time is up.
 std::size_t wait_until_closed(const std::vector<UniqueFd>& fds, std::size_t expected,
                               std::chrono::milliseconds within = std::chrono::seconds(5));
