@@ -1,8 +1,10 @@
-// A PageStore double for request-handler tests: bytes in a vector, every discard recorded, and
-// failures injectable, so each test can assert exactly which store operations a request caused.
+// A PageStore double for request-handler tests: bytes in a vector, every discard and write
+// recorded, failures injectable (for a number of writes, or all) and mm_stat set by the test,
+// so each test can assert exactly which store operations a request caused.
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -17,9 +19,12 @@ public:
     explicit RecordingPageStore(std::uint64_t pages) : data_(pages * kPageSize), name_("test") {}
 
     std::vector<std::pair<std::uint64_t, std::uint64_t>> discards; // (first, count)
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> byte_writes; // (offset, length)
-    std::optional<int> fail_writes_with; // errno for every write
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> byte_writes; // (offset, length) stored
+    std::size_t write_attempts = 0;        // write_bytes calls, failed ones included
+    std::optional<int> fail_writes_with;   // errno for the writes below
+    std::size_t failing_writes = SIZE_MAX; // how many writes fail_writes_with fails, then none
     std::optional<int> fail_reads_with;
+    MmStat stat; // what mm_stat() reports (mem_limit 0: no limit)
 
     std::span<std::byte> raw() { return data_; }
 
@@ -39,8 +44,11 @@ public:
     }
     Status write_bytes(std::uint64_t offset, std::span<const std::byte> in) override
     {
-        if (fail_writes_with)
+        ++write_attempts;
+        if (fail_writes_with && failing_writes > 0) {
+            --failing_writes;
             return make_error(*fail_writes_with, "injected");
+        }
         if (offset + in.size() > data_.size())
             return make_error(EINVAL, "out of range");
         byte_writes.emplace_back(offset, in.size());
@@ -67,7 +75,7 @@ public:
         return write_bytes(first * kPageSize, pages);
     }
     void clear() override { std::fill(data_.begin(), data_.end(), std::byte{0}); }
-    MmStat mm_stat() const override { return {}; }
+    MmStat mm_stat() const override { return stat; }
     IoStat io_stat() const override { return {}; }
     void reset_mem_used_max() override {}
     void set_mem_limit(std::uint64_t) override {}

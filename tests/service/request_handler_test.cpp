@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <numeric>
 #include <vector>
 
@@ -151,13 +152,28 @@ TEST_CASE("FLUSH succeeds and touches nothing; unknown ops are -EOPNOTSUPP")
     REQUIRE(store.discards.empty());
 }
 
+// A store at its memory limit: no room for one more page.
+static void at_memory_limit(RecordingPageStore& store)
+{
+    store.stat.mem_limit = 64 * kPageSize;
+    store.stat.mem_used_total = 64 * kPageSize - 100;
+}
+
 TEST_CASE("store errors become that request's negative errno")
 {
     RecordingPageStore store(4);
     std::vector<std::byte> buffer(4096);
-    store.fail_writes_with = ENOMEM; // past the memory limit: a clear write error, not a retry
+    // ENOMEM at the memory limit: a write error at once (one attempt, no wait for the reserve).
+    at_memory_limit(store);
+    store.fail_writes_with = ENOMEM;
     REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, 4096), buffer, store) == -ENOSPC);
+    CHECK(store.write_attempts == 1);
     REQUIRE(handle_request(make(UBLK_IO_OP_DISCARD, 512, 1024), buffer, store) == -ENOSPC);
+    CHECK(store.write_attempts == 2);
+    store.fail_writes_with = EIO; // any other error is never retried, whatever the memory
+    store.stat = {};
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, 4096), buffer, store) == -EIO);
+    CHECK(store.write_attempts == 3);
     store.fail_writes_with.reset();
     store.fail_reads_with = EIO; // corrupted stored data must never read back as success
     REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == -EIO);
@@ -165,6 +181,46 @@ TEST_CASE("store errors become that request's negative errno")
     REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == -EIO);
     store.fail_reads_with.reset();
     REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == 4096); // still serving
+}
+
+// write_retrying_reserve: ENOMEM below the memory limit means the store's populated reserve ran
+// dry (its refill thread has not caught up); the write waits for it, up to 200 ms in all.
+TEST_CASE("a write that finds the reserve empty retries only that page, and succeeds")
+{
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer = pattern(2 * kPageSize, 5);
+    store.fail_writes_with = ENOMEM;
+    store.failing_writes = 3; // the first page's first three attempts; then the reserve is back
+    REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, 2 * kPageSize), buffer, store) ==
+            static_cast<int>(2 * kPageSize));
+    CHECK(store.write_attempts == 2 + 3);
+    // Each page stored once: the retries repeated the first page only.
+    CHECK(store.byte_writes == std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+                                   {0, kPageSize}, {kPageSize, kPageSize}});
+    CHECK(std::equal(buffer.begin(), buffer.end(), store.raw().begin()));
+}
+
+TEST_CASE("at the memory limit a write fails at once; below it the reserve wait is bounded")
+{
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer = pattern(kPageSize, 6);
+    store.fail_writes_with = ENOMEM;
+    SECTION("at the limit: one attempt, -ENOSPC")
+    {
+        at_memory_limit(store);
+        REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, kPageSize), buffer, store) == -ENOSPC);
+        CHECK(store.write_attempts == 1); // no retry, so no wait
+    }
+    SECTION("no limit, the reserve never comes back: -ENOSPC after the 200 ms budget")
+    {
+        const auto start = std::chrono::steady_clock::now();
+        REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, kPageSize), buffer, store) == -ENOSPC);
+        const auto waited = std::chrono::steady_clock::now() - start;
+        CHECK(store.write_attempts > 1);
+        CHECK(waited >= std::chrono::milliseconds(200));
+        CHECK(waited < std::chrono::seconds(30)); // bounded, even on a loaded machine
+    }
+    CHECK(store.byte_writes.empty());
 }
 
 TEST_CASE("user-copy offsets follow the kernel's layout")
