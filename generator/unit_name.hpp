@@ -12,7 +12,7 @@ namespace trueno::generator {
 // "/" becomes "-". Duplicate and trailing slashes are dropped.
 Result<std::string> escape_path(std::string_view path);
 
-// escape_path() + ".mount"; EINVAL when the name would pass systemd's 255-byte limit.
+// escape_path() + ".mount"; ENAMETOOLONG when the name would pass systemd's 255-byte limit.
 Result<std::string> mount_unit_name(std::string_view path);
 
 } // namespace trueno::generator
