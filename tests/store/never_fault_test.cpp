@@ -36,16 +36,22 @@ long thread_minor_faults() {
     return usage.ru_minflt;
 }
 
+// AddressSanitizer's and ThreadSanitizer's shadow memory of our regions faults in on first
+// check, so under them page faults say nothing about the allocator.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true; // its shadow memory of our regions faults in on first check
+constexpr const char* kShadowSanitizer = "AddressSanitizer";
+#elif defined(__SANITIZE_THREAD__)
+constexpr const char* kShadowSanitizer = "ThreadSanitizer";
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-constexpr bool kAsan = true;
+constexpr const char* kShadowSanitizer = "AddressSanitizer";
+#elif __has_feature(thread_sanitizer)
+constexpr const char* kShadowSanitizer = "ThreadSanitizer";
 #else
-constexpr bool kAsan = false;
+constexpr const char* kShadowSanitizer = nullptr;
 #endif
 #else
-constexpr bool kAsan = false;
+constexpr const char* kShadowSanitizer = nullptr;
 #endif
 
 std::byte pattern(std::uint64_t owner, std::size_t i) {
@@ -90,8 +96,8 @@ TEST_CASE("never-fault allocator: refuses beyond the populated reserve until a r
     CHECK(handles.size() == 65);
     CHECK(allocator.reserve_misses() == 1);
     CHECK(allocator.used_pages() == handles.size());
-    if (kAsan) {
-        WARN("skipping the page-fault count: AddressSanitizer's shadow memory faults in");
+    if (kShadowSanitizer) {
+        WARN("SKIP: the page-fault count: " << kShadowSanitizer << "'s shadow memory faults in");
     } else {
         // Each object here is a new page: unpopulated, every one would fault. The pages were
         // populated ahead; a stray fault (the host migrating or collapsing a page) may remain.
