@@ -26,7 +26,6 @@
 
 #include "control_wiring.hpp"
 #include "daemon_logging.hpp"
-#include "io_flusher.hpp"
 #include "process_hardening.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/unique_fd.hpp"
@@ -172,11 +171,6 @@ int serve(const Options& options)
     device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
     device_options.realtime = options.realtime;
     trueno::service::UblkDeviceManager manager(**control, device_options);
-    // Taking a device over (attach, rebuild, the first refill) allocates on this thread while
-    // the device's I/O waits for it; under memory pressure its reclaim must not write swap to
-    // that very device (measured: a daemon restarted in the swap-kill VM test hung for good).
-    // Threads started from here on inherit it.
-    trueno::service::become_io_flusher("main thread");
     // First of all: devices an earlier daemon left have I/O waiting in the kernel.
     const auto recovery = manager.recover();
     if (recovery.recovered + recovery.waiting + recovery.deleted + recovery.stale_stores != 0)

@@ -1,6 +1,9 @@
 # Helpers for the guest tests: start the daemon, call it over varlink, report results.
 SOCK=/run/trueno-zram/io.trueno.zram
 IFACE=io.trueno.zram
+# trueno.zramd=--opt=value,--opt2=value on the kernel command line (TRUENO_VM_APPEND): more
+# daemon options, for experiments.
+TRUENO_ZRAMD_OPTIONS=$(sed -n 's/.*trueno\.zramd=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 DAEMON=
 
 pass() { echo "PASS $1"; }
@@ -16,10 +19,9 @@ call() {
 # start_daemon ARGS...: runs trueno-zramd in the background, waits for its socket.
 start_daemon() {
   rm -f "$SOCK"
-  # trueno.zramd=--opt=value,--opt2=value on the kernel command line: more daemon options
-  # (experiments; TRUENO_VM_APPEND).
-  extra=$(sed -n 's/.*trueno\.zramd=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
-  trueno-zramd "$@" $extra >>/tmp/zramd.log 2>&1 &
+  # More daemon options for experiments: TRUENO_ZRAMD_OPTIONS, read once at the guest's start
+  # (no fork here: a restart while the daemon is dead must need as little memory as it can).
+  trueno-zramd "$@" ${TRUENO_ZRAMD_OPTIONS:-} >>/tmp/zramd.log 2>&1 &
   DAEMON=$!
   i=0
   while [ $i -lt 200 ]; do
