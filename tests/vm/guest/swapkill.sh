@@ -42,8 +42,15 @@ echo "guest: at the peak: swap used ${used} kB; mm_stat $mm_before; io_stat $io_
 kill -KILL $DAEMON
 wait $DAEMON 2>/dev/null
 DAEMON=
-echo "guest: daemon killed; more memory asked for while it is dead (${dead} s)"
-more=$((free_kb / 4 / 1024))
+# Half of what is free now: the pressure goes on, and the machine keeps the memory a restart
+# needs. Asking for more than is free while the only swap has no server leaves no memory for
+# anything, the restart included (fork and exec must reclaim, and reclaim waits for the dead
+# device): the machine then hangs, as it did in this test when it asked for a quarter of the
+# memory available at the start (README, "Known limits").
+free_now=$(awk '/MemFree/ {print $2}' /proc/meminfo)
+more=$((free_now / 2 / 1024))
+[ $more -ge 8 ] || more=8
+echo "guest: daemon killed; $more MB more asked for while it is dead (${dead} s; ${free_now} kB free)"
 swappable page-verify --corpus /dev/vda $more /tmp/go2 >/tmp/pv2.log 2>&1 &
 pv2=$!
 sleep $dead
