@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <thread>
 
-#include "word_lock.hpp"
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace trueno::store {
 
@@ -74,18 +77,26 @@ SharedObjects::SharedObjects(SizeClassAllocator& allocator, std::byte* table, st
 
 SharedObjects::~SharedObjects() = default; // the allocator's segments go with the allocator
 
-// The entry's lock: a WordLock on kLocked (the stores of the whole flag word under the lock
-// keep the bit set, as its contract requires).
 void SharedObjects::lock(Entry& e) const {
-    WordLock<kLocked>::lock(e.flags);
+    auto flags = atomic(e.flags);
+    for (unsigned spins = 0;; ++spins) {
+        if ((flags.fetch_or(kLocked, std::memory_order_acquire) & kLocked) == 0) return;
+        if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            _mm_pause();
+#endif
+        } else {
+            std::this_thread::yield();
+        }
+    }
 }
 
 bool SharedObjects::try_lock(Entry& e) const {
-    return WordLock<kLocked>::try_lock(e.flags);
+    return (atomic(e.flags).fetch_or(kLocked, std::memory_order_acquire) & kLocked) == 0;
 }
 
 void SharedObjects::unlock(Entry& e) const {
-    WordLock<kLocked>::unlock(e.flags);
+    atomic(e.flags).fetch_and(~kLocked, std::memory_order_release);
 }
 
 Result<std::uint32_t> SharedObjects::create(std::span<const std::byte> payload,
