@@ -189,7 +189,24 @@ std::string format_background_policy(const std::optional<BackgroundPolicy>& poli
 }
 
 BackgroundRecompressor::BackgroundRecompressor(std::shared_ptr<PageStore> store)
-    : store_(std::move(store)), thread_([this](std::stop_token stop) { run(stop); }) {}
+    : store_(std::move(store)), thread_([this](std::stop_token stop) {
+          // Nothing may leave the thread (std::terminate would end the daemon holding the
+          // machine's swap). run() catches what a pass throws; what it throws between passes
+          // (a policy copied, say) starts it over after a pause.
+          while (!stop.stop_requested()) {
+              try {
+                  run(stop);
+                  return;
+              } catch (...) {
+                  failures_.note_current("the worker loop");
+              }
+              try {
+                  std::unique_lock lock(mutex_);
+                  changed_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+              } catch (...) {
+              }
+          }
+      }) {}
 
 BackgroundRecompressor::~BackgroundRecompressor() {
     // A SCHED_IDLE thread may not get a CPU for a long time on a busy machine: give it normal
@@ -233,6 +250,12 @@ Status BackgroundRecompressor::set_policy(std::optional<BackgroundPolicy> policy
     passes_ = 0;
     changed_.notify_all();
     return {};
+}
+
+void BackgroundRecompressor::set_test_hook(std::function<void()> hook) {
+    auto shared = hook ? std::make_shared<const std::function<void()>>(std::move(hook)) : nullptr;
+    std::lock_guard lock(mutex_);
+    test_hook_ = std::move(shared);
 }
 
 std::optional<BackgroundPolicy> BackgroundRecompressor::policy() const {
@@ -294,9 +317,23 @@ void BackgroundRecompressor::run(std::stop_token stop) {
         if (manual_queued_) {
             auto steps = std::move(*manual_queued_);
             manual_queued_.reset();
+            const auto hook = test_hook_;
             lock.unlock();
-            run_manual(stop, std::move(steps));
-            lock.lock();
+            try {
+                if (hook)
+                    (*hook)();
+                run_manual(stop, std::move(steps));
+                lock.lock();
+            } catch (...) {
+                failures_.note_current("a one-off recompression");
+                lock.lock();
+                ++manual_.finished;
+                try {
+                    manual_.error = "failed (out of memory?); see the daemon's log";
+                } catch (...) {
+                    manual_.error.clear(); // no memory even for that: the log has the count
+                }
+            }
             manual_.running = false;
             changed_.notify_all();
             continue;
@@ -307,8 +344,17 @@ void BackgroundRecompressor::run(std::stop_token stop) {
         }
         if (policy_ && next_pass && Clock::now() >= *next_pass) {
             const BackgroundPolicy policy = *policy_;
+            const auto hook = test_hook_;
             lock.unlock();
-            run_pass(stop, policy, seen_generation);
+            // A pass that throws (memory for samples or groups exhausted, most likely) is
+            // abandoned; the next one comes after the interval as usual.
+            try {
+                if (hook)
+                    (*hook)();
+                run_pass(stop, policy, seen_generation);
+            } catch (...) {
+                failures_.note_current("a recompression pass");
+            }
             lock.lock();
             if (seen_generation == policy_generation_)
                 next_pass = Clock::now() + std::chrono::seconds(policy.interval_seconds);

@@ -479,7 +479,12 @@ void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool back
     refill_now(); // the first reserve exists before the first write
     if (background)
         refiller_ = std::jthread([this, setup = std::move(thread_setup)](std::stop_token stop) {
-            if (setup) setup();
+            try {
+                if (setup)
+                    setup();
+            } catch (...) {
+                failures_.note_current("the thread setup"); // it refills all the same
+            }
             refill_loop(stop);
         });
 }
@@ -638,28 +643,46 @@ void SizeClassAllocator::shrink_quiet_window(SizeClass& cls) {
     cls.window = smaller;
 }
 
-void SizeClassAllocator::refill_loop(std::stop_token stop) {
+void SizeClassAllocator::refill_loop(std::stop_token stop) noexcept {
     auto last_maintenance = std::chrono::steady_clock::now();
     std::uint64_t misses_then = reserve_misses();
     while (!stop.stop_requested()) {
-        {
+        // Nothing thrown may leave this thread (std::terminate would take the daemon holding
+        // the machine's swap with it): a pass that fails (memory exhausted, most likely) is
+        // counted and tried again on the next period.
+        try {
             std::unique_lock lock(wake_mutex_);
             wake_.wait_for(lock, stop, kRefillPeriod,
                            [this] { return wake_pending_.load(std::memory_order_relaxed); });
+        } catch (...) {
+            failures_.note_current("waiting for work");
         }
         wake_pending_.store(false, std::memory_order_relaxed);
         // An idle store costs a flag check per period, not a walk over every class.
-        if (!stop.stop_requested() && reserve_used_.exchange(false, std::memory_order_relaxed))
-            refill_now();
+        if (!stop.stop_requested() && reserve_used_.exchange(false, std::memory_order_relaxed)) {
+            try {
+                refill_now();
+            } catch (...) {
+                failures_.note_current("a refill pass");
+                reserve_used_.store(true, std::memory_order_relaxed); // again next period
+            }
+        }
         // Maintenance only while writes find the reserve ready: no miss since the last run.
         const auto now = std::chrono::steady_clock::now();
         if (maintenance_ && !stop.stop_requested() && now - last_maintenance >= kMaintenancePeriod) {
             last_maintenance = now;
             const std::uint64_t misses = reserve_misses();
-            if (misses == misses_then) maintenance_();
+            if (misses == misses_then) {
+                try {
+                    maintenance_();
+                } catch (...) {
+                    failures_.note_current("maintenance"); // runs again next maintenance period
+                }
+            }
             misses_then = misses;
         }
         {
+            // Waiting allocations look again even after a failed pass (and fail fast).
             std::lock_guard lock(wake_mutex_);
             refill_passes_.fetch_add(1, std::memory_order_release);
         }

@@ -30,6 +30,7 @@
 
 #include "arena.hpp"
 #include "store_layout.hpp"
+#include "trueno/background_failures.hpp"
 #include "trueno/page.hpp"
 #include "trueno/result.hpp"
 
@@ -121,6 +122,9 @@ public:
     // Stops and joins the refill thread (an owner whose maintenance work uses its own members
     // calls it first in its destructor). Idempotent.
     void stop_reserve();
+    // Refill or maintenance passes that threw (each logged at most every few seconds); the
+    // refill thread carries on and tries again on its next period.
+    std::uint64_t background_failures() const { return failures_.count(); }
     void free(Handle handle);
 
     // The object's bytes; valid until it is freed or moved (the owner's lock prevents both).
@@ -174,7 +178,7 @@ private:
     // A populated slot in any class above class_index, for an object whose own class ran dry.
     Result<Handle> allocate_populated_above(std::size_t class_index, std::uint64_t owner);
     void refill_class(SizeClass& cls);
-    void refill_loop(std::stop_token stop);
+    void refill_loop(std::stop_token stop) noexcept;
     void wake_refill();
     void remove(SizeClass& cls, std::uint64_t slot, bool note_emptied = true);
     std::uint64_t release_empty_pages(SizeClass& cls);
@@ -201,6 +205,7 @@ private:
     std::condition_variable_any refilled_; // after each refill period, for waiting allocations
     std::atomic<std::uint64_t> refill_passes_{0};
     std::atomic<bool> reserve_used_{false}; // an allocation or compaction since the last refill
+    BackgroundFailures failures_{"store refill thread"};
     std::jthread refiller_; // last: stopped and joined before the classes go
 };
 

@@ -6,7 +6,6 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <iostream>
 #include <new>
 #include <stop_token>
 #include <thread>
@@ -259,4 +258,44 @@ TEST_CASE("a dictionary policy trains on the device's pages, then retrains when 
     require_identical(*s, first);
     require_identical(*s, similar, 1024);
     require_identical(*s, mixed, 4096);
+}
+
+TEST_CASE("a pass or one-off run that throws is abandoned; the worker carries on", "[background]") {
+    // Compressible pages of our own: the failure path does not need the corpus.
+    std::vector<std::byte> pages(64 * kPageSize);
+    for (std::size_t i = 0; i < pages.size(); ++i)
+        pages[i] = static_cast<std::byte>((i / 64) & 0xff);
+    auto s = make_store(64);
+    write_all(*s, pages);
+    REQUIRE(s->set_recomp_algorithm(1, "zstd", CodecParams{}).ok()); // for the one-off runs
+    BackgroundRecompressor worker(s);
+    // The first two passes or runs fail as they would when memory runs out.
+    std::atomic<int> calls{0};
+    worker.set_test_hook([&calls] {
+        if (calls.fetch_add(1) < 2)
+            throw std::bad_alloc();
+    });
+    RecompressOptions all;
+    all.type = RecompressOptions::Type::all;
+    REQUIRE(worker.start_manual({all}).ok());
+    REQUIRE(worker.wait_manual_idle(60s));
+    CHECK_FALSE(worker.manual().running);
+    CHECK(worker.manual().finished == 1);
+    CHECK_FALSE(worker.manual().error.empty());
+    CHECK(worker.background_failures() == 1);
+
+    // The failed pass does not count; the next one comes an interval later.
+    REQUIRE(worker.set_policy(policy("balanced age=0 interval=1 rate=0 cpu=100")).ok());
+    REQUIRE(worker.wait_passes(1, 60s));
+    CHECK(worker.background_failures() == 2);
+    CHECK(calls.load() >= 3);
+
+    // And a one-off run works again.
+    REQUIRE(worker.start_manual({all}).ok());
+    REQUIRE(worker.wait_manual_idle(60s));
+    INFO(worker.manual().error);
+    CHECK(worker.manual().error.empty());
+    CHECK(worker.manual().finished == 2);
+    CHECK(worker.background_failures() == 2);
+    require_identical(*s, pages);
 }

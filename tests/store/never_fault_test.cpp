@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <iterator>
+#include <new>
+#include <stdexcept>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -441,4 +443,42 @@ TEST_CASE("never-fault store: moving borrowed objects back races writers and los
         if (v != 0) REQUIRE(trueno::test::identify(page).version == v);
     }
     trueno::test::require_stats_exact(store);
+}
+
+TEST_CASE("never-fault allocator: a refill thread whose work throws carries on refilling",
+          "[store][never-fault]") {
+    // Declared before the allocator: its refill thread uses them until it is joined.
+    std::atomic<int> maintenance_runs{0};
+    TestAllocator allocator(100000);
+    allocator.set_maintenance([&maintenance_runs] {
+        maintenance_runs.fetch_add(1);
+        throw std::bad_alloc(); // as under memory pressure
+    });
+    allocator.enable_reserve(4, /*background=*/true,
+                             [] { throw std::runtime_error("setup failed"); });
+    auto wait_for = [](auto done) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!done() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return done();
+    };
+    // Maintenance runs every 250 ms and throws each time; the thread lives on.
+    REQUIRE(wait_for([&] { return maintenance_runs.load() >= 3; }));
+    CHECK(allocator.background_failures() >= 4); // the setup and each maintenance run
+
+    // It still refills: use reserve up, and the populated reserve comes back.
+    const std::uint64_t full = allocator.reserve_pages();
+    REQUIRE(full > 0);
+    std::vector<Handle> handles;
+    for (int i = 0; i < 8; ++i) {
+        auto handle = allocator.allocate(kPageSize, static_cast<std::uint64_t>(i));
+        REQUIRE(handle);
+        handles.push_back(*handle);
+    }
+    CHECK(wait_for([&] { return allocator.reserve_pages() >= full; }));
+    const int runs = maintenance_runs.load();
+    CHECK(wait_for([&] { return maintenance_runs.load() > runs; }));
+    for (Handle h : handles)
+        allocator.free(h);
+    allocator.stop_reserve();
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "trueno/background_failures.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
 
@@ -97,6 +99,12 @@ public:
     // Waits until at least `count` passes have finished.
     bool wait_passes(std::uint64_t count, std::chrono::milliseconds timeout) const;
 
+    // Passes and one-off runs that threw and were abandoned (the worker carries on; each is
+    // logged at most every few seconds).
+    std::uint64_t background_failures() const { return failures_.count(); }
+    // Tests: runs on the worker at the start of every pass and one-off run (to inject failures).
+    void set_test_hook(std::function<void()> hook);
+
 private:
     void run(std::stop_token stop);
     void run_manual(std::stop_token stop, std::vector<RecompressOptions> steps);
@@ -121,6 +129,9 @@ private:
     std::uint64_t dictionaries_trained_ = 0;
     bool retraining_exhausted_ = false; // the store has no generation id left (ENOSPC)
 
+    // Copied under mutex_ by the worker; a shared_ptr so the copy cannot throw.
+    std::shared_ptr<const std::function<void()>> test_hook_;
+    BackgroundFailures failures_{"recompression worker"};
     std::atomic<pid_t> worker_tid_{0}; // for giving the worker normal priority back when stopping
     std::jthread thread_; // last: stopped and joined before the members above go
 };
