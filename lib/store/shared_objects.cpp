@@ -3,11 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "word_lock.hpp"
 
 namespace trueno::store {
 
@@ -77,26 +74,18 @@ SharedObjects::SharedObjects(SizeClassAllocator& allocator, std::byte* table, st
 
 SharedObjects::~SharedObjects() = default; // the allocator's segments go with the allocator
 
+// The entry's lock: a WordLock on kLocked (the stores of the whole flag word under the lock
+// keep the bit set, as its contract requires).
 void SharedObjects::lock(Entry& e) const {
-    auto flags = atomic(e.flags);
-    for (unsigned spins = 0;; ++spins) {
-        if ((flags.fetch_or(kLocked, std::memory_order_acquire) & kLocked) == 0) return;
-        if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-            _mm_pause();
-#endif
-        } else {
-            std::this_thread::yield();
-        }
-    }
+    WordLock<kLocked>::lock(e.flags);
 }
 
 bool SharedObjects::try_lock(Entry& e) const {
-    return (atomic(e.flags).fetch_or(kLocked, std::memory_order_acquire) & kLocked) == 0;
+    return WordLock<kLocked>::try_lock(e.flags);
 }
 
 void SharedObjects::unlock(Entry& e) const {
-    atomic(e.flags).fetch_and(~kLocked, std::memory_order_release);
+    WordLock<kLocked>::unlock(e.flags);
 }
 
 Result<std::uint32_t> SharedObjects::create(std::span<const std::byte> payload,

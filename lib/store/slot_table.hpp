@@ -1,5 +1,5 @@
-// One 16-byte entry per page of the device: what is stored for it and a bit spinlock, as
-// kernel zram's table. The table lives in the store's arena, so untouched entries cost nothing
+// One 16-byte entry per page of the device: what is stored for it and a bit lock, as kernel
+// zram's table. The table lives in the store's arena, so untouched entries cost nothing
 // and start as zero (= empty, unlocked), and it outlives the process when the arena does: it is
 // the single source of truth a new process rebuilds everything else from. Every change of what
 // a slot holds is one 16-byte store (set_content), so a process killed at any instruction
@@ -9,11 +9,12 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+
+#include "word_lock.hpp"
 
 // ThreadSanitizer builds (gcc defines __SANITIZE_THREAD__, clang has the feature test).
 #if defined(__SANITIZE_THREAD__)
@@ -68,29 +69,12 @@ public:
     static std::atomic_ref<std::uint32_t> flags(Slot& slot) {
         return std::atomic_ref<std::uint32_t>(slot.flags);
     }
-    static void lock(Slot& slot) {
-        auto f = flags(slot);
-        for (;;) {
-            if ((f.fetch_or(slot_flags::kLocked, std::memory_order_acquire) & slot_flags::kLocked) == 0)
-                return;
-            for (unsigned spins = 0; f.load(std::memory_order_relaxed) & slot_flags::kLocked; ++spins) {
-                if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-                    _mm_pause();
-#endif
-                } else {
-                    std::this_thread::yield(); // holder may be descheduled (2 CPUs, many threads)
-                }
-            }
-        }
-    }
-    static bool try_lock(Slot& slot) {
-        return (flags(slot).fetch_or(slot_flags::kLocked, std::memory_order_acquire) &
-                slot_flags::kLocked) == 0;
-    }
-    static void unlock(Slot& slot) {
-        flags(slot).fetch_and(~slot_flags::kLocked, std::memory_order_release);
-    }
+    // The slot's lock: a WordLock on kLocked (see word_lock.hpp for the contract; set_kind and
+    // set_content keep the bit set, as it requires).
+    using Lock = WordLock<slot_flags::kLocked>;
+    static void lock(Slot& slot) { Lock::lock(slot.flags); }
+    static bool try_lock(Slot& slot) { return Lock::try_lock(slot.flags); }
+    static void unlock(Slot& slot) { Lock::unlock(slot.flags); }
     // The flag word while holding the lock (without the lock bit); set_kind keeps the lock.
     static std::uint32_t kind(Slot& slot) {
         return flags(slot).load(std::memory_order_relaxed) & ~slot_flags::kLocked;
@@ -104,7 +88,7 @@ public:
     static void set_content(Slot& slot, std::uint32_t kind, std::uint64_t value, std::uint32_t access_time) {
         const Slot next{kind | slot_flags::kLocked, access_time, value};
         std::atomic_signal_fence(std::memory_order_release);
-        // Waiters (lock()) load and fetch_or the flags word while we hold the lock. On x86 that
+        // Waiters (WordLock) load and fetch_or the flags word while we hold the lock. On x86 that
         // is harmless (a locked RMW never splits a store to its cache line and writes back the
         // locked word it read), but to ThreadSanitizer a plain store racing atomic accesses is a
         // data race. Under it the store is a 16-byte atomic, so it still reports any access
