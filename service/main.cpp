@@ -46,7 +46,7 @@ struct Options {
     unsigned depth = 128;
     std::string log_level = "info";
     std::string copy_mode = "auto";
-    bool realtime = false;
+    bool realtime = true;
 };
 
 trueno::Error system_error(int code, const std::string& what) {

@@ -29,7 +29,7 @@ struct QueueConfig {
     bool user_copy = false;       // UBLK_F_USER_COPY: data moves by pread/pwrite on the char fd
     bool encoded_opcodes = true;  // UBLK_F_CMD_IOCTL_ENCODE negotiated
     int char_fd = -1;             // /dev/ublkcN, owned by the device
-    bool realtime = false;        // the thread runs at SCHED_FIFO 1 (service/realtime.hpp)
+    bool realtime = true;         // the thread runs at SCHED_FIFO 1 (service/realtime.hpp)
 };
 
 // Counters a test or the log can read while the queue runs.

@@ -35,7 +35,7 @@ struct DeviceOptions {
     unsigned depth = 128;
     std::uint32_t max_io_bytes = 64 * 1024; // per request, and per tag buffer
     CopyMode copy_mode = CopyMode::automatic;
-    bool realtime = false; // queue and refill threads at SCHED_FIFO 1 (service/realtime.hpp)
+    bool realtime = true; // queue and refill threads at SCHED_FIFO 1 (service/realtime.hpp)
 };
 
 class UblkDevice {
@@ -50,7 +50,7 @@ public:
     // noticed), serving `store`: waits up to `wait` for the kernel to let it be recovered.
     static Result<std::unique_ptr<UblkDevice>> recover(ControlDevice& control, int id,
                                                         std::shared_ptr<PageStore> store,
-                                                        std::chrono::milliseconds wait, bool realtime = false);
+                                                        std::chrono::milliseconds wait, bool realtime = true);
     ~UblkDevice(); // a started device is released (left to the next server), never removed
     UblkDevice(const UblkDevice&) = delete;
     UblkDevice& operator=(const UblkDevice&) = delete;
@@ -87,7 +87,7 @@ private:
     std::uint64_t flags_ = 0;
     std::uint64_t finished_requests_ = 0; // of queues already stopped
     ublksrv_ctrl_dev_info info_{};        // as the kernel negotiated it
-    bool realtime_ = false;
+    bool realtime_ = true;
     bool added_ = false;
     bool started_ = false;
 };
