@@ -76,17 +76,13 @@ wait_for_node() { # path
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-# What restarts the daemon must never wait for a page in the daemon's own swap: this shell (and
-# everything it starts: the daemon, varlink-call, sleep) goes into a cgroup that may not swap,
-# as trueno-zramd makes sure of PID 1 and journald under systemd. Loads that should swap are
-# started with `swappable`, in a cgroup of their own.
+# What restarts the daemon must never wait for a page in the daemon's own swap: init started
+# this shell in a cgroup that may not swap (as trueno-zramd makes sure of PID 1 and journald
+# under systemd). Checked, not done here: memory stays charged where it was first touched, so
+# moving a running shell would leave its pages swappable. Loads that should swap are started
+# with `swappable`, in a cgroup of their own.
 protect_from_swap() {
-  mkdir -p /sys/fs/cgroup
-  grep -q ' /sys/fs/cgroup cgroup2' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup || return 1
-  echo +memory >/sys/fs/cgroup/cgroup.subtree_control || return 1
-  mkdir -p /sys/fs/cgroup/harness /sys/fs/cgroup/load
-  echo 0 >/sys/fs/cgroup/harness/memory.swap.max || return 1
-  echo $$ >/sys/fs/cgroup/harness/cgroup.procs
+  grep -qx '0::/harness' /proc/$$/cgroup && [ "$(cat /sys/fs/cgroup/harness/memory.swap.max)" = 0 ]
 }
 swappable() { # command...: runs it in the load cgroup
   sh -c 'echo $$ >/sys/fs/cgroup/load/cgroup.procs && exec "$@"' swappable "$@"

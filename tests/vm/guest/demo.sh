@@ -11,7 +11,7 @@ LOAD_MB=${DEMO_LOAD_MB:-192}
 LIMIT=64M
 
 mkdir -p /sys/fs/cgroup
-mount -t cgroup2 none /sys/fs/cgroup || { fail $name "cannot mount cgroup2"; exit 0; }
+grep -q ' /sys/fs/cgroup cgroup2' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup || { fail $name "cannot mount cgroup2"; exit 0; }
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control || { fail $name "no memory controller"; exit 0; }
 mkdir -p /sys/fs/cgroup/load
 echo $LIMIT >/sys/fs/cgroup/load/memory.max

@@ -35,7 +35,7 @@ if grep -q 'trueno.debug=1' /proc/cmdline; then
   echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
   thread-monitor $DAEMON 5 ublkb$id &
 fi
-page-verify --noise ${noise:-20} $mb /tmp/go >/tmp/pv.log 2>&1 &
+swappable page-verify --noise ${noise:-20} $mb /tmp/go >/tmp/pv.log 2>&1 &
 pv=$!
 i=0
 while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
