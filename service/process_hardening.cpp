@@ -4,10 +4,15 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
 
 namespace trueno::service {
 namespace {
@@ -22,6 +27,14 @@ std::string failure(const std::string& what)
 std::vector<std::string> harden_for_swap()
 {
     std::vector<std::string> warnings;
+    // First, before this process allocates anything: every thread is an I/O flusher (threads
+    // inherit it). A daemon started while its devices' server is dead must not write swap to
+    // them from its own reclaim: with the device's tags all taken by writes waiting for a
+    // server, that write waits for the very process making it. Seen in the swap-kill VM test
+    // at the kernel's default watermarks: the restarted daemon's first page faults sat in
+    // blk_mq_get_tag under swap_writepage.
+    if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
+        warnings.push_back(failure("PR_SET_IO_FLUSHER (needs CAP_SYS_RESOURCE, Linux 5.6)"));
     // Every page of the daemon, now and later, must stay resident: a fault that needs swap-in
     // from the device this process serves would never complete. MCL_ONFAULT locks pages as they
     // are touched instead of populating whole new mappings at once: the store reserves large

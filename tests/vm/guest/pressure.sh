@@ -70,7 +70,7 @@ run() { # system
   verdict=pass
   [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] || verdict=fail
   echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom"
-  grep -E 'corrupted|VERIFIED' /tmp/pv.log | head -3 | sed 's/^/guest:   /'
+  grep -E 'corrupted|VERIFIED|ACCESS' /tmp/pv.log | head -4 | sed 's/^/guest:   /'
   [ $oom = 0 ] || dmesg | grep -m1 'Killed process' | sed 's/^/guest:   /'
   [ $werr = 0 ] || dmesg | grep -m2 -E 'critical space|Write-error' | sed 's/^/guest:   /'
   swapoff $dev 2>/dev/null
