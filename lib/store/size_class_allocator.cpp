@@ -38,6 +38,9 @@ constexpr auto kRefillPeriod = std::chrono::milliseconds(2);
 constexpr std::size_t kMaxPlannedRanges = 1024;
 // How long an allocation that found no populated memory waits for the refiller.
 constexpr auto kMissWait = std::chrono::milliseconds(5);
+// Pages one compaction of a class populates at most for its moves (256 MiB; the rest waits
+// for the next compaction).
+constexpr std::size_t kMaxCompactionPages = 65536;
 // How many free slots an allocation looks at for one on a populated page.
 constexpr std::size_t kFreeSlotsLookedAt = 16;
 // How often the refill thread looks for maintenance work (moving borrowed objects back).
@@ -359,84 +362,102 @@ std::size_t SizeClassAllocator::class_size(Handle handle) const {
     return classes_[handle >> kClassShift]->size;
 }
 
-std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t class_index,
-                                                ObjectOwners& owners) {
-    std::unique_lock guard(cls.lock);
-    if (reserve_window_ != 0) {
-        // free() did not note emptied pages in this mode: find them (counted pages without
-        // objects; reserved pages are kept).
-        cls.emptied.clear();
-        for (std::uint64_t s = 0; s < cls.directory.capacity(); ++s) {
-            if (s % SegmentDirectory::kBlock == 0 && cls.directory.find(s) == nullptr) {
-                s += SegmentDirectory::kBlock - 1;
-                continue;
-            }
-            const Segment* segment = cls.segment(s);
-            if (segment == nullptr) continue;
-            for (std::uint64_t p = 0; p < kPagesPerSegment; ++p)
-                if (segment->live[p] == 0 && segment->resident[p] == kResident)
-                    cls.emptied.push_back(s * kPagesPerSegment + p);
-        }
-    }
-    std::vector<std::uint64_t> holes = cls.free_slots;
-    std::sort(holes.begin(), holes.end());
-    std::uint64_t high = cls.top; // candidates to move are below `high`
-    // Writers allocating in this class wait for its lock: let them in every few moves, with
-    // a free list that no longer offers the holes already filled.
-    constexpr unsigned kMovesPerBatch = 32;
-    unsigned moves = 0;
-    auto rebuild_free_slots = [&] {
-        cls.free_slots.clear(); // keeps its capacity: no allocation in never-fault mode
-        for (std::uint64_t s = cls.top; s-- > 0;)
-            if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s);
-    };
-    for (std::size_t h = 0; h < holes.size(); ++h) {
-        const std::uint64_t hole = holes[h];
-        if (++moves % kMovesPerBatch == 0) {
-            rebuild_free_slots();
-            guard.unlock();
-            guard.lock();
-        }
-        if (hole >= cls.top || cls.owners[hole] != kFreeSlot) continue; // taken meanwhile
+void SizeClassAllocator::plan_hole_pages(SizeClass& cls, std::span<const std::uint64_t> holes,
+                                         std::vector<std::uint64_t>& planned) {
+    // Under cls.lock, into planned's capacity. As the moves will go: the highest objects into
+    // the lowest holes. A hole in a segment given back whole stays empty: making segments is
+    // left to allocations.
+    std::uint64_t high = cls.top;
+    for (std::uint64_t hole : holes) {
+        if (hole >= cls.top || cls.owners[hole] != kFreeSlot) continue;
+        Segment* segment = cls.segment(hole / cls.slots_per_segment);
+        if (segment == nullptr) continue;
         while (high > hole + 1 && cls.owners[high - 1] == kFreeSlot) --high;
-        if (high <= hole + 1) break;
-        const std::uint64_t source = --high;
-        auto segment = segment_for_slot(cls, hole);
-        if (!segment) break;
-        const std::uint64_t needed = new_pages_for(cls, hole);
-        if (needed != 0 && !reserve_pages(needed)) break;
-        const std::uint64_t owner = cls.owners[source];
-        const Handle from = make_handle(class_index, source);
-        const Handle to = make_handle(class_index, hole);
-        if (owners.try_move(owner, from, to, {address(from), cls.size}, {address(to), cls.size})) {
-            place(cls, hole, owner);
-            remove(cls, source);
-        } else {
-            unreserve_pages(needed);
-            --h; // the hole stays free: try it with the next object down
+        if (high <= hole + 1) return;
+        --high;
+        const std::uint64_t offset = (hole % cls.slots_per_segment) * cls.size;
+        const std::uint64_t first_id = hole / cls.slots_per_segment * kPagesPerSegment;
+        for (std::uint64_t p = offset / kPageSize; p <= (offset + cls.size - 1) / kPageSize; ++p) {
+            const std::uint64_t id = first_id + p; // holes ascend: a repeat is the last one
+            if (segment->resident[p] != kAbsent || (!planned.empty() && planned.back() == id))
+                continue;
+            if (planned.size() == planned.capacity()) return;
+            planned.push_back(id);
+            if (reserve_window_ == 0) {
+                // Plain mode: allocations may use absent pages too, so the page is claimed now
+                // and populated without changing it (MADV_POPULATE_WRITE). Only compaction and
+                // the refiller, both under refill_mutex_, make pages kReserved: one that is
+                // still kReserved afterwards has been populated.
+                segment->resident[p] = kReserved;
+                ++cls.reserved_pages;
+                reserve_pages_.fetch_add(1, std::memory_order_relaxed);
+            }
         }
     }
-    // Shrink the class to its highest live object and rebuild the free list lowest-last, so
-    // allocation refills from the bottom.
-    std::uint64_t top = cls.top;
-    while (top > 0 && cls.owners[top - 1] == kFreeSlot) --top;
-    cls.top = top;
-    cls.owners.resize(top);
-    cls.free_slots.clear();
-    for (std::uint64_t s = top; s-- > 0;)
-        if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s);
-    std::uint64_t released = release_empty_pages(cls);
+}
+
+void SizeClassAllocator::populate_planned(SizeClass& cls, std::vector<std::uint64_t>& planned,
+                                          std::unique_lock<std::mutex>& guard) {
+    // Called and returns with cls.lock held; drops it while the pages fault in (and maybe
+    // reclaim). Never-fault mode: the pages are kAbsent, which nothing but this thread (under
+    // refill_mutex_) changes and allocations skip, so writing to them is safe (as in
+    // refill_class).
+    const bool never_fault = reserve_window_ != 0;
+    constexpr std::uint64_t kFailed = std::uint64_t{1} << 63; // page ids are far below
+    guard.unlock();
+    for (std::size_t i = 0; i < planned.size();) {
+        std::size_t end = i + 1; // a run of adjacent pages in one segment: one call
+        while (end < planned.size() && planned[end] == planned[end - 1] + 1 &&
+               planned[end] / kPagesPerSegment == planned[i] / kPagesPerSegment)
+            ++end;
+        const std::size_t offset = cls.region_offset +
+                                   planned[i] / kPagesPerSegment * kSegmentBytes +
+                                   planned[i] % kPagesPerSegment * kPageSize;
+        const std::size_t bytes = (end - i) * kPageSize;
+        bool done = true;
+        if (never_fault) arena_.touch_unused(offset, bytes);
+        else done = arena_.populate(offset, bytes);
+        if (!done)
+            for (std::size_t k = i; k < end; ++k) planned[k] |= kFailed;
+        i = end;
+    }
+    guard.lock();
+    for (std::uint64_t id : planned) {
+        const bool failed = (id & kFailed) != 0;
+        id &= ~kFailed;
+        Segment* segment = cls.segment(id / kPagesPerSegment); // only compaction unmaps
+        std::uint8_t& state = segment->resident[id % kPagesPerSegment];
+        if (never_fault && state == kAbsent) {
+            state = kReserved;
+            ++cls.reserved_pages;
+            reserve_pages_.fetch_add(1, std::memory_order_relaxed);
+        } else if (!never_fault && failed && state == kReserved) {
+            state = kAbsent; // not populated after all: no object goes there
+            --cls.reserved_pages;
+            reserve_pages_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+}
+
+std::uint64_t SizeClassAllocator::give_back_empty(SizeClass& cls,
+                                                  std::vector<std::unique_ptr<Segment>>& retired) {
+    // Under cls.lock. Whole segments without objects (their bookkeeping moved into retired's
+    // capacity, freed by the caller after the lock), and runs of pages without objects: those
+    // counted, and in plain mode those compaction populated and did not use. This finds every
+    // empty page, so the list free() keeps is done with.
+    const bool never_fault = reserve_window_ != 0;
+    cls.emptied.clear();
+    std::uint64_t released = 0;
     for (std::uint64_t s = 0; s < cls.directory.capacity(); ++s) {
         if (s % SegmentDirectory::kBlock == 0 && cls.directory.find(s) == nullptr) {
             s += SegmentDirectory::kBlock - 1; // block never made: nothing in it
             continue;
         }
-        auto& entry = *cls.directory.find(s);
-        auto& segment = entry.segment;
-        if (segment && segment->live_objects == 0) {
+        auto& segment = cls.directory.find(s)->segment;
+        if (!segment) continue;
+        if (segment->live_objects == 0 && retired.size() < retired.capacity() &&
+            arena_.release(segment->offset, kSegmentBytes)) {
             // No object lives here, so no reader can be looking: the whole segment goes back.
-            // Pages still counted resident (emptied but below the release threshold) go with it.
-            if (!arena_.release(segment->offset, kSegmentBytes)) continue;
             std::uint64_t resident = 0;
             std::uint64_t reserved = 0;
             for (std::uint8_t r : segment->resident) {
@@ -448,9 +469,124 @@ std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t clas
             cls.resident_pages -= resident;
             unreserve_pages(resident);
             released += resident;
-            segment.reset();
+            retired.push_back(std::move(segment));
+            continue;
+        }
+        auto releasable = [&](std::uint64_t p) {
+            const std::uint8_t state = segment->resident[p];
+            return segment->live[p] == 0 &&
+                   (state == kResident || (!never_fault && state == kReserved));
+        };
+        for (std::uint64_t p = 0; p < kPagesPerSegment;) {
+            if (!releasable(p)) {
+                ++p;
+                continue;
+            }
+            const std::uint64_t first = p;
+            while (p < kPagesPerSegment && releasable(p)) ++p;
+            // Pages the OS would not take back stay resident and counted: mem_used stays honest.
+            if (!arena_.release(segment->offset + first * kPageSize, (p - first) * kPageSize))
+                continue;
+            for (std::uint64_t q = first; q < p; ++q) {
+                if (segment->resident[q] == kResident) {
+                    --cls.resident_pages;
+                    unreserve_pages(1);
+                    ++released;
+                } else {
+                    --cls.reserved_pages;
+                    reserve_pages_.fetch_sub(1, std::memory_order_relaxed);
+                }
+                segment->resident[q] = kAbsent;
+            }
         }
     }
+    return released;
+}
+
+std::uint64_t SizeClassAllocator::compact_class(SizeClass& cls, std::size_t class_index,
+                                                ObjectOwners& owners) {
+    // Under refill_mutex_ (compact()). I/O threads that must not fault take cls.lock too: under
+    // it nothing here allocates, makes a segment or touches a page not populated. The memory
+    // for the pass is made first, sized under the lock; what no longer fits (the class changed
+    // meanwhile) waits for the next compaction.
+    std::size_t free_count = 0;
+    std::size_t segment_count = 0;
+    {
+        std::lock_guard guard(cls.lock);
+        free_count = cls.free_slots.size();
+        for (std::uint64_t s = 0; s < cls.directory.capacity(); ++s) {
+            if (s % SegmentDirectory::kBlock == 0 && cls.directory.find(s) == nullptr) {
+                s += SegmentDirectory::kBlock - 1; // block never made: nothing in it
+                continue;
+            }
+            segment_count += cls.segment(s) != nullptr ? 1 : 0;
+        }
+    }
+    std::vector<std::uint64_t> holes = populated_capacity<std::uint64_t>(free_count);
+    // Pages (segment * kPagesPerSegment + page) given back under holes to be filled: populated
+    // before the moves, without the lock.
+    std::vector<std::uint64_t> planned =
+        populated_capacity<std::uint64_t>(std::min(2 * free_count, kMaxCompactionPages));
+    std::vector<std::unique_ptr<Segment>> retired; // freed after the lock (declared before it)
+    retired.reserve(segment_count);
+
+    std::unique_lock guard(cls.lock);
+    // Lowest first (free_slots is lowest-last): if more came meanwhile, the highest are left out.
+    for (auto it = cls.free_slots.rbegin();
+         it != cls.free_slots.rend() && holes.size() < holes.capacity(); ++it)
+        holes.push_back(*it);
+    std::sort(holes.begin(), holes.end()); // in place: no allocation
+    plan_hole_pages(cls, holes, planned);
+    if (!planned.empty()) populate_planned(cls, planned, guard);
+
+    std::uint64_t high = cls.top; // candidates to move are below `high`
+    // Writers allocating in this class wait for its lock: let them in every few moves, with
+    // a free list that no longer offers the holes already filled.
+    constexpr unsigned kMovesPerBatch = 32;
+    unsigned moves = 0;
+    auto rebuild_free_slots = [&] {
+        // No more free slots below top than the list held (each move fills one and frees one):
+        // within its capacity.
+        cls.free_slots.clear();
+        for (std::uint64_t s = cls.top; s-- > 0;)
+            if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s);
+    };
+    for (std::size_t h = 0; h < holes.size(); ++h) {
+        const std::uint64_t hole = holes[h];
+        if (hole >= cls.top || cls.owners[hole] != kFreeSlot) continue; // taken meanwhile
+        // On a page given back and not populated above: the object stays where it is rather
+        // than fault in the copy.
+        if (!populated(cls, hole)) continue;
+        while (high > hole + 1 && cls.owners[high - 1] == kFreeSlot) --high;
+        if (high <= hole + 1) break;
+        const std::uint64_t source = --high;
+        const std::uint64_t needed = new_pages_for(cls, hole);
+        if (needed != 0 && !reserve_pages(needed)) break;
+        const std::uint64_t owner = cls.owners[source];
+        const Handle from = make_handle(class_index, source);
+        const Handle to = make_handle(class_index, hole);
+        if (owners.try_move(owner, from, to, {address(from), cls.size}, {address(to), cls.size})) {
+            place(cls, hole, owner);
+            remove(cls, source, /*note_emptied=*/false); // give_back_empty finds its pages
+        } else {
+            unreserve_pages(needed);
+            --h; // the hole stays free: try it with the next object down
+        }
+        if (++moves % kMovesPerBatch == 0) {
+            rebuild_free_slots();
+            guard.unlock();
+            guard.lock();
+        }
+    }
+    // Shrink the class to its highest live object and rebuild the free list lowest-last, so
+    // allocation refills from the bottom.
+    std::uint64_t top = cls.top;
+    while (top > 0 && cls.owners[top - 1] == kFreeSlot) --top;
+    cls.top = top;
+    cls.owners.resize(top); // smaller: keeps its capacity
+    rebuild_free_slots();
+    const std::uint64_t released = give_back_empty(cls, retired);
+    guard.unlock(); // before the retired segments are freed
     return released;
 }
 

@@ -10,7 +10,8 @@
 //
 // Each class has its own lock. Compaction moves the highest objects of a class into its lowest
 // free slots, using the back-reference slot -> owner to let the owner (the store) re-point its
-// handle under its own per-page lock.
+// handle under its own per-page lock. It neither allocates nor faults under a class lock: the
+// pages given back under the slots it fills are populated before, without the lock.
 //
 // Nothing of the bookkeeping here lives in the arena: a process that takes over a store
 // rebuilds it from the objects its owners hold (adopt(), finish_adoption()), so a process
@@ -141,7 +142,8 @@ public:
     bool valid(Handle handle) const;
 
     // Moves objects out of sparse places and gives empty pages and segments back to the OS.
-    // Returns the pages given back.
+    // Objects go only into populated memory (an object whose hole could not be populated stays
+    // where it is). Returns the pages given back.
     std::uint64_t compact(ObjectOwners& owners);
 
     void set_limit_pages(std::uint64_t pages) { counters_.limit_pages.store(pages); }
@@ -183,6 +185,12 @@ private:
     void remove(SizeClass& cls, std::uint64_t slot, bool note_emptied = true);
     std::uint64_t release_empty_pages(SizeClass& cls);
     std::uint64_t compact_class(SizeClass& cls, std::size_t class_index, ObjectOwners& owners);
+    // Compaction's steps under cls.lock (see compact_class).
+    void plan_hole_pages(SizeClass& cls, std::span<const std::uint64_t> holes,
+                         std::vector<std::uint64_t>& planned);
+    void populate_planned(SizeClass& cls, std::vector<std::uint64_t>& planned,
+                          std::unique_lock<std::mutex>& guard);
+    std::uint64_t give_back_empty(SizeClass& cls, std::vector<std::unique_ptr<Segment>>& retired);
 
     Arena& arena_;
     Counters counters_;
