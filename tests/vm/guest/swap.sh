@@ -3,11 +3,10 @@
 # memory with checksummed pages; swap must really be used and every page must come back.
 . /tests/common.sh
 name=swap
-# A userspace swap device needs memory to accept a page before the page's memory is freed:
-# let kswapd start swapping while allocations above the min watermark still succeed (10% gap).
-# (trueno.wsf=N on the kernel command line overrides it, for experiments.)
+# At the kernel's default vm settings: nothing here sets a sysctl (trueno.wsf=N on the kernel
+# command line sets vm.watermark_scale_factor, for experiments only).
 wsf=$(sed -n 's/.*trueno\.wsf=\([0-9]*\).*/\1/p' /proc/cmdline)
-echo ${wsf:-1000} >/proc/sys/vm/watermark_scale_factor
+[ -n "$wsf" ] && echo $wsf >/proc/sys/vm/watermark_scale_factor
 echo "guest: vm.watermark_scale_factor $(cat /proc/sys/vm/watermark_scale_factor)"
 start_daemon || { fail $name "daemon start"; exit 0; }
 id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
