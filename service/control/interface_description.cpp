@@ -41,7 +41,8 @@ method RemoveDevice(id: int) -> ()
 # Every readable attribute of one device.
 method GetAttributes(id: int) -> (attributes: [string]string)
 
-# Writes one attribute, as "echo value > /sys/block/zramN/name" would. "reset" removes the device.
+# Writes one attribute, as "echo value > /sys/block/zramN/name" would. "reset" with a nonzero
+# number (as the kernel takes it, e.g. "1") removes the device.
 # recomp_algorithm and a secondary priority's algorithm_params apply to the live device.
 # "recompress" returns once the work is queued on the device's recompression thread (the kernel's
 # write blocks until done): recompress_status tells when it has finished. recompress_policy

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "attribute_parsers.hpp"
 #include "error_replies.hpp"
 #include "interface_description.hpp"
 
@@ -199,6 +200,14 @@ Reply ZramControl::set_attribute(const varlink::CallContext& ctx) {
         if (auto* r = std::get_if<Reply>(&value)) return *r;
         if (!std::get<0>(value)) return varlink::invalid_parameter("value");
         const auto& attr = *std::get<0>(name);
+        // Writing "reset" removes the device and all on it: take only what the kernel's
+        // reset_store takes (a nonzero u16 in base 10), not "0" or a typo.
+        if (attr == "reset") {
+            auto n = kstrto<std::uint32_t>(*std::get<0>(value), 10);
+            if (!n) return error_reply(n.error(), {method, std::get<int>(id), attr});
+            if (*n == 0) return invalid_argument(attr, "reset takes a nonzero number (\"1\")");
+            if (*n > 0xffff) return invalid_argument(attr, "reset takes a number up to 65535", ERANGE);
+        }
         if (auto s = devices_.write_attribute(std::get<int>(id), attr, *std::get<0>(value)); !s)
             return error_reply(s.error(), {method, std::get<int>(id), attr});
         return Reply::ok();

@@ -240,6 +240,25 @@ TEST_CASE("SetAttribute passes name and value; errors name the attribute") {
     require_error(f.call("SetAttribute", {{"id", 3}, {"name", "compact"}, {"value", "1"}}), "io.trueno.zram.NoSuchDevice");
 }
 
+// Found by the VM test hostile-clients: "reset" with any value removed the device and its data,
+// where the kernel's reset_store refuses all but a nonzero number.
+TEST_CASE("SetAttribute reset removes the device only for a value the kernel takes") {
+    Fixture f;
+    REQUIRE_FALSE(f.call("CreateDevice", {{"size", 4096}}).is_error());
+    for (const char* value : {"0", "abc", "", " 1", "1 2", "-1", "0x1", "1.0", "65536", "0\n"}) {
+        INFO(value);
+        auto r = f.call("SetAttribute", {{"id", 0}, {"name", "reset"}, {"value", value}});
+        require_error(r, "io.trueno.zram.InvalidArgument");
+        CHECK(r.parameters["name"] == "reset");
+        REQUIRE(f.devices.devices.contains(0));
+    }
+    CHECK_FALSE(f.call("SetAttribute", {{"id", 0}, {"name", "reset"}, {"value", "1\n"}}).is_error());
+    CHECK_FALSE(f.devices.devices.contains(0));
+    REQUIRE_FALSE(f.call("CreateDevice", {{"size", 4096}}).is_error());
+    CHECK_FALSE(f.call("SetAttribute", {{"id", 0}, {"name", "reset"}, {"value", "65535"}}).is_error());
+    CHECK(f.devices.devices.empty());
+}
+
 TEST_CASE("only root may change state; anyone may read") {
     Fixture f;
     REQUIRE_FALSE(f.call("CreateDevice", {{"size", 4096}}).is_error());

@@ -49,6 +49,7 @@ public:
     }
 
     Status write_attribute(int id, const std::string& name, const std::string& value) override {
+        if (name == "reset") return remove(id); // as UblkDeviceManager does
         if (auto e = take_failure()) return *e;
         if (!devices.contains(id)) return make_error(ENODEV, "no device " + std::to_string(id));
         writes.emplace_back(id, name, value);

@@ -80,6 +80,7 @@ build_initramfs() { # output tools...
   copy_with_libs "$root" "$build/service/trueno-zramd" /bin || return 1
   copy_with_libs "$root" "$build/lib/varlink/varlink-call" /bin || return 1
   copy_with_libs "$root" "$build/tests/vm/page-verify" /bin || return 1
+  copy_with_libs "$root" "$build/tests/vm/hostile-client" /bin || return 1
   if [[ -x $build/tests/vm/thread-monitor ]]; then
     copy_with_libs "$root" "$build/tests/vm/thread-monitor" /bin || return 1
   fi
