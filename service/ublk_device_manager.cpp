@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
 
@@ -162,7 +163,9 @@ Status UblkDeviceManager::remove(int id)
     }
     // Stopping waits for in-flight I/O: done outside the lock so other devices keep working.
     const std::string path = entry.device->block_path();
-    entry.attributes.reset(); // its recompression worker stops first
+    // Its workers stop first: queued compact and idle writes are cancelled (ENODEV), a running
+    // one (or recompression batch) finishes; only then does the device go.
+    entry.attributes.reset();
     auto st = entry.device->remove(std::move(hold));
     entry.device.reset();
     entry.store.reset();
@@ -194,13 +197,25 @@ Result<AttributeMap> UblkDeviceManager::read_attributes(int id) const
 
 Status UblkDeviceManager::write_attribute(int id, const std::string& name, const std::string& value)
 {
+    std::promise<Status> result;
+    auto done = result.get_future();
+    write_attribute_async(id, name, value, [&result](Status st) { result.set_value(std::move(st)); });
+    return done.get(); // without the lock: write_attribute_async holds it only to queue the work
+}
+
+void UblkDeviceManager::write_attribute_async(int id, const std::string& name, const std::string& value,
+                                              WriteDone done)
+{
     if (name == "reset")
-        return remove(id);
+        return done(remove(id));
     std::lock_guard lock(mutex_);
     auto it = devices_.find(id);
     if (it == devices_.end())
-        return make_error(ENODEV, "no device " + std::to_string(id));
-    return it->second.attributes->write(name, value);
+        return done(make_error(ENODEV, "no device " + std::to_string(id)));
+    // Quick writes are done here, under the lock; compact and idle only queued on the device's
+    // worker, which calls done without it. remove() takes the attributes out under the lock
+    // before it stops that worker, so a write queued here is either run or cancelled.
+    it->second.attributes->write_async(name, value, std::move(done));
 }
 
 RecoveryReport UblkDeviceManager::recover()

@@ -44,6 +44,8 @@ public:
     std::vector<DeviceSummary> list() const override;
     Result<AttributeMap> read_attributes(int id) const override;
     Status write_attribute(int id, const std::string& name, const std::string& value) override;
+    void write_attribute_async(int id, const std::string& name, const std::string& value,
+                               WriteDone done) override;
 
     // At start, before serving anything else: takes over every device an earlier trueno-zramd
     // left behind (its server dead, its store in shared memory), deletes devices that can

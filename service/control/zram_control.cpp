@@ -198,10 +198,19 @@ Reply ZramControl::set_attribute(const varlink::CallContext& ctx) {
         auto value = string_param(p, "value");
         if (auto* r = std::get_if<Reply>(&value)) return *r;
         if (!std::get<0>(value)) return varlink::invalid_parameter("value");
+        const int device = std::get<int>(id);
         const auto& attr = *std::get<0>(name);
-        if (auto s = devices_.write_attribute(std::get<int>(id), attr, *std::get<0>(value)); !s)
-            return error_reply(s.error(), {method, std::get<int>(id), attr});
-        return Reply::ok();
+        auto reply_for = [method, device, attr](const Status& s) {
+            return s ? Reply::ok() : error_reply(s.error(), {method, device, attr});
+        };
+        if (!ctx.defer) return reply_for(devices_.write_attribute(device, attr, *std::get<0>(value)));
+        // The reply goes when the write is done, as the kernel's write returns then; a slow
+        // one (compact, idle) runs on the device's worker meanwhile and this thread serves
+        // other clients. The caller's next call waits for this reply (the server keeps order).
+        auto deferred = ctx.defer();
+        devices_.write_attribute_async(device, attr, *std::get<0>(value),
+                                       [deferred, reply_for](Status s) { deferred.send(reply_for(s)); });
+        return Reply::ok(); // ignored: the deferred reply answers
     });
 }
 
