@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct DeviceSummary {
 // Attribute name -> value exactly as kernel zram's sysfs file reads (trailing newline removed).
 using AttributeMap = std::map<std::string, std::string>;
 
+// Takes the result of an attribute write, once, on whichever thread finished it.
+using WriteDone = std::function<void(Status)>;
+
 class DeviceManager {
 public:
     virtual ~DeviceManager() = default;
@@ -47,8 +51,18 @@ public:
     virtual Result<AttributeMap> read_attributes(int id) const = 0;
 
     // Writes one attribute with the kernel's semantics and errors (EINVAL, EBUSY, ENOMEM ...).
-    // "reset" removes the device, as trueno-zramctl --reset expects.
+    // "reset" removes the device, as trueno-zramctl --reset expects. Returns when the write is
+    // done, like the kernel's; slow ones (compact, idle) may wait for the device's worker.
     virtual Status write_attribute(int id, const std::string& name, const std::string& value) = 0;
+
+    // The same write for a caller that must not wait (the control thread): done gets the
+    // result when the write is over. A slow write runs elsewhere and done is called there,
+    // after this returns; anything else may call done before this returns. By default the
+    // write above, here.
+    virtual void write_attribute_async(int id, const std::string& name, const std::string& value,
+                                       WriteDone done) {
+        done(write_attribute(id, name, value));
+    }
 };
 
 } // namespace trueno::service

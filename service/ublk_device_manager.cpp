@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
 
@@ -60,6 +61,45 @@ double seconds_since(std::chrono::steady_clock::time_point start)
 
 } // namespace
 
+// An id in creating_ or removing_ for a scope: taken out again (and the waiters told) when it
+// ends. The sets are multisets: a requested id is reserved before ADD_DEV, and the kernel may
+// give that same id to a concurrent create that asked for any, whose ADD_DEV came first.
+class UblkDeviceManager::Reservation {
+public:
+    Reservation(UblkDeviceManager& manager, std::multiset<int>& ids) : manager_(manager), ids_(ids) {}
+    ~Reservation()
+    {
+        if (id_ < 0)
+            return;
+        {
+            std::lock_guard lock(manager_.mutex_);
+            release_locked();
+        }
+        manager_.removed_.notify_all();
+    }
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+
+    // Both with the manager's mutex held.
+    void hold(int id)
+    {
+        ids_.insert(id);
+        id_ = id;
+    }
+    void release_locked()
+    {
+        if (id_ < 0)
+            return;
+        ids_.erase(ids_.find(id_));
+        id_ = -1;
+    }
+
+private:
+    UblkDeviceManager& manager_;
+    std::multiset<int>& ids_;
+    int id_ = -1;
+};
+
 UblkDeviceManager::UblkDeviceManager(ublk::ControlDevice& control, ublk::DeviceOptions options)
     : control_(control), options_(options)
 {
@@ -105,10 +145,22 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
         return make_error(EINVAL, "unknown compression algorithm '" + config.algorithm +
                                       "'; available: " + available_codec_names());
 
-    std::lock_guard lock(mutex_);
-    if (spec.id >= 0 && devices_.count(spec.id))
-        return make_error(EEXIST, "device " + std::to_string(spec.id) + " exists");
-    // The id first: the store's shared memory is keyed by it.
+    // The lock only around the bookkeeping: ADD_DEV, making the store and waiting for the
+    // device's node (up to 2 s) happen outside it, with the id in creating_.
+    Reservation creating(*this, creating_);
+    {
+        std::lock_guard lock(mutex_);
+        if (spec.id >= 0 && devices_.count(spec.id))
+            return make_error(EEXIST, "device " + std::to_string(spec.id) + " exists");
+        if (spec.id >= 0 && creating_.count(spec.id))
+            return make_error(EEXIST, "device " + std::to_string(spec.id) + " is being created");
+        if (spec.id >= 0 && removing_.count(spec.id))
+            return make_error(EBUSY, "device " + std::to_string(spec.id) + " is being removed");
+        if (spec.id >= 0)
+            creating.hold(spec.id);
+    }
+    // The id first: the store's shared memory is keyed by it. Declared after `creating`, so a
+    // device that fails below is deleted before its id is free again.
     auto device = ublk::UblkDevice::add(control_, spec.id, config.disksize, options_);
     if (!device)
         return device.error(); // the kernel says EEXIST when a requested id is taken
@@ -116,6 +168,13 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
     if (id > kMaxDeviceId)
         return make_error(ERANGE, "the kernel gave ublk id " + std::to_string(id) + ", above " +
                                       std::to_string(kMaxDeviceId)); // the device is deleted again
+    {
+        std::unique_lock lock(mutex_);
+        if (spec.id < 0)
+            creating.hold(id);
+        // A device with this id was just deleted: its segment goes next (see removing_).
+        removed_.wait(lock, [&] { return !removing_.count(id); });
+    }
     config.shared_memory_key = store_key(id);
     // ADD_DEV just made this id, so no device had it: a segment with its key is a leftover.
     if (PageStore::is_shared_store(config.shared_memory_key)) {
@@ -135,20 +194,32 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
     entry.attributes = std::make_unique<ZramAttributes>(shared, config);
     entry.device = std::move(device.value());
     DeviceSummary summary{id, entry.device->block_path()};
-    devices_.emplace(id, std::move(entry));
+    {
+        std::lock_guard lock(mutex_);
+        devices_.emplace(id, std::move(entry));
+        creating.release_locked();
+    }
     spdlog::info("created {} ({} bytes, {})", summary.name, config.disksize, shared->algorithm());
     return summary;
+}
+
+Error UblkDeviceManager::missing(int id) const
+{
+    if (creating_.count(id))
+        return make_error(EBUSY, "device " + std::to_string(id) + " is still being created");
+    return make_error(ENODEV, "no device " + std::to_string(id));
 }
 
 Status UblkDeviceManager::remove(int id)
 {
     Entry entry;
     UniqueFd hold;
+    Reservation removing(*this, removing_);
     {
         std::lock_guard lock(mutex_);
         auto it = devices_.find(id);
         if (it == devices_.end())
-            return make_error(ENODEV, "no device " + std::to_string(id));
+            return missing(id);
         const auto& d = *it->second.device;
         // The kernel says whether it is in use (swap or mounted, in any namespace), and the
         // exclusive open held until the device is stopped keeps a swapon or mount from
@@ -159,10 +230,13 @@ Status UblkDeviceManager::remove(int id)
         hold = std::move(*claim);
         entry = std::move(it->second);
         devices_.erase(it);
+        removing.hold(id);
     }
     // Stopping waits for in-flight I/O: done outside the lock so other devices keep working.
     const std::string path = entry.device->block_path();
-    entry.attributes.reset(); // its recompression worker stops first
+    // Its workers stop first: queued compact and idle writes are cancelled (ENODEV), a running
+    // one (or recompression batch) finishes; only then does the device go.
+    entry.attributes.reset();
     auto st = entry.device->remove(std::move(hold));
     entry.device.reset();
     entry.store.reset();
@@ -188,19 +262,31 @@ Result<AttributeMap> UblkDeviceManager::read_attributes(int id) const
     std::lock_guard lock(mutex_);
     auto it = devices_.find(id);
     if (it == devices_.end())
-        return make_error(ENODEV, "no device " + std::to_string(id));
+        return missing(id);
     return it->second.attributes->read_all();
 }
 
 Status UblkDeviceManager::write_attribute(int id, const std::string& name, const std::string& value)
 {
+    std::promise<Status> result;
+    auto done = result.get_future();
+    write_attribute_async(id, name, value, [&result](Status st) { result.set_value(std::move(st)); });
+    return done.get(); // without the lock: write_attribute_async holds it only to queue the work
+}
+
+void UblkDeviceManager::write_attribute_async(int id, const std::string& name, const std::string& value,
+                                              WriteDone done)
+{
     if (name == "reset")
-        return remove(id);
+        return done(remove(id));
     std::lock_guard lock(mutex_);
     auto it = devices_.find(id);
     if (it == devices_.end())
-        return make_error(ENODEV, "no device " + std::to_string(id));
-    return it->second.attributes->write(name, value);
+        return done(missing(id));
+    // Quick writes are done here, under the lock; compact and idle only queued on the device's
+    // worker, which calls done without it. remove() takes the attributes out under the lock
+    // before it stops that worker, so a write queued here is either run or cancelled.
+    it->second.attributes->write_async(name, value, std::move(done));
 }
 
 RecoveryReport UblkDeviceManager::recover()

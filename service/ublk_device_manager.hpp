@@ -1,5 +1,7 @@
 // DeviceManager over ublk: each device is a page store + its zram attributes + a UblkDevice.
-// One process serves any number of them; all methods are thread-safe.
+// One process serves any number of them; all methods are thread-safe. The lock is never held
+// while something slow runs (waiting for a new device's node, stopping a device, compact or
+// idle), so the status timer's totals() and the other calls go on meanwhile.
 //
 // A device's store lives in a System V shared memory segment keyed by its ublk id
 // (store_key), so the device outlives this process: when it dies or stops, the kernel holds
@@ -8,10 +10,12 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "device_manager.hpp"
 #include "ublk/control_device.hpp"
@@ -44,6 +48,8 @@ public:
     std::vector<DeviceSummary> list() const override;
     Result<AttributeMap> read_attributes(int id) const override;
     Status write_attribute(int id, const std::string& name, const std::string& value) override;
+    void write_attribute_async(int id, const std::string& name, const std::string& value,
+                               WriteDone done) override;
 
     // At start, before serving anything else: takes over every device an earlier trueno-zramd
     // left behind (its server dead, its store in shared memory), deletes devices that can
@@ -68,11 +74,21 @@ private:
     StoreConfig runtime_config() const;
     // One device left by a dead server: recovered, deleted or left alone (and why, logged).
     void recover_device(int id, const ublksrv_ctrl_dev_info& info, RecoveryReport& report);
+    // Why id is not in devices_ although the kernel may have it (caller holds mutex_).
+    Error missing(int id) const;
+    class Reservation;
 
     ublk::ControlDevice& control_;
     ublk::DeviceOptions options_;
     mutable std::mutex mutex_;
-    std::map<int, Entry> devices_;
+    std::map<int, Entry> devices_; // started and served
+    // Ids between ADD_DEV (or the EEXIST check of a requested id) and being served: calls on
+    // them are EBUSY, and list() leaves them out.
+    std::multiset<int> creating_;
+    // Ids out of devices_ whose store segment is not removed yet: a new device the kernel
+    // gives the same id waits for it (removed_), or the removal would take the new store.
+    std::multiset<int> removing_;
+    std::condition_variable removed_;
 };
 
 } // namespace trueno::service

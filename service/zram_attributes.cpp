@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 #include <limits>
+#include <new>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -160,6 +162,45 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
 }
 
 Status ZramAttributes::write(const std::string& name, const std::string& value) {
+    if (name != "compact" && name != "idle") return write_now(name, value);
+    std::promise<Status> result;
+    auto done = result.get_future();
+    write_async(name, value, [&result](Status st) { result.set_value(std::move(st)); });
+    return done.get();
+}
+
+void ZramAttributes::write_async(const std::string& name, const std::string& value, WriteDone done) {
+    std::function<void()> work;
+    if (name == "compact") {
+        work = [store = store_] { store->compact(); }; // the kernel ignores the value too
+    } else if (name == "idle") {
+        std::uint64_t age = 0; // "all": every page
+        if (trim(value) != "all") {
+            auto seconds = kstrto<std::uint64_t>(value, 0);
+            if (!seconds) return done(make_error(EINVAL, "idle takes \"all\" or an age in seconds"));
+            age = *seconds;
+        }
+        work = [store = store_, age] { store->mark_idle(age); };
+    } else {
+        return done(write_now(name, value));
+    }
+    // Without mutex_: the store takes care of its own consistency (the recompression worker
+    // compacts and marks pages idle beside it too), and the other writes need not wait.
+    worker_.post([name, work = std::move(work), done = std::move(done)](bool run) {
+        if (!run) return done(make_error(ENODEV, name + " was not done: the device was removed"));
+        Status result;
+        try {
+            work();
+        } catch (const std::bad_alloc&) {
+            result = make_error(ENOMEM, name + ": out of memory");
+        } catch (const std::exception& e) {
+            result = make_error(EIO, name + ": " + e.what());
+        }
+        done(std::move(result));
+    });
+}
+
+Status ZramAttributes::write_now(const std::string& name, const std::string& value) {
     if (name == "reset") return make_error(ENOENT, "reset is done by removing the device (RemoveDevice)");
     const auto access = access_of(name);
     if (!access) return make_error(ENOENT, "no attribute '" + name + "'");
@@ -189,20 +230,6 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
         auto v = kstrto<std::uint64_t>(value, 10);
         if (!v || *v != 0) return make_error(EINVAL, "mem_used_max accepts only 0 (reset the peak)");
         store_->reset_mem_used_max();
-        return {};
-    }
-    if (name == "compact") {
-        store_->compact();
-        return {};
-    }
-    if (name == "idle") {
-        if (trim(value) == "all") {
-            store_->mark_idle(0);
-            return {};
-        }
-        auto age = kstrto<std::uint64_t>(value, 0);
-        if (!age) return make_error(EINVAL, "idle takes \"all\" or an age in seconds");
-        store_->mark_idle(*age);
         return {};
     }
     if (name == "recomp_algorithm") return write_recomp_algorithm(value);

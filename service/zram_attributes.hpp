@@ -9,6 +9,7 @@
 // The recompression worker lives with the store code (lib/store); its header is not public.
 #include "trueno/background_recompressor.hpp"
 #include "device_manager.hpp"
+#include "device_worker.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
 
@@ -35,13 +36,22 @@ public:
     // EACCES for read-only ones, ENOENT for unknown names. "reset" is not handled here (the
     // device manager removes the device). "recompress" queues the work on the device's
     // recompression thread and returns at once (recompress_status shows when it is done);
-    // EBUSY while the previous one still runs.
+    // EBUSY while the previous one still runs. "compact" and "idle" run on the device's worker
+    // (as write_async); this waits for them, as the kernel's write does.
     Status write(const std::string& name, const std::string& value);
+
+    // write() for a caller that must not wait: done gets the result. compact and idle (which
+    // walk the whole store: seconds on a large one) are queued on the device's worker, done is
+    // called there once they are over, and they hold no lock of the caller's meanwhile; a bad
+    // value, and every other attribute, is done on this thread before this returns. A slow
+    // write still queued when the attributes go gets ENODEV.
+    void write_async(const std::string& name, const std::string& value, WriteDone done);
 
     // The recompression worker, for tests that wait for it.
     const BackgroundRecompressor& recompressor() const { return recompressor_; }
 
 private:
+    Status write_now(const std::string& name, const std::string& value);
     Status write_recomp_algorithm(const std::string& value);
     Status write_algorithm_params(const std::string& value);
     Status write_recompress(const std::string& value);
@@ -51,8 +61,11 @@ private:
 
     std::shared_ptr<PageStore> store_;
     StoreConfig config_;
-    mutable std::mutex mutex_; // serialises attribute writes, as sysfs does per device
-    BackgroundRecompressor recompressor_; // last: its thread stops before the rest goes
+    // Serialises attribute writes, as sysfs does per device; compact and idle run without it.
+    mutable std::mutex mutex_;
+    BackgroundRecompressor recompressor_; // its thread stops before the rest goes
+    // compact and idle; last: what it runs finishes (what is queued is cancelled) first of all.
+    DeviceWorker worker_;
 };
 
 } // namespace trueno::service

@@ -8,10 +8,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 namespace trueno::varlink {
 
@@ -88,6 +91,72 @@ void keep_fds_for_root(ServerLimits& limits) {
 
 } // namespace
 
+struct DeferredReply::State {
+    std::function<void(Reply)> deliver;
+    std::function<void()> abandoned;
+    std::atomic<bool> sent{false};
+
+    ~State() {
+        if (!sent.load() && abandoned) abandoned();
+    }
+};
+
+DeferredReply::DeferredReply(std::function<void(Reply)> deliver, std::function<void()> abandoned)
+    : state_(std::make_shared<State>()) {
+    state_->deliver = std::move(deliver);
+    state_->abandoned = std::move(abandoned);
+}
+
+void DeferredReply::send(Reply reply) const {
+    if (!state_ || state_->sent.exchange(true)) return;
+    if (state_->deliver) state_->deliver(std::move(reply));
+}
+
+struct Server::Completions {
+    struct Done {
+        int fd = -1;
+        std::uint64_t connection = 0;
+        std::optional<Reply> reply; // none: the call was dropped unanswered
+    };
+
+    explicit Completions(UniqueFd wake_fd) : wake(std::move(wake_fd)) {}
+
+    // Any thread. Never throws: it runs in DeferredReply's destructor too.
+    void post(int fd, std::uint64_t connection, std::optional<Reply> reply) noexcept {
+        try {
+            std::lock_guard lock(mutex);
+            if (!open) return; // the server stopped: nobody to answer
+            done.push_back(Done{fd, connection, std::move(reply)});
+        } catch (...) {
+            // No memory for the queue entry: the client waits until it gives up.
+            spdlog::error("varlink: a deferred reply was lost (out of memory)");
+            return;
+        }
+        const std::uint64_t one = 1;
+        // Fails only if the counter would overflow: it is readable then anyway.
+        [[maybe_unused]] auto n = ::write(wake.get(), &one, sizeof(one));
+    }
+
+    std::vector<Done> take() {
+        std::uint64_t count = 0;
+        [[maybe_unused]] auto n = ::read(wake.get(), &count, sizeof(count));
+        std::lock_guard lock(mutex);
+        return std::exchange(done, {});
+    }
+
+    void close() {
+        std::lock_guard lock(mutex);
+        open = false;
+        done.clear();
+    }
+
+    // Lives as long as any DeferredReply does, so a late post never writes to a closed fd.
+    const UniqueFd wake;
+    std::mutex mutex;
+    std::vector<Done> done;
+    bool open = true;
+};
+
 Server::Server(ServiceInfo info, ServerLimits limits, CredentialSource credentials)
     : info_(std::move(info)), limits_(limits), credentials_(std::move(credentials)) {
     interfaces_[service_interface] = Interface{service_description, {}};
@@ -108,7 +177,10 @@ Status Server::start(UniqueFd listen_fd) {
     if (!epoll_fd) return make_error(errno, "epoll_create1: " + errno_text(errno));
     UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_fd) return make_error(errno, "eventfd: " + errno_text(errno));
-    for (int fd : {listen_fd.get(), stop_fd.get()}) {
+    UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake_fd) return make_error(errno, "eventfd: " + errno_text(errno));
+    auto completions = std::make_shared<Completions>(std::move(wake_fd));
+    for (int fd : {listen_fd.get(), stop_fd.get(), completions->wake.get()}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
@@ -119,6 +191,7 @@ Status Server::start(UniqueFd listen_fd) {
     listen_fd_ = std::move(listen_fd);
     epoll_fd_ = std::move(epoll_fd);
     stop_fd_ = std::move(stop_fd);
+    completions_ = std::move(completions);
     next_idle_check_ = Clock::now() + idle_check_interval(limits_.idle_timeout);
     thread_ = std::thread([this] { run(); });
     return {};
@@ -130,6 +203,8 @@ void Server::stop() {
     // An eventfd write can only fail if the counter would overflow: it is then readable anyway.
     [[maybe_unused]] auto n = ::write(stop_fd_.get(), &one, sizeof(one));
     thread_.join();
+    completions_->close(); // replies sent from now on are dropped
+    completions_.reset();
     connections_.clear();
     connections_per_uid_.clear();
     client_count_ = 0;
@@ -180,6 +255,10 @@ void Server::serve() {
                 accept_clients();
                 continue;
             }
+            if (fd == completions_->wake.get()) {
+                take_completions();
+                continue;
+            }
             // A failure while serving one client (std::bad_alloc under memory pressure, a
             // handler throwing what is not a std::exception) costs that client its connection.
             try {
@@ -207,6 +286,17 @@ void Server::on_event(int fd, std::uint32_t events) {
     auto it = connections_.find(fd);
     if (it == connections_.end())
         return;
+    if (it->second.waiting) {
+        // Nothing is read until the deferred call is answered; a client gone meanwhile (its
+        // socket fully closed reports EPOLLHUP even with no events asked for) is closed now.
+        if (events & (EPOLLHUP | EPOLLERR)) {
+            close_connection(fd);
+            return;
+        }
+        if (events & EPOLLOUT)
+            on_writable(it->second);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         on_readable(it->second);
     it = connections_.find(fd);
@@ -268,15 +358,14 @@ void Server::accept_one(UniqueFd fd) {
         spdlog::warn("varlink: epoll_ctl: {}", errno_text(errno));
         return;
     }
+    Connection c{.id = next_connection_id_++,
+                 .fd = std::move(fd),
+                 .peer = *peer,
+                 .reader = MessageReader(limits_.max_message_size),
+                 .events = EPOLLIN,
+                 .last_activity = Clock::now()};
     // Should this throw, the fd closes, which takes it out of epoll too.
-    connections_.emplace(raw, Connection{std::move(fd),
-                                         *peer,
-                                         MessageReader(limits_.max_message_size),
-                                         {},
-                                         0,
-                                         false,
-                                         EPOLLIN,
-                                         Clock::now()});
+    connections_.emplace(raw, std::move(c));
     ++of_this_user;
     client_count_ = connections_.size();
 }
@@ -315,7 +404,7 @@ void Server::close_idle(Clock::time_point now) {
     std::vector<int> idle;
     if (limits_.idle_timeout > std::chrono::milliseconds::zero())
         for (const auto& [fd, c] : connections_)
-            if (now - c.last_activity >= limits_.idle_timeout)
+            if (!c.waiting && now - c.last_activity >= limits_.idle_timeout) // its call runs
                 idle.push_back(fd);
     for (int fd : idle) {
         const auto& c = connections_.at(fd);
@@ -339,8 +428,9 @@ void Server::on_readable(Connection& c) {
     std::string buffer(read_chunk, '\0');
     for (int round = 0; round < reads_per_wakeup; ++round) {
         // Replies not yet read by the client: wait for EPOLLOUT before taking more calls, so a
-        // client that sends without reading cannot grow our buffer without bound.
-        if (!c.output.empty()) break;
+        // client that sends without reading cannot grow our buffer without bound. Likewise
+        // while a deferred call runs: the socket's buffer holds what the client sends meanwhile.
+        if (!c.output.empty() || c.waiting) break;
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -360,25 +450,8 @@ void Server::on_readable(Connection& c) {
         }
         std::vector<std::string> messages;
         auto fed = c.reader.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), messages);
-        for (const auto& text : messages) {
-            auto call = parse_call(text);
-            if (!call) {
-                // A stream that carries garbage cannot be trusted to be in sync: drop it.
-                spdlog::warn("varlink: closing client pid {}: {}", c.peer.pid, call.error().message);
-                close_connection(fd);
-                return;
-            }
-            Reply reply;
-            try {
-                reply = dispatch(*call, c.peer);
-            } catch (const std::exception& e) {
-                spdlog::error("varlink: {} failed: {}", call->method, e.what());
-                close_connection(fd);
-                return;
-            }
-            if (!call->oneway) queue_reply(c, reply);
-            if (!connections_.contains(fd)) return; // the reply could not be sent
-        }
+        for (auto& text : messages) c.backlog.push_back(std::move(text));
+        if (!run_backlog(c)) return;
         if (!fed) {
             spdlog::warn("varlink: closing client pid {}: {}", c.peer.pid, fed.error().message);
             close_connection(fd);
@@ -386,6 +459,79 @@ void Server::on_readable(Connection& c) {
         }
     }
     update_interest(c);
+}
+
+bool Server::run_backlog(Connection& c) {
+    const int fd = c.fd.get();
+    const std::uint64_t id = c.id;
+    while (!c.waiting && !c.backlog.empty()) {
+        const std::string text = std::move(c.backlog.front());
+        c.backlog.pop_front();
+        auto call = parse_call(text);
+        if (!call) {
+            // A stream that carries garbage cannot be trusted to be in sync: drop it.
+            spdlog::warn("varlink: closing client pid {}: {}", c.peer.pid, call.error().message);
+            close_connection(fd);
+            return false;
+        }
+        bool deferred = false;
+        auto defer = [&]() -> DeferredReply {
+            if (deferred) throw std::logic_error("varlink: " + call->method + " deferred twice");
+            deferred = true;
+            return DeferredReply(
+                [completions = completions_, fd, id](Reply reply) {
+                    completions->post(fd, id, std::move(reply));
+                },
+                [completions = completions_, fd, id] { completions->post(fd, id, std::nullopt); });
+        };
+        Reply reply;
+        try {
+            reply = dispatch(*call, c.peer, defer);
+        } catch (const std::exception& e) {
+            spdlog::error("varlink: {} failed: {}", call->method, e.what());
+            close_connection(fd);
+            return false;
+        }
+        if (deferred) {
+            c.waiting = true;
+            c.reply_wanted = !call->oneway;
+            break;
+        }
+        if (!call->oneway) queue_reply(c, reply);
+        if (!connections_.contains(fd)) return false; // the reply could not be sent
+    }
+    return true;
+}
+
+void Server::take_completions() {
+    for (auto& done : completions_->take()) {
+        const auto it = connections_.find(done.fd);
+        // The client left meanwhile (its fd may even be another connection's now).
+        if (it == connections_.end() || it->second.id != done.connection || !it->second.waiting)
+            continue;
+        Connection& c = it->second;
+        c.waiting = false;
+        if (!done.reply) {
+            spdlog::error("varlink: closing the connection of uid {} pid {}: its call was dropped "
+                          "unanswered",
+                          c.peer.uid, c.peer.pid);
+            close_connection(done.fd);
+            continue;
+        }
+        try {
+            if (c.reply_wanted) {
+                queue_reply(c, *done.reply);
+                if (!connections_.contains(done.fd)) continue;
+            }
+            // The calls that waited behind it, then reading again.
+            if (!run_backlog(c)) continue;
+            update_interest(c);
+        } catch (const std::exception& e) {
+            drop_after_failure(done.fd, e.what());
+        } catch (...) {
+            drop_after_failure(done.fd, "an exception that is not a std::exception");
+        }
+    }
 }
 
 void Server::queue_reply(Connection& c, const Reply& reply) {
@@ -427,7 +573,7 @@ void Server::on_writable(Connection& c) {
 void Server::update_interest(Connection& c) {
     std::uint32_t wanted = 0;
     if (!c.output.empty()) wanted = EPOLLOUT;
-    else if (!c.peer_closed) wanted = EPOLLIN;
+    else if (!c.peer_closed && !c.waiting) wanted = EPOLLIN;
     if (wanted == c.events) return;
     epoll_event ev{};
     ev.events = wanted;
@@ -468,6 +614,11 @@ void Server::set_accepting(bool on) {
 }
 
 Reply Server::dispatch(const Call& call, const PeerCredentials& peer) const {
+    return dispatch(call, peer, {});
+}
+
+Reply Server::dispatch(const Call& call, const PeerCredentials& peer,
+                       std::function<DeferredReply()> defer) const {
     if (call.upgrade) // this service speaks no other protocol after a reply
         return Reply::failure(errors::method_not_implemented, {{"method", call.method}});
     const auto iface_name = interface_of(call.method);
@@ -478,7 +629,7 @@ Reply Server::dispatch(const Call& call, const PeerCredentials& peer) const {
     const auto method = iface->second.methods.find(call.method.substr(iface_name.size() + 1));
     if (method == iface->second.methods.end())
         return Reply::failure(errors::method_not_found, {{"method", call.method}});
-    return method->second(CallContext{call, peer});
+    return method->second(CallContext{call, peer, std::move(defer)});
 }
 
 Reply Server::builtin(const Call& call) const {

@@ -44,6 +44,8 @@ method GetAttributes(id: int) -> (attributes: [string]string)
 # Writes one attribute, as "echo value > /sys/block/zramN/name" would. "reset" with a nonzero
 # number (as the kernel takes it, e.g. "1") removes the device.
 # recomp_algorithm and a secondary priority's algorithm_params apply to the live device.
+# "compact" and "idle" run on the device's worker thread and the reply comes when they are done,
+# as the kernel's write returns then; the daemon answers other connections meanwhile.
 # "recompress" returns once the work is queued on the device's recompression thread (the kernel's
 # write blocks until done): recompress_status tells when it has finished. recompress_policy
 # starts ("balanced age=3600 ...") or stops ("off") automatic idle recompression.

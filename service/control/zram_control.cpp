@@ -199,18 +199,27 @@ Reply ZramControl::set_attribute(const varlink::CallContext& ctx) {
         auto value = string_param(p, "value");
         if (auto* r = std::get_if<Reply>(&value)) return *r;
         if (!std::get<0>(value)) return varlink::invalid_parameter("value");
+        const int device = std::get<int>(id);
         const auto& attr = *std::get<0>(name);
         // Writing "reset" removes the device and all on it: take only what the kernel's
         // reset_store takes (a nonzero u16 in base 10), not "0" or a typo.
         if (attr == "reset") {
             auto n = kstrto<std::uint32_t>(*std::get<0>(value), 10);
-            if (!n) return error_reply(n.error(), {method, std::get<int>(id), attr});
+            if (!n) return error_reply(n.error(), {method, device, attr});
             if (*n == 0) return invalid_argument(attr, "reset takes a nonzero number (\"1\")");
             if (*n > 0xffff) return invalid_argument(attr, "reset takes a number up to 65535", ERANGE);
         }
-        if (auto s = devices_.write_attribute(std::get<int>(id), attr, *std::get<0>(value)); !s)
-            return error_reply(s.error(), {method, std::get<int>(id), attr});
-        return Reply::ok();
+        auto reply_for = [method, device, attr](const Status& s) {
+            return s ? Reply::ok() : error_reply(s.error(), {method, device, attr});
+        };
+        if (!ctx.defer) return reply_for(devices_.write_attribute(device, attr, *std::get<0>(value)));
+        // The reply goes when the write is done, as the kernel's write returns then; a slow
+        // one (compact, idle) runs on the device's worker meanwhile and this thread serves
+        // other clients. The caller's next call waits for this reply (the server keeps order).
+        auto deferred = ctx.defer();
+        devices_.write_attribute_async(device, attr, *std::get<0>(value),
+                                       [deferred, reply_for](Status s) { deferred.send(reply_for(s)); });
+        return Reply::ok(); // ignored: the deferred reply answers
     });
 }
 

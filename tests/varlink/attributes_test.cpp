@@ -2,71 +2,28 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
 
 #include "trueno/codec.hpp"
 #include "trueno/page_store.hpp"
+#include "recording_store.hpp"
 #include "zram_attributes.hpp"
 
 using namespace trueno;
 using namespace trueno::service;
+using trueno::testing::RecordingStore;
 
 namespace {
-
-// Delegates to a real store and records the calls whose effect the stats do not show.
-class RecordingStore : public PageStore {
-public:
-    explicit RecordingStore(std::unique_ptr<PageStore> real) : real_(std::move(real)) {}
-    std::vector<std::uint64_t> idle_calls;
-    int compact_calls = 0;
-
-    std::uint64_t page_count() const override { return real_->page_count(); }
-    std::uint64_t disksize() const override { return real_->disksize(); }
-    const std::string& algorithm() const override { return real_->algorithm(); }
-    const CodecParams& params() const override { return real_->params(); }
-    unsigned streams() const override { return real_->streams(); }
-    Status write_page(std::uint64_t i, PageView d) override { return real_->write_page(i, d); }
-    Status read_page(std::uint64_t i, MutablePageView o) override { return real_->read_page(i, o); }
-    Status write_bytes(std::uint64_t off, std::span<const std::byte> d) override { return real_->write_bytes(off, d); }
-    Status read_bytes(std::uint64_t off, std::span<std::byte> o) override { return real_->read_bytes(off, o); }
-    void discard(std::uint64_t first, std::uint64_t count) override { real_->discard(first, count); }
-    Status write_pages(std::uint64_t first, std::span<const std::byte> pages, ThreadPool& pool) override {
-        return real_->write_pages(first, pages, pool);
-    }
-    void clear() override { real_->clear(); }
-    MmStat mm_stat() const override { return real_->mm_stat(); }
-    IoStat io_stat() const override { return real_->io_stat(); }
-    void reset_mem_used_max() override { real_->reset_mem_used_max(); }
-    void set_mem_limit(std::uint64_t bytes) override { real_->set_mem_limit(bytes); }
-    std::uint64_t compact() override {
-        ++compact_calls;
-        return real_->compact();
-    }
-    std::uint64_t mark_idle(std::uint64_t age) override {
-        idle_calls.push_back(age);
-        return real_->mark_idle(age);
-    }
-    Status set_recomp_algorithm(unsigned p, const std::string& a, const CodecParams& c) override {
-        return real_->set_recomp_algorithm(p, a, c);
-    }
-    Result<std::size_t> train_recomp_dictionary(unsigned p, std::size_t b, std::uint64_t s) override {
-        return real_->train_recomp_dictionary(p, b, s);
-    }
-    Result<RecompressReport> recompress(const RecompressOptions& o) override { return real_->recompress(o); }
-    std::vector<RecompAlgorithm> recomp_algorithms() const override { return real_->recomp_algorithms(); }
-    ObjectStat object_stat() const override { return real_->object_stat(); }
-
-private:
-    std::unique_ptr<PageStore> real_;
-};
 
 struct Device {
     StoreConfig config;
@@ -467,4 +424,57 @@ TEST_CASE("no attribute write disturbs stored data") {
         REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
         CHECK(std::memcmp(out.data(), pages[i].data(), kPageSize) == 0);
     }
+}
+
+TEST_CASE("compact and idle run on the device's worker: reads and other writes go on meanwhile") {
+    Device d;
+    auto gate = std::make_shared<testing::Gate>();
+    testing::GateOpener opener{gate};
+    d.store->compact_gate = gate;
+    testing::DoneLog log;
+
+    d.attrs->write_async("compact", "1", log.recorder("compact"));
+    REQUIRE(gate->wait_reached()); // compacting now, held there
+    CHECK_FALSE(log.has("compact"));
+    // The device answers while its compaction runs.
+    CHECK(d.attrs->read_all().count("mm_stat") == 1);
+    CHECK(d.write_errno("mem_limit", "1M") == 0);
+    CHECK(d.mm_fields()[3] == 1048576);
+    // A bad value is refused at once, on the caller's thread; a good one queues behind.
+    d.attrs->write_async("idle", "soon", log.recorder("bad idle"));
+    CHECK(log.wait("bad idle", std::chrono::milliseconds(0)) == EINVAL);
+    d.attrs->write_async("idle", "all", log.recorder("idle"));
+    CHECK_FALSE(log.has("idle"));
+
+    gate->open();
+    CHECK(log.wait("compact") == 0);
+    CHECK(log.wait("idle") == 0);
+    CHECK(d.store->compact_calls == 1);
+    CHECK(d.store->idle_calls == std::vector<std::uint64_t>{0});
+}
+
+TEST_CASE("the device goes while its compaction runs: that one finishes, queued writes get ENODEV") {
+    Device d;
+    auto gate = std::make_shared<testing::Gate>();
+    testing::GateOpener opener{gate};
+    d.store->compact_gate = gate;
+    testing::DoneLog log;
+    d.attrs->write_async("compact", "", log.recorder("compact"));
+    REQUIRE(gate->wait_reached());
+    d.attrs->write_async("idle", "60", log.recorder("idle"));
+
+    std::atomic<bool> gone{false};
+    std::thread remover([&] {
+        d.attrs.reset(); // as the device manager's remove() does
+        gone = true;
+    });
+    // Queued work is cancelled before the running one is waited for.
+    CHECK(log.wait("idle") == ENODEV);
+    CHECK_FALSE(gone.load()); // it cannot be gone: its compaction is still held in the gate
+    CHECK_FALSE(log.has("compact"));
+    gate->open();
+    remover.join();
+    CHECK(log.wait("compact") == 0);
+    CHECK(d.store->compact_calls == 1);
+    CHECK(d.store->idle_calls.empty());
 }

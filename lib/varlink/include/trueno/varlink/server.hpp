@@ -1,14 +1,19 @@
 // A varlink service: many clients on one AF_UNIX listening socket, served by an epoll loop on
 // its own thread. Method handlers run on that thread, one call at a time, so a handler needs no
-// locking against other calls; a slow or vanished client never blocks the others.
+// locking against other calls; a slow or vanished client never blocks the others. A handler
+// whose work takes long hands it elsewhere and answers later (CallContext::defer), so it does
+// not block the others either.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,10 +27,35 @@
 
 namespace trueno::varlink {
 
+// The answer to a call that its handler left for later: whoever finishes the work sends it,
+// from any thread. Copies share the one call; the first send() answers it and later ones do
+// nothing. When the last copy goes without a send() (the work was dropped), the call's
+// connection is closed, as when a handler throws, so its client is not left waiting forever.
+class DeferredReply {
+public:
+    DeferredReply() = default; // answers nothing
+    // deliver takes the reply (on the thread that sends it); abandoned runs, on the thread that
+    // drops the last copy, if none was sent. Neither may throw.
+    DeferredReply(std::function<void(Reply)> deliver, std::function<void()> abandoned);
+
+    void send(Reply reply) const;
+    bool valid() const { return state_ != nullptr; }
+
+private:
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
 // What a handler knows about the call it answers.
 struct CallContext {
     const Call& call;
     PeerCredentials peer; // as the kernel reported at connect time (SO_PEERCRED)
+    // Set when the caller can take the reply later (the server's loop does): a handler that
+    // cannot answer at once calls it, gives the DeferredReply to the work, and returns (what it
+    // returns is then ignored). The connection's later calls wait until this one is answered,
+    // so replies keep their order; other connections are served meanwhile. Empty (as in
+    // dispatch() without a loop): the handler must answer before it returns.
+    std::function<DeferredReply()> defer = {};
 };
 
 // Returns the reply (or error reply). A handler of a oneway call still returns one; it is
@@ -83,12 +113,16 @@ public:
     std::size_t client_count() const { return client_count_.load(); }
 
 private:
+    // Deferred replies on their way from other threads to the loop; shared with every
+    // DeferredReply, so one sent after stop() (or after the server is gone) is dropped safely.
+    struct Completions;
     struct Interface {
         std::string description;
         MethodTable methods;
     };
     using Clock = std::chrono::steady_clock;
     struct Connection {
+        std::uint64_t id = 0; // unique for the server's life: fds are reused, ids are not
         UniqueFd fd;
         PeerCredentials peer;
         MessageReader reader;
@@ -97,6 +131,9 @@ private:
         bool peer_closed = false;  // read side finished: close once output is flushed
         std::uint32_t events = 0;  // what epoll watches now
         Clock::time_point last_activity; // of the last byte read or written
+        std::deque<std::string> backlog; // calls received, not yet dispatched
+        bool waiting = false;      // a deferred call is not answered yet: nothing else runs
+        bool reply_wanted = false; // ... and it was not oneway
     };
 
     // The thread's entry: the loop, restarted if anything escapes it.
@@ -110,6 +147,10 @@ private:
     void log_refusal(const std::string& what);
     void close_idle(Clock::time_point now);
     void on_readable(Connection& c);
+    // Dispatches c's backlog in order until it is empty or a call is deferred; false when the
+    // connection was closed meanwhile.
+    bool run_backlog(Connection& c);
+    void take_completions();
     void on_writable(Connection& c);
     void queue_reply(Connection& c, const Reply& reply);
     void update_interest(Connection& c);
@@ -117,6 +158,8 @@ private:
     void drop_after_failure(int fd, const char* what);
     void set_accepting(bool on);
     Reply builtin(const Call& call) const;
+    Reply dispatch(const Call& call, const PeerCredentials& peer,
+                   std::function<DeferredReply()> defer) const;
 
     ServiceInfo info_;
     ServerLimits limits_;
@@ -126,7 +169,9 @@ private:
     UniqueFd listen_fd_;
     UniqueFd epoll_fd_;
     UniqueFd stop_fd_; // eventfd: stop() writes it to wake the loop
+    std::shared_ptr<Completions> completions_;
     std::map<int, Connection> connections_;
+    std::uint64_t next_connection_id_ = 1;
     std::map<unsigned, std::size_t> connections_per_uid_;
     std::atomic<std::size_t> client_count_{0};
     bool accept_paused_ = false; // out of fds: the listening socket is out of epoll for now
