@@ -1,5 +1,7 @@
 #include "recomp_codecs.hpp"
 
+#include "io_path_warmup.hpp"
+
 namespace trueno::store {
 
 Result<unsigned> RecompCodecs::add(unsigned priority, const std::string& algorithm,
@@ -14,6 +16,9 @@ Result<unsigned> RecompCodecs::add(unsigned priority, const std::string& algorit
                                       " recompression codec generations are used; reset the device");
     auto streams = StreamPool::create(algorithm, params, streams_per_codec_);
     if (!streams) return streams.error();
+    // Queue threads decompress pages of this generation: its streams' workspaces are touched
+    // now, before any page uses it, not on a read under memory pressure.
+    if (auto warm = warm_streams(**streams); !warm) return warm.error();
     generations_[count] = std::make_unique<Generation>(
         Generation{priority, algorithm, params, std::move(streams.value())});
     count_.store(count + 1, std::memory_order_release); // publishes the entry to readers

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <iterator>
@@ -481,4 +482,44 @@ TEST_CASE("never-fault allocator: a refill thread whose work throws carries on r
     for (Handle h : handles)
         allocator.free(h);
     allocator.stop_reserve();
+}
+
+TEST_CASE("recompression codecs: a new generation's streams decompress without faulting",
+          "[store][never-fault][recompress]") {
+    // Every stream of a generation is warmed when it is added (queue threads decompress its
+    // pages on reads). Without that, zstd's decompression context is touched for the first
+    // time by the first read that uses a stream.
+    trueno::store::RecompCodecs codecs(4);
+    auto id = codecs.add(1, "zstd", {});
+    REQUIRE(id);
+    auto& streams = *codecs.at(*id).streams;
+    REQUIRE(streams.size() == 4);
+    std::array<std::byte, kPageSize> page{};
+    for (std::size_t i = 0; i < page.size(); ++i) page[i] = static_cast<std::byte>((i * 7919) % 23);
+    std::array<std::byte, kPageSize> compressed{};
+    std::array<std::byte, kPageSize> back{};
+    std::size_t size = 0;
+    {
+        auto lease = streams.acquire();
+        size = lease.codec().compress(page, lease.buffer());
+        REQUIRE(size != 0);
+        std::copy_n(lease.buffer().begin(), size, compressed.begin());
+    }
+    std::vector<trueno::store::StreamPool::Lease> leases;
+    leases.reserve(streams.size());
+    for (unsigned i = 0; i < streams.size(); ++i) leases.push_back(streams.acquire());
+    back.fill(std::byte{1}); // touched before counting
+    long faults = 0;
+    for (auto& lease : leases) {
+        const long before = thread_minor_faults();
+        auto status = lease.codec().decompress(std::span<const std::byte>(compressed).first(size), back);
+        faults += thread_minor_faults() - before;
+        REQUIRE(status);
+        REQUIRE(back == page);
+    }
+    if (kShadowSanitizer) {
+        WARN("SKIP: the page-fault count: " << kShadowSanitizer << "'s shadow memory faults in");
+        return;
+    }
+    CHECK(faults == 0);
 }
