@@ -26,6 +26,7 @@
 
 #include "control_wiring.hpp"
 #include "daemon_logging.hpp"
+#include "trueno/zswap.hpp"
 #include "process_hardening.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/unique_fd.hpp"
@@ -196,6 +197,8 @@ int serve(const Options& options)
     }
 
     spdlog::info("trueno-zramd {} ready", TRUENO_VERSION);
+    if (trueno::zswap_enabled().value_or(false))
+        spdlog::warn("{}", trueno::kZswapWarning);
     if (const int r = sd_notify(0, "READY=1"); r < 0)
         spdlog::error("cannot tell systemd the daemon is ready: sd_notify: {}", std::strerror(-r));
     notify_status(manager, watchdog);

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "device_usage.hpp"
+#include "trueno/zswap.hpp"
 #include "io_flusher.hpp"
 #include "realtime.hpp"
 
@@ -200,6 +201,8 @@ Result<DeviceSummary> UblkDeviceManager::create(const DeviceSpec& spec)
         creating.release_locked();
     }
     spdlog::info("created {} ({} bytes, {})", summary.name, config.disksize, shared->algorithm());
+    if (zswap_enabled().value_or(false))
+        spdlog::warn("{}: {}", summary.name, kZswapWarning);
     return summary;
 }
 

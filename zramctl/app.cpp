@@ -11,6 +11,7 @@
 #include "device_path.hpp"
 #include "options.hpp"
 #include "table.hpp"
+#include "trueno/zswap.hpp"
 
 namespace trueno::zramctl {
 namespace {
@@ -231,6 +232,8 @@ private:
                 v.pop_back();
             out_ << name << ": " << v << '\n';
         }
+        if (env_.zswap_enabled && env_.zswap_enabled().value_or(false))
+            err_ << "trueno-zramctl: warning: " << kZswapWarning << '\n';
         return kOk;
     }
 
@@ -263,6 +266,7 @@ Environment system_environment()
         env.socket_env = std::string(s);
     env.connect = [](const std::string& path) { return make_varlink_client(path); };
     env.mounts = [] { return MountTable::from_proc(); };
+    env.zswap_enabled = [] { return zswap_enabled(); };
     env.ublk_id_taken = [](int id) {
         struct stat st {};
         const std::string control = "/dev/ublkc" + std::to_string(id);

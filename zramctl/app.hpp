@@ -19,6 +19,7 @@ struct Environment {
     std::function<std::unique_ptr<DaemonClient>(const std::string&)> connect;  // by socket path
     std::function<MountTable()> mounts;                                        // swap and mounts
     std::function<bool(int)> ublk_id_taken;  // a ublk device with this id exists outside the daemon
+    std::function<std::optional<bool>()> zswap_enabled; // the kernel's zswap; nullopt: unknown
 };
 
 // The real system: the environment variable, the varlink client, /proc and /dev.

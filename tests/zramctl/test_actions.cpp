@@ -1,8 +1,17 @@
 // Set-up, reset, --stat, --set and --find against an in-memory daemon: what is asked of the
 // daemon, what is printed, and the exit status.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+
 #include "fake_daemon.hpp"
+#include "trueno/zswap.hpp"
 
 using namespace trueno::zramctl;
 using namespace trueno::zramctl::testing;
@@ -161,4 +170,41 @@ TEST_CASE("a listing skips uninitialised devices, a named device always shows", 
     auto one = run_cli({"/dev/ublkb4", "-o", "NAME,DISKSIZE"}, fake_environment(s));
     CHECK(one.status == 0);
     CHECK(one.out == "NAME        DISKSIZE\n/dev/ublkb4       0B\n");
+}
+
+TEST_CASE("--stat warns on stderr when the kernel's zswap is on", "[actions][zswap]")
+{
+    auto s = sample_state();
+    auto env = fake_environment(s);
+    const auto plain = run_cli({"--stat", "/dev/ublkb1"}, env);
+    env.zswap_enabled = [] { return std::optional<bool>(true); };
+    auto on = run_cli({"--stat", "/dev/ublkb1"}, env);
+    CHECK(on.status == 0);
+    CHECK(on.out == plain.out); // the attributes as before: the warning is not one of them
+    CHECK(on.err == std::string("trueno-zramctl: warning: ") + trueno::kZswapWarning + "\n");
+    env.zswap_enabled = [] { return std::optional<bool>(false); };
+    CHECK(run_cli({"--stat", "/dev/ublkb1"}, env).err.empty());
+    env.zswap_enabled = [] { return std::optional<bool>(); }; // a kernel without zswap
+    CHECK(run_cli({"--stat", "/dev/ublkb1"}, env).err.empty());
+}
+
+TEST_CASE("zswap's enabled parameter as the kernel writes it", "[zswap]")
+{
+    CHECK(trueno::parse_zswap_enabled("Y\n") == std::optional<bool>(true));
+    CHECK(trueno::parse_zswap_enabled("N\n") == std::optional<bool>(false));
+    CHECK(trueno::parse_zswap_enabled("1") == std::optional<bool>(true));
+    CHECK(trueno::parse_zswap_enabled("0") == std::optional<bool>(false));
+    CHECK_FALSE(trueno::parse_zswap_enabled("").has_value());
+    CHECK_FALSE(trueno::parse_zswap_enabled("maybe").has_value());
+
+    char dir_template[] = "/tmp/zswap-test-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    const std::string path = std::string(dir_template) + "/enabled";
+    CHECK_FALSE(trueno::zswap_enabled(path).has_value()); // no such file: no zswap
+    std::ofstream(path) << "Y\n";
+    CHECK(trueno::zswap_enabled(path) == std::optional<bool>(true));
+    std::ofstream(path) << "N\n";
+    CHECK(trueno::zswap_enabled(path) == std::optional<bool>(false));
+    std::remove(path.c_str());
+    rmdir(dir_template);
 }
