@@ -33,6 +33,7 @@
 #include "trueno/varlink/server.hpp"
 #include "trueno/varlink/socket.hpp"
 #include "ublk/control_device.hpp"
+#include "ublk/request_handler.hpp"
 #include "ublk/ublk_device.hpp"
 #include "ublk_device_manager.hpp"
 
@@ -48,6 +49,7 @@ struct Options {
     std::string log_level = "info";
     std::string copy_mode = "auto";
     bool realtime = true;
+    unsigned reserve_wait_ms = trueno::ublk::kDefaultReserveWait.count();
 };
 
 trueno::Error system_error(int code, const std::string& what) {
@@ -171,6 +173,7 @@ int serve(const Options& options)
     device_options.depth = options.depth;
     device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
     device_options.realtime = options.realtime;
+    device_options.reserve_wait = std::chrono::milliseconds(options.reserve_wait_ms);
     trueno::service::UblkDeviceManager manager(**control, device_options);
     // First of all: devices an earlier daemon left have I/O waiting in the kernel.
     const auto recovery = manager.recover();
@@ -263,6 +266,12 @@ int main(int argc, char** argv)
                    "SCHED_FIFO 1: under memory pressure they may take memory below the min "
                    "watermark, but what they took stays with the store if the daemon dies "
                    "(trueno-zramd(8), MEMORY PRESSURE)")
+        ->capture_default_str();
+    app.add_option("--reserve-wait", options.reserve_wait_ms,
+                   "milliseconds a swap write that finds the store's populated reserve empty waits "
+                   "for the refill thread before it fails (the kernel keeps the page and writes it "
+                   "again); trueno-zramd(8), MEMORY PRESSURE")
+        ->check(CLI::Range(0u, 10000u))
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 

@@ -356,7 +356,7 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
     }
     std::shared_ptr<PageStore> shared = std::move(store.value());
     const double attached = seconds_since(start);
-    auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait, options_.realtime);
+    auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait, options_);
     if (!device) {
         spdlog::critical("{}: recovery failed: {}. The device stays quiesced, its I/O waiting in the "
                          "kernel; restart trueno-zramd to try again",

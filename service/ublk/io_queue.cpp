@@ -205,7 +205,7 @@ int IoQueue::serve(unsigned tag)
     }
     int result = -EIO;
     try {
-        result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_);
+        result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_, config_.reserve_wait);
     } catch (const std::bad_alloc&) {
         result = -ENOMEM; // the kernel keeps the page and tries again
     } catch (...) {

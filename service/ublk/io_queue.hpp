@@ -8,6 +8,7 @@
 #include <liburing.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <future>
@@ -30,6 +31,7 @@ struct QueueConfig {
     bool encoded_opcodes = true;  // UBLK_F_CMD_IOCTL_ENCODE negotiated
     int char_fd = -1;             // /dev/ublkcN, owned by the device
     bool realtime = true;         // the thread runs at SCHED_FIFO 1 (service/realtime.hpp)
+    std::chrono::milliseconds reserve_wait{200}; // handle_request's wait for the store's refiller
 };
 
 // Counters a test or the log can read while the queue runs.

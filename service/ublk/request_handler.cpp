@@ -26,17 +26,6 @@ int to_result(const Error& error)
     return -code;
 }
 
-// How long one request may wait, in all, for the store's refill thread when the store's
-// populated reserve ran dry (ENOMEM below the memory limit: the I/O path never faults for
-// memory, see StoreConfig::never_fault_on_io). Without memory pressure the refiller catches up
-// within a few ms (tens on an emulated CPU). Under pressure it may be in reclaim itself:
-// waiting then is still right -- measured in the swap VM test, failing such writes at once
-// (the kernel retries them) made a storm of write errors that freed no memory and livelocked
-// reclaim, while waiting let the refiller get its pages. With the realtime refiller
-// (--realtime) 2 s did better than this at the kernel's default settings (README, "Swap under
-// memory pressure"), but a longer wait also keeps the queue's tags in the daemon's hands, and
-// the daemon-death tests were not confirmed with it.
-constexpr auto kReserveWaitBudget = std::chrono::milliseconds(200);
 constexpr auto kReserveRetryPause = std::chrono::microseconds(200);
 
 bool below_memory_limit(const PageStore& store)
@@ -47,9 +36,10 @@ bool below_memory_limit(const PageStore& store)
 
 // Writes page by page, so that a retry repeats only the page that found no memory; gives up on
 // any other error, at the memory limit, or when the budget is spent.
-Status write_retrying_reserve(PageStore& store, std::uint64_t offset, std::span<const std::byte> data)
+Status write_retrying_reserve(PageStore& store, std::uint64_t offset, std::span<const std::byte> data,
+                              std::chrono::milliseconds budget)
 {
-    const auto deadline = std::chrono::steady_clock::now() + kReserveWaitBudget;
+    const auto deadline = std::chrono::steady_clock::now() + budget;
     std::size_t done = 0;
     while (done < data.size()) {
         const std::uint64_t position = offset + done;
@@ -97,7 +87,8 @@ Status zero_range(PageStore& store, std::uint64_t offset, std::uint64_t length)
     return {};
 }
 
-int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store)
+int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
+                   std::chrono::milliseconds reserve_wait)
 {
     const std::uint64_t offset = request.offset();
     const std::uint64_t length = request.length();
@@ -111,7 +102,7 @@ int handle_request(const Request& request, std::span<std::byte> buffer, PageStor
             return -EINVAL;
         const auto data = buffer.first(static_cast<std::size_t>(length));
         const Status st = request.op == UBLK_IO_OP_READ ? store.read_bytes(offset, data)
-                                                        : write_retrying_reserve(store, offset, data);
+                                                        : write_retrying_reserve(store, offset, data, reserve_wait);
         return st ? static_cast<int>(length) : to_result(st.error());
     }
     case UBLK_IO_OP_FLUSH:

@@ -2,6 +2,7 @@
 // it is testable without a kernel: the queue moves the data in and out of the buffer.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -9,6 +10,15 @@
 #include "trueno/page_store.hpp"
 
 namespace trueno::ublk {
+
+// How long one write may wait, in all, for the store's refill thread when its populated reserve
+// ran dry (the I/O path never faults for memory, see StoreConfig::never_fault_on_io). Without
+// memory pressure the refiller catches up within a few ms (tens on an emulated CPU). Under
+// pressure it may be in reclaim itself: waiting is still right. Measured in the VM, failing at
+// once (the kernel keeps the page and writes it again) made a storm of write errors that freed
+// no memory; see the README, "Swap under memory pressure", for the measurements behind the
+// default (trueno-zramd --reserve-wait).
+constexpr std::chrono::milliseconds kDefaultReserveWait{200};
 
 // The fields of the kernel's struct ublksrv_io_desc the handler needs.
 struct Request {
@@ -23,6 +33,8 @@ struct Request {
 
 // Runs the request against the store. `buffer` holds WRITE data on entry and receives READ
 // data; it must be at least length() bytes for READ/WRITE.
+// A WRITE that finds the store's populated reserve empty (ENOMEM below its memory limit) waits
+// up to `reserve_wait` for the refill thread before it fails with -ENOSPC.
 // Returns what COMMIT_AND_FETCH_REQ reports: bytes transferred for READ/WRITE, 0 for
 // FLUSH/DISCARD/WRITE_ZEROES, or a negative errno (-EINVAL out of range or too long, -ENOSPC
 // past the memory limit, -EIO failed decompression, -EOPNOTSUPP unknown op).
@@ -30,7 +42,8 @@ struct Request {
 // same bytes, a discard frees the same range). The kernel relies on it: with
 // UBLK_F_USER_RECOVERY_REISSUE it gives the next server every request the dead one had taken
 // but not answered, which that one may have applied in full or in part.
-int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store);
+int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
+                   std::chrono::milliseconds reserve_wait = kDefaultReserveWait);
 
 // Frees [offset, offset + length): whole pages are discarded, partial edges zeroed.
 Status zero_range(PageStore& store, std::uint64_t offset, std::uint64_t length);

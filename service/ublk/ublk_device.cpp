@@ -126,6 +126,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int 
 
     std::unique_ptr<UblkDevice> device(new UblkDevice(control, static_cast<int>(info.dev_id)));
     device->realtime_ = options.realtime;
+    device->reserve_wait_ = options.reserve_wait;
     device->added_ = true;
     device->info_ = info;
     device->flags_ = info.flags;
@@ -165,6 +166,7 @@ Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_
         qc.encoded_opcodes = encoded;
         qc.char_fd = char_fd_.get();
         qc.realtime = realtime_;
+        qc.reserve_wait = reserve_wait_;
         auto queue = IoQueue::create(qc, store_);
         if (!queue)
             return queue.error();
@@ -196,7 +198,8 @@ Status UblkDevice::start(std::shared_ptr<PageStore> store)
 
 Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, int id,
                                                          std::shared_ptr<PageStore> store,
-                                                         std::chrono::milliseconds wait, bool realtime)
+                                                         std::chrono::milliseconds wait,
+                                                         const DeviceOptions& options)
 {
     // The kernel quiesces the device once the dead server's ring is gone, and lets a new
     // server in once its char device is closed too: until then START_USER_RECOVERY is EBUSY.
@@ -219,7 +222,8 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     if (!info)
         return info.error();
     std::unique_ptr<UblkDevice> device(new UblkDevice(control, id));
-    device->realtime_ = realtime;
+    device->realtime_ = options.realtime;
+    device->reserve_wait_ = options.reserve_wait;
     device->info_ = *info;
     device->flags_ = info->flags;
     device->user_copy_ = (info->flags & UBLK_F_USER_COPY) != 0;

@@ -36,6 +36,7 @@ struct DeviceOptions {
     std::uint32_t max_io_bytes = 64 * 1024; // per request, and per tag buffer
     CopyMode copy_mode = CopyMode::automatic;
     bool realtime = true; // queue and refill threads at SCHED_FIFO 1 (service/realtime.hpp)
+    std::chrono::milliseconds reserve_wait{200}; // a write's wait for the store's refiller
 };
 
 class UblkDevice {
@@ -50,7 +51,8 @@ public:
     // noticed), serving `store`: waits up to `wait` for the kernel to let it be recovered.
     static Result<std::unique_ptr<UblkDevice>> recover(ControlDevice& control, int id,
                                                         std::shared_ptr<PageStore> store,
-                                                        std::chrono::milliseconds wait, bool realtime = true);
+                                                        std::chrono::milliseconds wait,
+                                                        const DeviceOptions& options);
     ~UblkDevice(); // a started device is released (left to the next server), never removed
     UblkDevice(const UblkDevice&) = delete;
     UblkDevice& operator=(const UblkDevice&) = delete;
@@ -88,6 +90,7 @@ private:
     std::uint64_t finished_requests_ = 0; // of queues already stopped
     ublksrv_ctrl_dev_info info_{};        // as the kernel negotiated it
     bool realtime_ = true;
+    std::chrono::milliseconds reserve_wait_{200};
     bool added_ = false;
     bool started_ = false;
 };

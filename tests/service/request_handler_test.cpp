@@ -211,14 +211,26 @@ TEST_CASE("at the memory limit a write fails at once; below it the reserve wait 
         REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, kPageSize), buffer, store) == -ENOSPC);
         CHECK(store.write_attempts == 1); // no retry, so no wait
     }
-    SECTION("no limit, the reserve never comes back: -ENOSPC after the 200 ms budget")
+    SECTION("no limit, the reserve never comes back: -ENOSPC after the default budget")
     {
         const auto start = std::chrono::steady_clock::now();
         REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, kPageSize), buffer, store) == -ENOSPC);
         const auto waited = std::chrono::steady_clock::now() - start;
         CHECK(store.write_attempts > 1);
-        CHECK(waited >= std::chrono::milliseconds(200));
+        CHECK(waited >= trueno::ublk::kDefaultReserveWait);
         CHECK(waited < std::chrono::seconds(30)); // bounded, even on a loaded machine
+    }
+    SECTION("the budget is the caller's (trueno-zramd --reserve-wait)")
+    {
+        auto start = std::chrono::steady_clock::now();
+        REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, kPageSize), buffer, store,
+                               std::chrono::milliseconds(700)) == -ENOSPC);
+        CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(700));
+        const auto attempts = store.write_attempts;
+        start = std::chrono::steady_clock::now();
+        REQUIRE(handle_request(make(UBLK_IO_OP_WRITE, 0, kPageSize), buffer, store,
+                               std::chrono::milliseconds(0)) == -ENOSPC);
+        CHECK(store.write_attempts == attempts + 1); // no wait: one attempt
     }
     CHECK(store.byte_writes.empty());
 }
