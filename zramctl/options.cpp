@@ -191,9 +191,7 @@ ParseOutcome parse_options(const std::vector<std::string>& argv, const std::opti
             output_list = arg;
             break;
         case OptOutputAll:
-            columns.clear();
-            for (const auto& info : all_columns())
-                columns.push_back(info.id);
+            columns = output_all_columns();
             break;
         case 'p':
             opt.algorithm_params = arg;
