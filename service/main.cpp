@@ -26,9 +26,11 @@
 
 #include "control_wiring.hpp"
 #include "daemon_logging.hpp"
+#include "metrics_publisher.hpp"
 #include "trueno/zswap.hpp"
 #include "process_hardening.hpp"
 #include "supervisor_swap.hpp"
+#include "trueno/metrics/textfile_writer.hpp"
 #include "trueno/unique_fd.hpp"
 #include "trueno/varlink/server.hpp"
 #include "trueno/varlink/socket.hpp"
@@ -50,6 +52,8 @@ struct Options {
     std::string copy_mode = "auto";
     bool realtime = true;
     unsigned reserve_wait_ms = trueno::ublk::kDefaultReserveWait.count();
+    std::string metrics_file;     // empty: no metrics file
+    unsigned metrics_interval = 15; // seconds
 };
 
 trueno::Error system_error(int code, const std::string& what) {
@@ -206,6 +210,17 @@ int serve(const Options& options)
         spdlog::error("cannot tell systemd the daemon is ready: sd_notify: {}", std::strerror(-r));
     notify_status(manager, watchdog);
 
+    // Off by default. A bad path is an error in the log, not a reason to leave devices unserved:
+    // the writer tries again every interval and says when it works.
+    std::unique_ptr<trueno::service::MetricsPublisher> metrics;
+    if (!options.metrics_file.empty()) {
+        if (auto st = trueno::metrics::check_textfile_directory(options.metrics_file); !st)
+            spdlog::error("--metrics-file: {}", st.error().message);
+        metrics = std::make_unique<trueno::service::MetricsPublisher>(
+            manager, options.metrics_file, std::chrono::seconds(options.metrics_interval));
+        spdlog::info("metrics: {} every {} s", options.metrics_file, options.metrics_interval);
+    }
+
     for (;;) {
         pollfd fds[2] = {{signal_fd->get(), POLLIN, 0}, {timer->get(), POLLIN, 0}};
         if (poll(fds, 2, -1) < 0 && errno != EINTR) {
@@ -226,6 +241,8 @@ int serve(const Options& options)
     }
     sd_notify(0, "STOPPING=1");
     server.stop(); // no calls from here on
+    if (metrics)
+        metrics->stop(); // while the devices still serve: its file write may need their swap
     // Every device stays, with its memory: the next trueno-zramd takes it over.
     manager.release_all();
     spdlog::info("trueno-zramd stopped");
@@ -272,6 +289,13 @@ int main(int argc, char** argv)
                    "for the refill thread before it fails (the kernel keeps the page and writes it "
                    "again); trueno-zramd(8), MEMORY PRESSURE")
         ->check(CLI::Range(0u, 10000u))
+        ->capture_default_str();
+    app.add_option("--metrics-file", options.metrics_file,
+                   "write every device's metrics to this file (Prometheus text) for node_exporter's "
+                   "textfile collector, e.g. /var/lib/prometheus/node-exporter/trueno-zram.prom; "
+                   "replaced atomically; off by default");
+    app.add_option("--metrics-interval", options.metrics_interval, "seconds between writes of --metrics-file")
+        ->check(CLI::Range(1u, 86400u))
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 

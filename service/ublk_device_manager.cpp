@@ -262,11 +262,20 @@ std::vector<DeviceSummary> UblkDeviceManager::list() const
 
 Result<AttributeMap> UblkDeviceManager::read_attributes(int id) const
 {
-    std::lock_guard lock(mutex_);
-    auto it = devices_.find(id);
-    if (it == devices_.end())
-        return missing(id);
-    return it->second.attributes->read_all();
+    AttributeMap map;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = devices_.find(id);
+        if (it == devices_.end())
+            return missing(id);
+        map = it->second.attributes->read_all();
+    }
+    // The block layer's counters, as /sys/block/zramN/stat holds them for kernel zram: reads are
+    // swap-ins, which the store does not count. Read without the lock; absent if unreadable.
+    std::ifstream stat("/sys/block/ublkb" + std::to_string(id) + "/stat");
+    if (std::string line; std::getline(stat, line))
+        map.emplace("stat", line);
+    return map;
 }
 
 Status UblkDeviceManager::write_attribute(int id, const std::string& name, const std::string& value)

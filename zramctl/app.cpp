@@ -1,16 +1,20 @@
 #include "app.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ostream>
 
 #include "device_path.hpp"
+#include "http_exchange.hpp"
 #include "options.hpp"
 #include "table.hpp"
+#include "trueno/metrics/exposition.hpp"
 #include "trueno/zswap.hpp"
 
 namespace trueno::zramctl {
@@ -41,6 +45,8 @@ public:
             return stat();
         case Action::Set:
             return set();
+        case Action::Metrics:
+            return opt_.http ? metrics_over_http() : metrics();
         case Action::Help:
         case Action::Version:
             break;
@@ -250,6 +256,72 @@ private:
         return kOk;
     }
 
+    // The named device, or every device the daemon runs, sorted by id; nothing on failure (said).
+    std::optional<std::vector<metrics::DeviceAttributes>> metrics_devices()
+    {
+        std::vector<Device> devices;
+        if (!opt_.devices.empty()) {
+            auto device = named_device();
+            if (!device)
+                return std::nullopt;
+            devices.push_back(std::move(*device));
+        } else {
+            auto listed = listed_devices("");
+            if (!listed)
+                return std::nullopt;
+            devices = std::move(*listed);
+        }
+        std::sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        std::vector<metrics::DeviceAttributes> out;
+        for (auto& d : devices)
+            out.push_back({d.name.empty() ? ublk_path(d.id) : d.name, std::move(d.attributes)});
+        return out;
+    }
+
+    int metrics()
+    {
+        auto devices = metrics_devices();
+        if (!devices)
+            return kFailure;
+        out_ << metrics::render(*devices, metrics::Exposition::OpenMetrics);
+        return kOk;
+    }
+
+    // One request, one response, on a socket-activated connection. Errors go to stderr (the
+    // journal) as well as into the response; a response sent is success.
+    int metrics_over_http()
+    {
+        constexpr std::string_view kText = "text/plain; charset=utf-8";
+        auto head = env_.http_request_head();
+        if (!head) {
+            fail("http: " + head.error().message);
+            return kFailure; // nothing useful to say to a client that sent no request
+        }
+        const auto request = parse_http_request(*head);
+        switch (route_http_request(request)) {
+        case HttpRoute::BadRequest:
+            out_ << http_response(400, kText, "bad request: " + request.error().message + "\n");
+            return kOk;
+        case HttpRoute::NotFound:
+            out_ << http_response(404, kText, "not found: metrics are at /metrics\n");
+            return kOk;
+        case HttpRoute::MethodNotAllowed:
+            out_ << http_response(405, kText, "method not allowed: GET or HEAD\n");
+            return kOk;
+        case HttpRoute::Metrics:
+            break;
+        }
+        auto devices = metrics_devices();
+        if (!devices) {
+            out_ << http_response(503, kText, "trueno-zramd cannot be reached or refused: see the journal\n",
+                                  request->method == "HEAD");
+            return kFailure;
+        }
+        out_ << http_response(200, metrics::kOpenMetricsContentType,
+                              metrics::render(*devices, metrics::Exposition::OpenMetrics), request->method == "HEAD");
+        return kOk;
+    }
+
     const Options& opt_;
     std::ostream& out_;
     std::ostream& err_;
@@ -267,6 +339,7 @@ Environment system_environment()
     env.connect = [](const std::string& path) { return make_varlink_client(path); };
     env.mounts = [] { return MountTable::from_proc(); };
     env.zswap_enabled = [] { return zswap_enabled(); };
+    env.http_request_head = [] { return read_http_request_head(STDIN_FILENO, std::chrono::seconds(10)); };
     env.ublk_id_taken = [](int id) {
         struct stat st {};
         const std::string control = "/dev/ublkc" + std::to_string(id);

@@ -11,6 +11,7 @@
 
 #include "daemon_client.hpp"
 #include "mounts.hpp"
+#include "trueno/result.hpp"
 
 namespace trueno::zramctl {
 
@@ -20,6 +21,7 @@ struct Environment {
     std::function<MountTable()> mounts;                                        // swap and mounts
     std::function<bool(int)> ublk_id_taken;  // a ublk device with this id exists outside the daemon
     std::function<std::optional<bool>()> zswap_enabled; // the kernel's zswap; nullopt: unknown
+    std::function<Result<std::string>()> http_request_head; // --http: the request read on stdin
 };
 
 // The real system: the environment variable, the varlink client, /proc and /dev.

@@ -13,7 +13,7 @@ namespace {
 
 // Widths and alignment follow zramctl's libsmartcols hints (NAME and MOUNTPOINT have relative
 // hints that only matter on a terminal narrower than the table, so they are 0 here).
-constexpr std::array<ColumnInfo, 13> kColumns{{
+constexpr std::array<ColumnInfo, 17> kColumns{{
     {ColumnId::Name, "NAME", 0, false, JsonKind::String, "zram device name"},
     {ColumnId::DiskSize, "DISKSIZE", 5, true, JsonKind::Size, "limit on the uncompressed amount of data"},
     {ColumnId::Data, "DATA", 5, true, JsonKind::Size, "uncompressed size of stored data"},
@@ -28,6 +28,13 @@ constexpr std::array<ColumnInfo, 13> kColumns{{
     {ColumnId::Migrated, "MIGRATED", 5, true, JsonKind::Size, "number of objects migrated by compaction"},
     {ColumnId::CompRatio, "COMP-RATIO", 5, true, JsonKind::Number, "compression ratio: DATA/TOTAL"},
     {ColumnId::MountPoint, "MOUNTPOINT", 0, false, JsonKind::String, "where the device is mounted"},
+    // mm_stat's fields 8 and 9 (util-linux's open request for zramctl), then object_stat's.
+    {ColumnId::HugePages, "HUGE-PAGES", 3, true, JsonKind::Number, "incompressible pages stored uncompressed", false},
+    {ColumnId::HugeSince, "HUGE-SINCE", 3, true, JsonKind::Number,
+     "incompressible pages stored since the device was set up", false},
+    {ColumnId::Grouped, "GROUPED", 3, true, JsonKind::Number, "pages held in multi-page objects", false},
+    {ColumnId::Deduplicated, "DEDUPLICATED", 3, true, JsonKind::Number,
+     "pages sharing another page's identical object", false},
 }};
 
 // mm_stat field positions (kernel order).
@@ -39,6 +46,14 @@ enum MmField : std::size_t {
     MemUsedMax = 4,
     SamePages = 5,
     PagesCompacted = 6,
+    HugePagesNow = 7,
+    HugePagesSince = 8,
+};
+
+// object_stat field positions.
+enum ObjectField : std::size_t {
+    GroupedPages = 0,
+    DedupPages = 2,
 };
 
 bool equal_nocase(std::string_view a, std::string_view b)
@@ -96,6 +111,25 @@ std::optional<std::string> mm_field(const DeviceRecord& d, std::size_t index)
     return fields[index];
 }
 
+// One object_stat field (trueno's multi-page objects and dedup), or nothing when it is absent
+// or malformed.
+std::optional<std::string> object_field(const DeviceRecord& d, std::size_t index)
+{
+    auto text = attribute(d, "object_stat");
+    if (!text)
+        return std::nullopt;
+    std::istringstream in(*text);
+    std::vector<std::string> fields;
+    for (std::string field; in >> field;) {
+        if (!to_u64(field))
+            return std::nullopt;
+        fields.push_back(field);
+    }
+    if (index >= fields.size())
+        return std::nullopt;
+    return fields[index];
+}
+
 std::optional<std::string> size_cell(std::optional<std::string> raw, bool in_bytes)
 {
     if (!raw)
@@ -139,6 +173,15 @@ std::optional<std::string> compression_ratio(const DeviceRecord& d)
 std::span<const ColumnInfo> all_columns() { return kColumns; }
 
 const ColumnInfo& column_info(ColumnId id) { return kColumns[static_cast<std::size_t>(id)]; }
+
+std::vector<ColumnId> output_all_columns()
+{
+    std::vector<ColumnId> out;
+    for (const auto& c : kColumns)
+        if (c.in_output_all)
+            out.push_back(c.id);
+    return out;
+}
 
 std::vector<ColumnId> default_columns()
 {
@@ -216,6 +259,14 @@ std::optional<std::string> cell_text(ColumnId id, const DeviceRecord& d, bool in
         if (d.mountpoint.empty())
             return std::nullopt;
         return d.mountpoint;
+    case ColumnId::HugePages:
+        return mm_field(d, HugePagesNow); // page counts: never scaled
+    case ColumnId::HugeSince:
+        return mm_field(d, HugePagesSince);
+    case ColumnId::Grouped:
+        return object_field(d, GroupedPages);
+    case ColumnId::Deduplicated:
+        return object_field(d, DedupPages);
     }
     return std::nullopt;
 }

@@ -30,6 +30,11 @@ enum class ColumnId {
     Migrated,
     CompRatio,
     MountPoint,
+    // Beyond zramctl's columns (not in --output-all, which stays zramctl's).
+    HugePages,
+    HugeSince,
+    Grouped,
+    Deduplicated,
 };
 
 // How a cell appears in --json: always a string, always a number, or a number only with --bytes
@@ -43,11 +48,15 @@ struct ColumnInfo {
     bool right_aligned;
     JsonKind json;
     std::string_view help;
+    bool in_output_all = true; // one of zramctl's columns, which --output-all prints
 };
 
-// Every column, in zramctl's order (the --output-all order).
+// Every column: zramctl's in its order, then trueno-zram's own.
 std::span<const ColumnInfo> all_columns();
 const ColumnInfo& column_info(ColumnId id);
+
+// zramctl's columns, in its order: what --output-all prints.
+std::vector<ColumnId> output_all_columns();
 
 // NAME ALGORITHM DISKSIZE DATA COMPR TOTAL STREAMS MOUNTPOINT.
 std::vector<ColumnId> default_columns();

@@ -24,9 +24,11 @@ enum LongOnly : int {
     OptStat,
     OptSet,
     OptSocket,
+    OptMetrics,
+    OptHttp,
 };
 
-constexpr std::array<option, 19> kLongOptions{{
+constexpr std::array<option, 21> kLongOptions{{
     {"algorithm", required_argument, nullptr, 'a'},
     {"bytes", no_argument, nullptr, 'b'},
     {"find", no_argument, nullptr, 'f'},
@@ -44,6 +46,8 @@ constexpr std::array<option, 19> kLongOptions{{
     {"stat", no_argument, nullptr, OptStat},
     {"set", required_argument, nullptr, OptSet},
     {"socket", required_argument, nullptr, OptSocket},
+    {"metrics", no_argument, nullptr, OptMetrics},
+    {"http", no_argument, nullptr, OptHttp},
     {nullptr, 0, nullptr, 0},
     {nullptr, 0, nullptr, 0},
 }};
@@ -60,6 +64,9 @@ constexpr std::array<std::array<int, 5>, 5> kExclusive{{
     {'o', 'r', 's', OptStat, OptSet},
     {'J', OptRaw, 0, 0, 0},
 }};
+
+// --metrics prints its own format of every device: none of these mean anything with it.
+constexpr std::array<int, 11> kNotWithMetrics{'f', 'o', 'r', 's', OptStat, OptSet, 'J', OptRaw, 'n', 'b', OptOutputAll};
 
 std::string long_name_of(int val)
 {
@@ -127,6 +134,8 @@ ParseOutcome parse_options(const std::vector<std::string>& argv, const std::opti
     std::optional<std::string> output_list;
     std::vector<ColumnId> columns;
     std::array<int, kExclusive.size()> exclusive_seen{};
+    int not_with_metrics = 0; // the first option of kNotWithMetrics given
+    bool metrics = false;
 
     // getopt keeps its position in libc globals: start afresh for every parse.
     optind = 0;
@@ -161,6 +170,9 @@ ParseOutcome parse_options(const std::vector<std::string>& argv, const std::opti
             }
         }
 
+        if (!not_with_metrics && std::find(kNotWithMetrics.begin(), kNotWithMetrics.end(), c) != kNotWithMetrics.end())
+            not_with_metrics = c;
+
         const std::string arg = optarg ? optarg : "";
         switch (c) {
         case 'a':
@@ -179,9 +191,7 @@ ParseOutcome parse_options(const std::vector<std::string>& argv, const std::opti
             output_list = arg;
             break;
         case OptOutputAll:
-            columns.clear();
-            for (const auto& info : all_columns())
-                columns.push_back(info.id);
+            columns = output_all_columns();
             break;
         case 'p':
             opt.algorithm_params = arg;
@@ -239,6 +249,12 @@ ParseOutcome parse_options(const std::vector<std::string>& argv, const std::opti
             }
             opt.socket_path = arg;
             break;
+        case OptMetrics:
+            metrics = true;
+            break;
+        case OptHttp:
+            opt.http = true;
+            break;
         case 'V':
             opt.action = Action::Version;
             outcome.options = std::move(opt);
@@ -264,6 +280,16 @@ ParseOutcome parse_options(const std::vector<std::string>& argv, const std::opti
         opt.action = Action::FindOnly;
     if (opt.action != Action::Reset && opt.devices.size() > 1) {
         outcome.error = usage_error("only one <device> at a time is allowed");
+        return outcome;
+    }
+    if (metrics && not_with_metrics) {
+        outcome.error = usage_error("option --metrics cannot be combined with " + long_name_of(not_with_metrics));
+        return outcome;
+    }
+    if (metrics)
+        opt.action = Action::Metrics;
+    if (opt.http && opt.action != Action::Metrics) {
+        outcome.error = usage_error("option --http must be combined with --metrics");
         return outcome;
     }
     if (opt.action != Action::Create && (opt.algorithm || opt.algorithm_params || opt.streams)) {
@@ -303,6 +329,7 @@ std::string usage_text()
     t += " trueno-zramctl [options] -f | <device> -s <size>\n";
     t += " trueno-zramctl --stat <device>\n";
     t += " trueno-zramctl --set <attribute>=<value> <device>\n";
+    t += " trueno-zramctl --metrics [--http] [<device>]\n";
     t += "\nSet up and control trueno-zram compressed RAM devices (/dev/ublkbN).\n";
     t += "\nOptions:\n";
     t += " -a, --algorithm <alg>     compression algorithm to use\n";
@@ -323,6 +350,9 @@ std::string usage_text()
     t += "                           \"recomp_algorithm=algo=zstd\", \"recompress=type=idle\",\n";
     t += "                           \"recompress_policy=balanced age=3600 cpu=10\" or\n";
     t += "                           recompress_policy=off (see trueno-zramd(8))\n";
+    t += "     --metrics             print every device's statistics as OpenMetrics text\n";
+    t += "     --http                with --metrics: answer one HTTP request read on stdin\n";
+    t += "                           (trueno-zram-metrics.socket)\n";
     t += "     --socket <path>       trueno-zramd control socket\n";
     t += "                           (default $" + std::string(kSocketEnvironment) + " or " + kDefaultSocket + ")\n";
     t += "\n -h, --help                display this help\n";

@@ -23,6 +23,7 @@ enum class Action {
     Reset,    // --reset DEV...
     Stat,     // --stat DEV: every attribute
     Set,      // --set DEV attr=value
+    Metrics,  // --metrics [DEV]: OpenMetrics text (--http: as the answer to one HTTP request)
     Help,
     Version,
 };
@@ -49,6 +50,9 @@ struct Options {
     std::string set_value;
 
     std::string socket_path = kDefaultSocket;
+
+    // --metrics --http: read one HTTP request on stdin, answer on stdout.
+    bool http = false;
 };
 
 // A usage error: the one-line message (without the program name); the caller prints it, then

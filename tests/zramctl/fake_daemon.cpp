@@ -14,7 +14,8 @@ std::map<int, Device> sample_devices()
                         {"max_comp_streams", "2"},
                         {"mem_limit", "0"},
                         {"mm_stat", "12058624  2674688  2859008        0  3145728      371        5       12       12"},
-                        {"io_stat", "       0        0        0       42"}}};
+                        {"io_stat", "       0        0        0       42"},
+                        {"object_stat", "     640       20       12        5"}}};
     d[1] = Device{1, "/dev/ublkb1",
                        {{"disksize", "1073741824"},
                         {"initstate", "1"},

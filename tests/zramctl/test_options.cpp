@@ -90,7 +90,8 @@ TEST_CASE("the last --output wins, --output-all then +LIST appends", "[options]"
     CHECK(p.options->columns == std::vector<ColumnId>{ColumnId::Name});
     p = parse_options({"trueno-zramctl", "--output-all", "-o", "+NAME"}, std::nullopt);
     REQUIRE(p.options);
-    CHECK(p.options->columns.size() == all_columns().size() + 1);
+    CHECK(p.options->columns.size() == output_all_columns().size() + 1);
+    CHECK(output_all_columns().size() == 13); // zramctl's columns; trueno's own only by name
     CHECK(p.options->columns.back() == ColumnId::Name);
     p = parse_options({"trueno-zramctl", "-o", "+mountpoint"}, std::nullopt);
     REQUIRE(p.options);

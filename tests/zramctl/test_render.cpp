@@ -136,3 +136,14 @@ TEST_CASE("table cells with control characters are escaped, raw escapes blanks",
     RenderOptions json{{ColumnId::MountPoint}, OutputFormat::Json, true, false};
     CHECK(render(rows, json) == "{\n   \"zramdevices\": [\n      {\n         \"mountpoint\": \"/mnt/a b\\tc\"\n      }\n   ]\n}\n");
 }
+
+TEST_CASE("HUGE-PAGES, HUGE-SINCE, GROUPED and DEDUPLICATED: table and JSON", "[render]")
+{
+    // mm_stat's fields 8 and 9; object_stat's grouped and deduplicated pages. A device without
+    // object_stat (ublkb1) or with a short mm_stat has empty cells, null in JSON.
+    check_golden("trueno-columns.txt", listing({"-o", "NAME,HUGE-PAGES,HUGE-SINCE,GROUPED,DEDUPLICATED"}));
+    check_golden("trueno-columns-json.txt",
+                 listing({"--json", "-o", "NAME,HUGE-PAGES,HUGE-SINCE,GROUPED,DEDUPLICATED"}));
+    // --output-all stays zramctl's columns, so its output is zramctl's byte for byte.
+    CHECK(listing({"--output-all"}).find("HUGE-PAGES") == std::string::npos);
+}
