@@ -138,7 +138,8 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::attach(std::int32_t key,
     std::unique_ptr<CompressedPageStore> store(
         new CompressedPageStore(std::move(*arena), algorithm, std::move(params), std::move(pool.value())));
     if (auto st = store->replay_generations(); !st) return st.error();
-    store->rebuild();
+    // A store that will serve swap keeps the populated pages it finds as its reserve.
+    store->rebuild(runtime.never_fault_on_io);
     store->header_.attaches.add(1);
     if (auto st = store->prepare_for_io(runtime); !st) return st.error();
     return std::unique_ptr<PageStore>(std::move(store));

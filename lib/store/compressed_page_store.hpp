@@ -131,9 +131,10 @@ private:
     // own class has no populated room (it never borrows or waits).
     std::uint64_t rehome_borrowed(std::uint64_t budget);
     // Attach (store_attach.cpp): rebuilds allocator, shared-object references and statistics
-    // from the slot table; replays the codec generations the header lists.
+    // from the slot table; replays the codec generations the header lists. keep_reserve: empty
+    // pages still resident stay populated, as the reserve (SizeClassAllocator::finish_adoption).
     Status replay_generations();
-    void rebuild();
+    void rebuild(bool keep_reserve);
     void damage(Slot& slot); // slot locked
     // Copies bytes into the blob area (dictionaries); returns their offset in it.
     Result<std::uint64_t> store_blob(std::span<const std::byte> bytes);

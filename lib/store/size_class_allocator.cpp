@@ -1,5 +1,7 @@
 #include "size_class_allocator.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -1003,36 +1005,59 @@ Status SizeClassAllocator::adopt(Handle handle, std::uint64_t owner) {
     return {};
 }
 
-void SizeClassAllocator::finish_adoption() {
+void SizeClassAllocator::finish_adoption(bool keep_populated) {
     std::uint64_t used = 0;
+    std::uint64_t kept = 0;
+    std::vector<unsigned char> in_core(kPagesPerSegment); // mincore's answer for one segment
     for (auto& owned : classes_) {
         SizeClass& cls = *owned;
         std::lock_guard guard(cls.lock);
         cls.free_slots.clear();
         for (std::uint64_t s = cls.top; s-- > 0;)
             if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s); // lowest last
-        // Pages that hold an object stay (and are counted); everything else in the class's
-        // region goes back: pages a dead process had populated ahead, emptied or half-written.
+        // Pages that hold an object stay (and are counted). With keep_populated, so do empty
+        // pages of the class's segments that are resident: the dead process's reserve and the
+        // pages it emptied, now this process's reserve (trim_empty_pages gives back what
+        // exceeds the windows once writes no longer find the reserve dry). A daemon restarted
+        // under memory pressure must not give that memory back only to ask for it again at
+        // once: the writes that waited for it arrive all together and need it. Everything else
+        // in the class's region goes back (a half-written page is harmless either way: no
+        // object refers to it).
         std::uint64_t gap_start = 0; // arena page index relative to the region
         auto release_to = [&](std::uint64_t end) {
             if (end > gap_start) arena_.release(cls.region_offset + gap_start * kPageSize, (end - gap_start) * kPageSize);
         };
+        // A class with no object left may still have the dead process's reserve at its start.
+        if (keep_populated && cls.segment(0) == nullptr &&
+            ::mincore(arena_.data() + cls.region_offset, kSegmentBytes, in_core.data()) == 0 &&
+            std::any_of(in_core.begin(), in_core.end(), [](unsigned char c) { return (c & 1) != 0; }))
+            (void)segment_for_slot(cls, 0);
         for (std::uint64_t index = 0; index < cls.directory.capacity(); ++index) {
             Segment* segment = cls.segment(index);
             if (segment == nullptr) continue;
+            const bool probed = keep_populated &&
+                                ::mincore(arena_.data() + segment->offset, kSegmentBytes, in_core.data()) == 0;
             for (std::uint64_t p = 0; p < kPagesPerSegment; ++p) {
-                if (segment->live[p] == 0) continue;
+                const bool object = segment->live[p] != 0;
+                if (!object && !(probed && (in_core[p] & 1))) continue;
                 const std::uint64_t page = index * kPagesPerSegment + p;
                 release_to(page);
                 gap_start = page + 1;
-                segment->resident[p] = kResident;
-                ++cls.resident_pages;
-                ++used;
+                if (object) {
+                    segment->resident[p] = kResident;
+                    ++cls.resident_pages;
+                    ++used;
+                } else {
+                    segment->resident[p] = kReserved;
+                    ++cls.reserved_pages;
+                    ++kept;
+                }
             }
         }
         release_to(cls.directory.capacity() * kPagesPerSegment);
     }
     used_pages_.store(used, std::memory_order_relaxed);
+    reserve_pages_.store(kept, std::memory_order_relaxed);
     counters_.max_used_pages.raise_to(used);
 }
 

@@ -133,11 +133,13 @@ public:
     std::size_t class_size(Handle handle) const;
 
     // Taking over a store: the owners declare every object that exists (adopt), then
-    // finish_adoption() gives back every page no object touches and counts the rest. EINVAL for
+    // finish_adoption() counts the pages objects touch and gives back the rest, except, with
+    // keep_populated (never-fault mode follows), empty pages still resident, which become the
+    // reserve. EINVAL for
     // a handle outside the arena or of size 0, EEXIST for one already adopted (its owner's
     // entry is damaged). Call before enable_reserve() and before any allocation.
     Status adopt(Handle handle, std::uint64_t owner);
-    void finish_adoption();
+    void finish_adoption(bool keep_populated = false);
     // A handle that lies inside its class's region.
     bool valid(Handle handle) const;
 

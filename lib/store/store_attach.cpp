@@ -123,7 +123,7 @@ void CompressedPageStore::damage(Slot& slot) {
     damaged_pages_.fetch_add(1, kRelaxed);
 }
 
-void CompressedPageStore::rebuild() {
+void CompressedPageStore::rebuild(bool keep_reserve) {
     constexpr std::uint32_t kKinds = slot_flags::kSame | slot_flags::kObject | slot_flags::kShared;
     // 1. Which shared objects the slots refer to, and how often: their reference counts.
     std::unordered_map<std::uint32_t, std::uint32_t> references;
@@ -198,7 +198,7 @@ void CompressedPageStore::rebuild() {
         if (kind & slot_flags::kHuge)
             ++huge;
     }
-    allocator_->finish_adoption();
+    allocator_->finish_adoption(keep_reserve);
     std::uint64_t groups = 0, dedup_objects = 0;
     for (const auto& [id, info] : objects) {
         compressed += info.payload_size;
