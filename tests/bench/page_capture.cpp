@@ -92,9 +92,10 @@ public:
         mem_ = UniqueFd(::open(mem_path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!mem_) return access_error(pid_, mem_path, errno);
 
+        stats_.anonymous_mappings = static_cast<std::uint64_t>(
+            std::count_if(maps->begin(), maps->end(), is_anonymous_private));
         for (const Mapping& mapping : *maps) {
             if (!is_anonymous_private(mapping)) continue;
-            ++stats_.anonymous_mappings;
             Status st = capture_mapping(mapping);
             if (!st) return st.error();
             if (stats_.process_exited || stats_.limit_reached) break;

@@ -21,8 +21,8 @@ struct CaptureOptions {
 
 struct CaptureStats {
     std::uint64_t mappings = 0;           // every mapping of the process
-    std::uint64_t anonymous_mappings = 0; // the ones captured from
-    std::uint64_t pages_mapped = 0;       // pages of those mappings' address ranges looked at
+    std::uint64_t anonymous_mappings = 0; // the ones to capture from
+    std::uint64_t pages_mapped = 0;       // pages of their address ranges looked at
     std::uint64_t pages_present = 0;      // in RAM (pagemap bit 63)
     std::uint64_t pages_swapped = 0;      // in swap (bit 62): not read, reading would swap them in
     std::uint64_t pages_written = 0;
