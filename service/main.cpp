@@ -186,6 +186,7 @@ int serve(const Options& options)
                      "removed, in {} ms",
                      recovery.recovered, recovery.waiting, recovery.deleted, recovery.stale_stores,
                      recovery.took.count());
+    trueno::service::leave_startup_priority(); // the control loop needs no realtime priority
 
     auto listen_fd = trueno::varlink::systemd_listen_fd();
     if (listen_fd && !listen_fd->valid())
@@ -299,6 +300,8 @@ int main(int argc, char** argv)
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
+    if (!options.realtime)
+        trueno::service::leave_startup_priority();
     trueno::service::setup_logging(options.log_level);
     for (const auto& warning : hardening_warnings)
         spdlog::warn("{}", warning);

@@ -43,6 +43,18 @@ std::vector<std::string> harden_for_swap()
     // a page of them first touched under pressure would fault where reclaim cannot swap.
     // (MCL_ONFAULT alone saved 4.3 MB of RSS in the VM; it waits until it has been through
     // the restart tests, see the README.)
+    // Second: until its devices are served again (serve() calls leave_startup_priority), the
+    // main thread runs at SCHED_FIFO 1, so its page faults may take memory down to half of the
+    // min watermark (service/realtime.hpp). A daemon restarted while its devices' server is dead
+    // may find free memory at the min watermark, with every reclaimer waiting for those very
+    // devices; what it needs to take them over (its locked pages, the store's bookkeeping, the
+    // queues' buffers and stacks) must not wait there too. Threads it starts do not inherit it.
+    {
+        sched_param param{};
+        param.sched_priority = 1;
+        if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) != 0)
+            warnings.push_back(failure("starting at realtime priority (needs CAP_SYS_NICE)"));
+    }
     if (mlockall(MCL_CURRENT) != 0)
         warnings.push_back(failure("mlockall(MCL_CURRENT) (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
@@ -63,6 +75,12 @@ std::vector<std::string> harden_for_swap()
     else if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
         warnings.push_back(failure("making / rslave in the private mount namespace"));
     return warnings;
+}
+
+void leave_startup_priority()
+{
+    sched_param param{};
+    (void)sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &param);
 }
 
 } // namespace trueno::service

@@ -9,6 +9,10 @@ namespace trueno::service {
 
 // Applies every measure it can; returns one warning per measure that failed (the daemon logs
 // them and runs on: without root some are impossible, e.g. in tests).
+// The main thread runs at realtime priority from here until leave_startup_priority().
 std::vector<std::string> harden_for_swap();
+
+// Back to SCHED_OTHER for the main thread (the control loop), once its devices are served.
+void leave_startup_priority();
 
 } // namespace trueno::service
