@@ -4,6 +4,8 @@ IFACE=io.trueno.zram
 # trueno.zramd=--opt=value,--opt2=value on the kernel command line (TRUENO_VM_APPEND): more
 # daemon options, for experiments.
 TRUENO_ZRAMD_OPTIONS=$(sed -n 's/.*trueno\.zramd=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
+# trueno.discard=0 on the kernel command line: swapon without discard (experiments).
+SWAP_DISCARD=$(sed -n 's/.*trueno\.discard=\([01]\).*/\1/p' /proc/cmdline)
 DAEMON=
 
 pass() { echo "PASS $1"; }
@@ -16,18 +18,24 @@ call() {
   varlink-call --timeout 120 "$SOCK" "$IFACE.$1" "$params"
 }
 
-# start_daemon ARGS...: runs trueno-zramd in the background, waits for its socket.
+# start_daemon ARGS...: runs trueno-zramd in the background, waits until it is ready. Between
+# the fork and "ready" it forks nothing (see pause below): a restarted daemon is ready only once
+# its devices are served again.
 start_daemon() {
-  rm -f "$SOCK"
+  count_ready
+  readies=$READY_COUNT
   # More daemon options for experiments: TRUENO_ZRAMD_OPTIONS, read once at the guest's start
   # (no fork here: a restart while the daemon is dead must need as little memory as it can).
   trueno-zramd "$@" ${TRUENO_ZRAMD_OPTIONS:-} >>/tmp/zramd.log 2>&1 &
   DAEMON=$!
   i=0
-  while [ $i -lt 200 ]; do
-    [ -S "$SOCK" ] && varlink-call --timeout 5 "$SOCK" $IFACE.ListDevices >/dev/null 2>&1 && return 0
+  while [ $i -lt 300 ]; do
+    count_ready
+    if [ $READY_COUNT -gt $readies ]; then
+      varlink-call --timeout 5 "$SOCK" $IFACE.ListDevices >/dev/null 2>&1 && return 0
+    fi
     kill -0 $DAEMON 2>/dev/null || break
-    sleep 0.1
+    pause 0.1
     i=$((i + 1))
   done
   echo "daemon did not come up:"; cat /tmp/zramd.log
@@ -39,6 +47,38 @@ start_daemon() {
   grep -E '^(MemFree|MemAvailable|Dirty|Writeback|AnonPages|Shmem|Unevictable|SwapFree|SwapCached):' /proc/meminfo | tr -s ' ' | sed 's/^/  /'
   # Every task in D state with its kernel stack (sysrq w), for a wait inside the kernel.
   echo w >/proc/sysrq-trigger 2>/dev/null && sleep 1 && dmesg | sed -n '/show-blocked-tasks\|Show Blocked State/,$p' | tail -120 | sed 's/^/  dmesg: /'
+  return 1
+}
+
+# swap_on DEV: swap on DEV as users get it: trueno-zram-generator's (and zram-generator's)
+# swap units pass "discard" by default, so the kernel tells the device of swap clusters it
+# freed and their pages' memory goes back (kernel zram hears of every freed slot anyway).
+swap_on() {
+  if [ "$SWAP_DISCARD" = 0 ]; then swapon "$1"; else swapon -d "$1"; fi # busybox: -d discards at swapon and as freed
+}
+
+# count_ready: READY_COUNT = how many times a daemon said it was ready in /tmp/zramd.log.
+count_ready() {
+  READY_COUNT=0
+  [ -f /tmp/zramd.log ] || return 0
+  while read -r line; do
+    case $line in *"info: trueno-zramd "*" ready") READY_COUNT=$((READY_COUNT + 1)) ;; esac
+  done </tmp/zramd.log
+}
+
+# While the daemon is dead, a fork may have to reclaim, and reclaim then waits for the dead
+# device: between a kill and the restart the tests fork nothing they can do with builtins.
+# pause SECONDS: sleeps in a builtin (read's timeout on a fifo nobody writes).
+[ -p /tmp/.pause ] || mkfifo /tmp/.pause
+pause() {
+  read -t "$1" _ <>/tmp/.pause
+}
+
+# is_swap DEV: DEV is in /proc/swaps (builtins only).
+is_swap() {
+  while read -r swap_dev _; do
+    [ "$swap_dev" = "$1" ] && return 0
+  done </proc/swaps
   return 1
 }
 

@@ -35,6 +35,7 @@ run_load() { # title mm_stat-command list-command...
   eval "$mm_command" >/tmp/mm_stat
   if [ "$1" = trueno-zramctl ]; then
     trueno-zramctl --bytes --noheadings --raw --output DATA,COMPR,TOTAL >/tmp/listed_bytes
+    trueno-zramctl --metrics >/tmp/metrics
   fi
   touch /tmp/go
   wait $pv
@@ -57,6 +58,13 @@ set -- $ours_mm
 [ "$listed" = "$1 $2 $3" ] ||
   { fail $name "trueno-zramctl -b DATA COMPR TOTAL '$listed' differ from mm_stat '$1 $2 $3'"; exit 0; }
 echo "demo: trueno-zramctl --bytes DATA COMPR TOTAL match mm_stat: $listed"
+# The metrics are mm_stat's fields too, under their names, for this device.
+metric() { sed -n "s|^trueno_zram_$1{device=\"$dev\"} ||p" /tmp/metrics; }
+exported="$(metric orig_data_bytes) $(metric compr_data_bytes) $(metric mem_used_total_bytes) $(metric same_pages)"
+[ "$exported" = "$1 $2 $3 $6" ] ||
+  { fail $name "trueno-zramctl --metrics orig/compr/mem_used_total/same '$exported' differ from mm_stat '$1 $2 $3 $6'"; exit 0; }
+tail -1 /tmp/metrics | grep -qx '# EOF' || { fail $name "trueno-zramctl --metrics does not end with # EOF"; exit 0; }
+echo "demo: trueno-zramctl --metrics match mm_stat: $exported ($(grep -c '^trueno_zram' /tmp/metrics) samples)"
 grep -q "^$dev .*\[SWAP\]" /tmp/listing || { fail $name "trueno-zramctl does not show $dev as [SWAP]"; exit 0; }
 swapoff "$dev" || { fail $name "swapoff $dev failed"; exit 0; }
 trueno-zramctl --reset "$dev" || { fail $name "trueno-zramctl --reset $dev failed"; exit 0; }

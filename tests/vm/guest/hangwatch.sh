@@ -8,9 +8,13 @@ mkfifo /tmp/.hangwatch 2>/dev/null
 exec 3<>/tmp/.hangwatch
 read -t "$1" _ <&3
 echo "guest: hang watch: the test still runs after $1 s; memory, tasks and the daemon's log follow"
-echo 8 >/proc/sys/kernel/printk
+# The console log level through sysrq, not /proc/sys/kernel/printk: a sysctl write allocates a
+# kernel buffer, and with memory gone that write waited for ever (seen: no output at all).
+echo 8 >/proc/sysrq-trigger
 echo m >/proc/sysrq-trigger
+# The small things first: every task's stack (t) takes minutes to print under emulation.
+[ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
+[ -f /tmp/memtrace ] && while read -r line; do echo "memtrace: $line"; done </tmp/memtrace
 echo w >/proc/sysrq-trigger
 echo t >/proc/sysrq-trigger
-[ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
 echo "guest: hang watch: end"

@@ -18,7 +18,7 @@ restart() { # why: SIGKILL, a moment dead, the same command line again
   wait $DAEMON 2>/dev/null
   DAEMON=
   total=$((total + 1))
-  sleep 0.$((RANDOM % 10))
+  pause 0.$((RANDOM % 10))
   start_daemon || { fail $name "the daemon did not start again after kill $total ($1)"; exit 0; }
   grep -q "^$dev " /proc/swaps || { fail $name "$dev is no longer swap after kill $total ($1)"; exit 0; }
   kill -0 $pv 2>/dev/null || { fail $name "the load died after kill $total ($1): $(tail -3 /tmp/pv.log)"; exit 0; }
@@ -30,7 +30,7 @@ id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
 dev=/dev/ublkb$id
 wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
 echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
-mkswap $dev >/dev/null && swapon $dev || { fail $name "swapon failed"; exit 0; }
+mkswap $dev >/dev/null && swap_on $dev || { fail $name "swapon failed"; exit 0; }
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 # 1.5 x the free memory: well into swap, with room for 20-odd restarts; the heaviest loads are
 # the swap and swap-kill tests' job.

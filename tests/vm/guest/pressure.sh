@@ -47,7 +47,7 @@ run() { # system
     wait_for_node $dev || return 1
     echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
   fi
-  mkswap $dev >/dev/null && swapon $dev || { echo "guest: swapon $dev failed"; return 1; }
+  mkswap $dev >/dev/null && swap_on $dev || { echo "guest: swap_on $dev failed"; return 1; }
   drop_caches
   free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
   mb=$((free_kb * fill / 100 / 1024))

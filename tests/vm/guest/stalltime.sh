@@ -14,7 +14,7 @@ id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
 dev=/dev/ublkb$id
 wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
 echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
-mkswap $dev >/dev/null && swapon $dev || { fail $name "swapon failed"; exit 0; }
+mkswap $dev >/dev/null && swap_on $dev || { fail $name "swapon failed"; exit 0; }
 free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 how=$(sed -n 's/.*trueno\.how=\([A-Za-z]*\).*/\1/p' /proc/cmdline)
 for how in ${how:-none}; do

@@ -16,7 +16,7 @@ wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
 # more; kernel zram (bio-based) has none, and swap here must not depend on it.
 echo 0 >/sys/block/ublkb$id/queue/wbt_lat_usec 2>/dev/null
 mkswap $dev >/dev/null || { fail $name "mkswap failed"; exit 0; }
-swapon $dev || { fail $name "swapon failed"; exit 0; }
+swap_on $dev || { fail $name "swapon failed"; exit 0; }
 # Twice the free memory, about as compressible as real process memory (lz4 ~3:1): more than
 # half of it must go through swap, and the store grows by tens of MB while free memory sits at
 # the watermarks. trueno.fill=PERCENT and trueno.noise=N (page-verify --noise) override.
