@@ -56,18 +56,47 @@ unsigned long MetricsPublisher::failures() const {
     return failures_;
 }
 
+void MetricsPublisher::note_thrown(std::string& last_error) noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        ++failures_;
+    }
+    try {
+        std::string what = "an unknown exception";
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        if (what != last_error) {
+            spdlog::error("metrics file: {} (tried again every {} s)", what, interval_.count());
+            last_error = std::move(what);
+        }
+    } catch (...) {
+        // Not even the log line could be made: the count above is all that is left.
+    }
+}
+
 void MetricsPublisher::run() {
     // At the ordinary priority of the control thread, not SCHED_IDLE: reading the statistics
     // takes the locks a GetAttributes call takes, and a starved holder would make others wait.
     std::string last_error; // logged once, until the error changes or writes work again
     for (;;) {
-        auto written = publish_once();
-        if (!written && written.error().message != last_error) {
-            last_error = written.error().message;
-            spdlog::error("metrics file: {} (tried again every {} s)", last_error, interval_.count());
-        } else if (written && !last_error.empty()) {
-            spdlog::info("metrics file: {} written again", file_.string());
-            last_error.clear();
+        // Nothing thrown may leave the thread (std::terminate would take the daemon, and the
+        // machine's swap, with it): a pass that throws (memory exhausted, most likely) counts
+        // as a failed write and is tried again next interval.
+        try {
+            auto written = publish_once();
+            if (!written && written.error().message != last_error) {
+                last_error = written.error().message;
+                spdlog::error("metrics file: {} (tried again every {} s)", last_error, interval_.count());
+            } else if (written && !last_error.empty()) {
+                spdlog::info("metrics file: {} written again", file_.string());
+                last_error.clear();
+            }
+        } catch (...) {
+            note_thrown(last_error);
         }
         std::unique_lock lock(mutex_);
         if (wake_.wait_for(lock, interval_, [this] { return stopping_; }))

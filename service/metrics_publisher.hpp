@@ -42,6 +42,9 @@ public:
 
 private:
     void run();
+    // In a catch block of run(): counts the failure and logs what was thrown, once until it
+    // changes; never throws.
+    void note_thrown(std::string& last_error) noexcept;
 
     const DeviceManager& devices_;
     const std::filesystem::path file_;
