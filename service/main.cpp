@@ -238,6 +238,7 @@ int serve(const Options& options)
             std::uint64_t expirations = 0;
             (void)!read(timer->get(), &expirations, sizeof(expirations));
             notify_status(manager, watchdog);
+            manager.maintain();
         }
     }
     sd_notify(0, "STOPPING=1");

@@ -412,6 +412,13 @@ std::size_t UblkDeviceManager::device_count() const
     return devices_.size();
 }
 
+void UblkDeviceManager::maintain()
+{
+    std::lock_guard lock(mutex_);
+    for (auto& [id, entry] : devices_)
+        entry.attributes->maintain(ublk::block_device_path(id));
+}
+
 std::pair<std::uint64_t, std::uint64_t> UblkDeviceManager::totals() const
 {
     std::lock_guard lock(mutex_);

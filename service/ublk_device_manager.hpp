@@ -62,6 +62,10 @@ public:
     void release_all();
 
     std::size_t device_count() const;
+    // Every few seconds (the status timer): each device's own upkeep, for now compacting a store
+    // that holds much more memory than its data once the pressure is over
+    // (ZramAttributes::maintain). Only queues work; returns at once.
+    void maintain();
     // Sum of orig_data_size and of mem_used_total over all devices, for the status line.
     std::pair<std::uint64_t, std::uint64_t> totals() const;
 

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "attribute_parsers.hpp"
 #include "trueno/codec.hpp"
 #include "trueno/stats.hpp"
@@ -167,6 +169,25 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
     auto done = result.get_future();
     write_async(name, value, [&result](Status st) { result.set_value(std::move(st)); });
     return done.get();
+}
+
+void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clock::time_point now) {
+    const MmStat mm = store_->mm_stat();
+    const CompactionSample sample{mm.mem_used_total, mm.compr_data_size, store_->reserve_misses(), now};
+    if (!auto_compaction_.due(sample) || auto_compacting_.exchange(true)) return;
+    const std::uint64_t slack = mm.mem_used_total - mm.compr_data_size;
+    // worker_ is the last member: its jobs finish, or are cancelled, before the rest goes.
+    worker_.post([this, device, slack](bool run) {
+        struct Clear {
+            std::atomic<bool>& flag;
+            ~Clear() { flag.store(false); } // also when compact() throws (the worker logs it)
+        } clear{auto_compacting_};
+        if (!run) return;
+        const std::uint64_t pages = store_->compact();
+        auto_compactions_.fetch_add(1);
+        spdlog::info("{}: compacted on its own, {} MiB over its data before: {} page(s) given back", device,
+                     slack >> 20, pages);
+    });
 }
 
 void ZramAttributes::write_async(const std::string& name, const std::string& value, WriteDone done) {

@@ -2,12 +2,15 @@
 // as /sys/block/zramN/*, independent of ublk so it is testable without a kernel.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 
 // The recompression worker lives with the store code (lib/store); its header is not public.
 #include "trueno/background_recompressor.hpp"
+#include "auto_compaction.hpp"
 #include "device_manager.hpp"
 #include "device_worker.hpp"
 #include "trueno/page_store.hpp"
@@ -47,6 +50,14 @@ public:
     // write still queued when the attributes go gets ENODEV.
     void write_async(const std::string& name, const std::string& value, WriteDone done);
 
+    // Called every few seconds (the daemon's status timer): compacts the store on the device's
+    // worker when AutoCompaction says it is due (service/auto_compaction.hpp), unless a
+    // compaction it asked for is still queued or running. `device` names it in the log.
+    void maintain(const std::string& device,
+                  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+    // Compactions maintain() has started and seen finish.
+    std::uint64_t auto_compactions() const { return auto_compactions_.load(); }
+
     // The recompression worker, for tests that wait for it.
     const BackgroundRecompressor& recompressor() const { return recompressor_; }
 
@@ -64,6 +75,9 @@ private:
     // Serialises attribute writes, as sysfs does per device; compact and idle run without it.
     mutable std::mutex mutex_;
     BackgroundRecompressor recompressor_; // its thread stops before the rest goes
+    AutoCompaction auto_compaction_;      // maintain()'s, on the status timer's thread only
+    std::atomic<bool> auto_compacting_{false};
+    std::atomic<std::uint64_t> auto_compactions_{0};
     // compact and idle; last: what it runs finishes (what is queued is cancelled) first of all.
     DeviceWorker worker_;
 };

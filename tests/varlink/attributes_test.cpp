@@ -478,3 +478,55 @@ TEST_CASE("the device goes while its compaction runs: that one finishes, queued 
     CHECK(d.store->compact_calls == 1);
     CHECK(d.store->idle_calls.empty());
 }
+
+TEST_CASE("maintain() compacts a store that holds much more memory than its data, once writes are quiet",
+          "[auto-compaction]") {
+    Device d("lz4", std::uint64_t{64} << 20);
+    // Text that compresses about 3:1, then every other page discarded: the objects left are
+    // spread over twice the memory they need.
+    constexpr std::uint64_t kPages = 8192;
+    std::vector<std::byte> page(4096);
+    for (std::uint64_t i = 0; i < kPages; ++i) {
+        for (std::size_t at = 0; at < page.size(); at += 64) {
+            char line[128] = {}; // the text is 57 bytes; the rest of the 64 stays zero
+            std::snprintf(line, sizeof line, "page %06llu line %02zu: the quick brown fox %08llx .......",
+                          static_cast<unsigned long long>(i), at / 64,
+                          static_cast<unsigned long long>((i * 2654435761u + at) & 0xffffffff));
+            std::memcpy(page.data() + at, line, 64);
+        }
+        REQUIRE(d.store->write_bytes(i * 4096, page).ok());
+    }
+    for (std::uint64_t i = 0; i < kPages; i += 2) d.store->discard(i, 1);
+    const auto before = d.mm_fields(); // [1] compr_data_size, [2] mem_used_total, [6] pages_compacted
+    INFO("mm_stat before: compr " << before[1] << ", mem_used " << before[2]);
+    REQUIRE(before[2] - before[1] >= (std::uint64_t{1} << 20));
+
+    const auto t = std::chrono::steady_clock::now();
+    d.attrs->maintain("test", t); // the baseline of reserve misses
+    d.attrs->maintain("test", t + std::chrono::seconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(d.attrs->auto_compactions() == 0); // writes quiet for 5 s only
+    d.attrs->maintain("test", t + std::chrono::seconds(11));
+    for (int i = 0; i < 300 && d.attrs->auto_compactions() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(d.attrs->auto_compactions() == 1);
+
+    const auto after = d.mm_fields();
+    INFO("mm_stat after: compr " << after[1] << ", mem_used " << after[2]);
+    CHECK(after[1] == before[1]);
+    CHECK(after[6] > before[6]); // pages_compacted counts what went back
+    // Within 5 % of the data, as zsmalloc's is after compaction.
+    CHECK(static_cast<double>(after[2]) <= 1.05 * static_cast<double>(after[1]));
+    // Nothing is lost.
+    std::vector<std::byte> back(4096);
+    for (std::uint64_t i = 1; i < kPages; i += 2) {
+        REQUIRE(d.store->read_bytes(i * 4096, back).ok());
+        char expect[32];
+        std::snprintf(expect, sizeof expect, "page %06llu line 00", static_cast<unsigned long long>(i));
+        REQUIRE(std::memcmp(back.data(), expect, std::strlen(expect)) == 0);
+    }
+    // Not again within the minute, whatever the slack.
+    d.attrs->maintain("test", t + std::chrono::seconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(d.attrs->auto_compactions() == 1);
+}

@@ -73,6 +73,12 @@ run() { # system
   grep -E 'corrupted|VERIFIED|ACCESS' /tmp/pv.log | head -4 | sed 's/^/guest:   /'
   [ $oom = 0 ] || dmesg | grep -m1 'Killed process' | sed 's/^/guest:   /'
   [ $werr = 0 ] || dmesg | grep -m2 -E 'critical space|Write-error' | sed 's/^/guest:   /'
+  if [ $sys = trueno ]; then
+    # The load is gone (its swap freed, as far as the kernel discards it): the store compacts
+    # on its own once writes are quiet (AutoCompaction: 10 s without a reserve miss).
+    sleep 15
+    echo "guest: 15 s after the load: mm_stat $(mm_stat_of $sys | tr -s ' ' | sed 's/^ //'); compacted on its own $(grep -c 'compacted on its own' /tmp/zramd.log) time(s)"
+  fi
   swapoff $dev 2>/dev/null
   if [ $sys = kernel ]; then
     echo 1 >/sys/block/zram0/reset
