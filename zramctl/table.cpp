@@ -1,8 +1,11 @@
 #include "table.hpp"
 
+#include <locale.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cwchar>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -41,11 +44,34 @@ std::string raw_text(const std::string& s)
     return out;
 }
 
-// Display width in terminal cells: count UTF-8 code points (continuation bytes take none).
+// Display width in terminal cells, as libsmartcols counts it in a UTF-8 locale: a wide (East
+// Asian) character takes two cells, a combining mark none, anything else one; a byte that is
+// not UTF-8 one. Measured in C.UTF-8 whatever the process's locale, so the layout does not
+// depend on it; without that locale, code points are counted.
 std::size_t display_width(const std::string& s)
 {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    if (utf8 == static_cast<locale_t>(nullptr))
+        return static_cast<std::size_t>(std::count_if(
+            s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    const locale_t previous = uselocale(utf8);
+    std::mbstate_t state{};
+    std::size_t cells = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        wchar_t wc = 0;
+        const std::size_t n = std::mbrtowc(&wc, s.data() + i, s.size() - i, &state);
+        if (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) {
+            ++cells; // not UTF-8: a cell for the byte, and start afresh after it
+            ++i;
+            state = std::mbstate_t{};
+            continue;
+        }
+        const int w = ::wcwidth(wc);
+        cells += w < 0 ? 1 : static_cast<std::size_t>(w);
+        i += n == 0 ? 1 : n;
+    }
+    uselocale(previous);
+    return cells;
 }
 
 std::string lowercase(std::string_view s)

@@ -137,6 +137,23 @@ TEST_CASE("table cells with control characters are escaped, raw escapes blanks",
     CHECK(render(rows, json) == "{\n   \"zramdevices\": [\n      {\n         \"mountpoint\": \"/mnt/a b\\tc\"\n      }\n   ]\n}\n");
 }
 
+TEST_CASE("columns are as wide as their cells on a terminal: CJK characters take two", "[render]")
+{
+    // "/mnt/数据数据" is 9 code points and 13 cells; zramctl (libsmartcols) pads by cells.
+    std::vector<DeviceRecord> rows{{"/dev/ublkb0", {}, "/mnt/\u6570\u636e\u6570\u636e"},
+                                   {"/dev/ublkb1", {}, "/mnt/ab"}};
+    RenderOptions table{{ColumnId::MountPoint, ColumnId::Name}, OutputFormat::Table, true, false};
+    CHECK(render(rows, table) == "MOUNTPOINT    NAME\n"
+                                 "/mnt/\u6570\u636e\u6570\u636e /dev/ublkb0\n"
+                                 "/mnt/ab       /dev/ublkb1\n");
+    // A combining accent takes no cell: "e\u0301" is one.
+    std::vector<DeviceRecord> accented{{"/dev/ublkb0", {}, "/mnt/cafe\u0301-data-dir"},
+                                       {"/dev/ublkb1", {}, "/mnt/x"}};
+    CHECK(render(accented, table) == "MOUNTPOINT         NAME\n"
+                                     "/mnt/cafe\u0301-data-dir /dev/ublkb0\n"
+                                     "/mnt/x             /dev/ublkb1\n");
+}
+
 TEST_CASE("HUGE-PAGES, HUGE-SINCE, GROUPED and DEDUPLICATED: table and JSON", "[render]")
 {
     // mm_stat's fields 8 and 9; object_stat's grouped and deduplicated pages. A device without
