@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,7 @@
 #include "metrics_publisher.hpp"
 #include "trueno/zswap.hpp"
 #include "process_hardening.hpp"
+#include "standby.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/metrics/textfile_writer.hpp"
 #include "trueno/unique_fd.hpp"
@@ -54,6 +56,11 @@ struct Options {
     unsigned reserve_wait_ms = trueno::ublk::kDefaultReserveWait.count();
     std::string metrics_file;     // empty: no metrics file
     unsigned metrics_interval = 15; // seconds
+    bool standby = true;            // keep a standby process ready to take over (standby.hpp)
+    unsigned standby_reserve_mb = 16; // what a standby holds for its take-over
+    pid_t standby_for = 0;          // internal: this process is the standby of that daemon
+    int listen_fd = -1;             // internal: the control socket, handed down to a standby
+    std::vector<std::string> args;  // argv[1..], for the standby's command line
 };
 
 trueno::Error system_error(int code, const std::string& what) {
@@ -105,6 +112,34 @@ void raise_fd_limit() {
         spdlog::warn("cannot raise RLIMIT_NOFILE from {}: {}", soft, std::strerror(errno));
 }
 
+// The control socket: handed down by the daemon this process stands by for, passed by systemd
+// (socket activation), or made here.
+trueno::Result<UniqueFd> control_socket(const Options& options)
+{
+    if (options.listen_fd < 0) {
+        auto fd = trueno::varlink::systemd_listen_fd();
+        if (fd && !fd->valid())
+            return trueno::varlink::listen_unix(options.socket_path);
+        return fd;
+    }
+    UniqueFd fd(options.listen_fd);
+    if (sd_is_socket_unix(fd.get(), SOCK_STREAM, /*listening=*/1, nullptr, 0) <= 0)
+        return trueno::make_error(EINVAL, "--listen-fd " + std::to_string(options.listen_fd) +
+                                              " is not a listening AF_UNIX stream socket");
+    // Handed down on purpose once; the next standby gets it the same way, nothing else does.
+    if (fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0)
+        return system_error(errno, "fcntl(FD_CLOEXEC) on --listen-fd");
+    return fd;
+}
+
+// systemd's watchdog and notify variables name the process it started; a standby inherited
+// them from that process and takes over its part.
+void adopt_systemd_environment(pid_t server)
+{
+    if (const char* pid = std::getenv("WATCHDOG_PID"); pid && std::atoi(pid) == server)
+        setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
+}
+
 void notify_status(const trueno::service::UblkDeviceManager& manager, bool watchdog)
 {
     const auto [orig, used] = manager.totals();
@@ -147,6 +182,8 @@ int serve(const Options& options)
         return 1;
     }
     raise_fd_limit();
+    if (options.standby_for > 0)
+        adopt_systemd_environment(options.standby_for);
     // The status timer too is made before any device is taken over: should it fail, the devices
     // are left waiting as they were.
     std::uint64_t watchdog_usec = 0;
@@ -179,6 +216,32 @@ int serve(const Options& options)
     device_options.realtime = options.realtime;
     device_options.reserve_wait = std::chrono::milliseconds(options.reserve_wait_ms);
     trueno::service::UblkDeviceManager manager(**control, device_options);
+    unsigned long takeover_rss_kb = 0; // a standby's RssAnon when it began to take over
+    // A standby has its control socket before it waits: a bad one ends it now, while the
+    // daemon it stands by for can still say so and start another.
+    auto listen_fd = control_socket(options);
+    if (!listen_fd) {
+        spdlog::critical("control socket: {}", listen_fd.error().message);
+        return 1;
+    }
+    if (options.standby_for > 0) {
+        trueno::service::StandbyBallast ballast(std::size_t{options.standby_reserve_mb} << 20);
+        spdlog::info("standby ready, pid {}: takes over from pid {} when it ends", getpid(), options.standby_for);
+        auto waited = trueno::service::wait_for_server(options.standby_for, signal_fd->get());
+        ballast.release(); // first of all: the take-over's memory
+        if (!waited) {
+            spdlog::critical("standby: {}", waited.error().message);
+            return 1;
+        }
+        if (*waited == trueno::service::StandbyWait::stop_requested) {
+            spdlog::debug("standby pid {} stopped", getpid());
+            std::fflush(nullptr);
+            _exit(0);
+        }
+        spdlog::warn("trueno-zramd pid {} is gone: standby pid {} takes over its devices", options.standby_for,
+                     getpid());
+        takeover_rss_kb = trueno::service::anonymous_rss_kb();
+    }
     // First of all: devices an earlier daemon left have I/O waiting in the kernel.
     const auto recovery = manager.recover();
     if (recovery.recovered + recovery.waiting + recovery.deleted + recovery.stale_stores != 0)
@@ -186,15 +249,13 @@ int serve(const Options& options)
                      "removed, in {} ms",
                      recovery.recovered, recovery.waiting, recovery.deleted, recovery.stale_stores,
                      recovery.took.count());
+    if (options.standby_for > 0)
+        spdlog::info("standby pid {}: the take-over allocated {} kB (--standby-reserve {} MiB)", getpid(),
+                     trueno::service::anonymous_rss_kb() - std::min(takeover_rss_kb, trueno::service::anonymous_rss_kb()),
+                     options.standby_reserve_mb);
     trueno::service::leave_startup_priority(); // the control loop needs no realtime priority
 
-    auto listen_fd = trueno::varlink::systemd_listen_fd();
-    if (listen_fd && !listen_fd->valid())
-        listen_fd = trueno::varlink::listen_unix(options.socket_path);
-    if (!listen_fd) {
-        spdlog::critical("control socket: {}", listen_fd.error().message);
-        return 1;
-    }
+    const int listen_raw = listen_fd->get();
     // Destroyed in reverse: the server's loop stops before the handlers and the manager go.
     std::unique_ptr<trueno::service::ZramControl> zram_control;
     trueno::varlink::Server server({"trueno", "trueno-zramd", TRUENO_VERSION, "https://github.com/trueno-zram"});
@@ -207,7 +268,9 @@ int serve(const Options& options)
     spdlog::info("trueno-zramd {} ready", TRUENO_VERSION);
     if (trueno::zswap_enabled().value_or(false))
         spdlog::warn("{}", trueno::kZswapWarning);
-    if (const int r = sd_notify(0, "READY=1"); r < 0)
+    // A standby that took over is the service's main process from now on (NotifyAccess=all).
+    const std::string ready = options.standby_for > 0 ? "READY=1\nMAINPID=" + std::to_string(getpid()) : "READY=1";
+    if (const int r = sd_notify(0, ready.c_str()); r < 0)
         spdlog::error("cannot tell systemd the daemon is ready: sd_notify: {}", std::strerror(-r));
     notify_status(manager, watchdog);
 
@@ -220,6 +283,14 @@ int serve(const Options& options)
         metrics = std::make_unique<trueno::service::MetricsPublisher>(
             manager, options.metrics_file, std::chrono::seconds(options.metrics_interval));
         spdlog::info("metrics: {} every {} s", options.metrics_file, options.metrics_interval);
+    }
+
+    // Started once the devices are served and the socket is up: it needs a fork and an exec,
+    // which are safe while this daemon serves the swap they might reclaim into.
+    std::unique_ptr<trueno::service::StandbyKeeper> standby;
+    if (options.standby) {
+        standby = std::make_unique<trueno::service::StandbyKeeper>("/proc/self/exe", options.args, listen_raw);
+        standby->maintain();
     }
 
     for (;;) {
@@ -239,9 +310,13 @@ int serve(const Options& options)
             (void)!read(timer->get(), &expirations, sizeof(expirations));
             notify_status(manager, watchdog);
             manager.maintain();
+            if (standby)
+                standby->maintain();
         }
     }
     sd_notify(0, "STOPPING=1");
+    if (standby)
+        standby->stop(); // before the devices are let go: they wait for the next daemon, not for it
     server.stop(); // no calls from here on
     if (metrics)
         metrics->stop(); // while the devices still serve: its file write may need their swap
@@ -299,7 +374,30 @@ int main(int argc, char** argv)
     app.add_option("--metrics-interval", options.metrics_interval, "seconds between writes of --metrics-file")
         ->check(CLI::Range(1u, 86400u))
         ->capture_default_str();
+    app.add_option("--standby", options.standby,
+                   "keep a standby trueno-zramd ready (started, locked in memory) that takes the "
+                   "devices over at once should this one die; trueno-zramd(8), RECOVERY")
+        ->capture_default_str();
+    app.add_option("--standby-reserve", options.standby_reserve_mb,
+                   "MiB of memory the standby holds, locked, and frees the moment it takes over: "
+                   "with the server dead nothing else can be reclaimed, and the take-over must "
+                   "not wait for memory")
+        ->check(CLI::Range(0u, 1024u))
+        ->capture_default_str();
+    app.add_option(trueno::service::kStandbyForOption, options.standby_for,
+                   "internal: be the standby of the trueno-zramd with this pid")
+        ->check(CLI::PositiveNumber)
+        ->group("");
+    app.add_option(trueno::service::kListenFdOption, options.listen_fd,
+                   "internal: the control socket, handed down by the daemon this one stands by for")
+        ->check(CLI::Range(3, 1 << 20))
+        ->group("");
     CLI11_PARSE(app, argc, argv);
+    options.args.assign(argv + 1, argv + argc);
+    if (options.standby_for > 0 && options.listen_fd < 0) {
+        std::fprintf(stderr, "%s needs %s\n", trueno::service::kStandbyForOption, trueno::service::kListenFdOption);
+        return 2;
+    }
 
     if (!options.realtime)
         trueno::service::leave_startup_priority();

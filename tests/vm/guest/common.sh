@@ -66,6 +66,58 @@ count_ready() {
   done </tmp/zramd.log
 }
 
+# count_standbys: STANDBY_COUNT = how many standbys said they were ready in /tmp/zramd.log,
+# STANDBY = the pid of the last one (builtins only: used while the daemon may be dead).
+count_standbys() {
+  STANDBY_COUNT=0
+  STANDBY=
+  [ -f /tmp/zramd.log ] || return 0
+  while read -r line; do
+    case $line in
+      *"info: standby ready, pid "*)
+        STANDBY_COUNT=$((STANDBY_COUNT + 1))
+        STANDBY=${line##*standby ready, pid }
+        STANDBY=${STANDBY%%:*}
+        ;;
+    esac
+  done </tmp/zramd.log
+}
+
+# wait_standby N: waits (at most 60 s) until N standbys in all have said they are ready.
+wait_standby() {
+  i=0
+  while [ $i -lt 600 ]; do
+    count_standbys
+    [ $STANDBY_COUNT -ge $1 ] && return 0
+    pause 0.1
+    i=$((i + 1))
+  done
+  echo "guest: no standby ready ($STANDBY_COUNT of $1) in 60 s:"; tail -20 /tmp/zramd.log
+  return 1
+}
+
+# kill_to_standby: SIGKILLs the daemon, whose standby (ready: see wait_standby) takes its
+# devices over; waits (at most 60 s) until it says it is ready, and makes it DAEMON. Forks
+# nothing: between the kill and the take-over, a fork could wait in reclaim for the dead device.
+kill_to_standby() {
+  count_standbys
+  local heir=$STANDBY
+  count_ready
+  local readies=$READY_COUNT
+  kill -KILL $DAEMON
+  wait $DAEMON 2>/dev/null
+  DAEMON=
+  i=0
+  while [ $i -lt 600 ]; do
+    count_ready
+    if [ $READY_COUNT -gt $readies ]; then DAEMON=$heir; return 0; fi
+    pause 0.1
+    i=$((i + 1))
+  done
+  echo "guest: the standby (pid $heir) did not take over within 60 s"
+  return 1
+}
+
 # While the daemon is dead, a fork may have to reclaim, and reclaim then waits for the dead
 # device: between a kill and the restart the tests fork nothing they can do with builtins.
 # pause SECONDS: sleeps in a builtin (read's timeout on a fifo nobody writes).
@@ -82,12 +134,21 @@ is_swap() {
   return 1
 }
 
+# alive PID: the process runs (a zombie does not).
+alive() {
+  local state=
+  [ -r /proc/$1/stat ] || return 1
+  read -r _ _ state _ </proc/$1/stat 2>/dev/null || return 1
+  [ "$state" != Z ] && [ "$state" != X ]
+}
+
 stop_daemon() {
   [ -n "$DAEMON" ] || return 0
   kill -TERM $DAEMON 2>/dev/null
   i=0
-  while kill -0 $DAEMON 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 $DAEMON 2>/dev/null; then echo "daemon did not stop on SIGTERM"; return 1; fi
+  # A standby that took over is not this shell's child: its zombie counts as gone.
+  while alive $DAEMON && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  if alive $DAEMON; then echo "daemon did not stop on SIGTERM"; return 1; fi
   wait $DAEMON 2>/dev/null
   DAEMON=
 }

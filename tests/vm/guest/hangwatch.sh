@@ -12,9 +12,10 @@ echo "guest: hang watch: the test still runs after $1 s; memory, tasks and the d
 # kernel buffer, and with memory gone that write waited for ever (seen: no output at all).
 echo 8 >/proc/sysrq-trigger
 echo m >/proc/sysrq-trigger
-# The small things first: every task's stack (t) takes minutes to print under emulation.
+# The blocked tasks first (printed by the kernel: the console writes below may wait for memory
+# too), then the logs; every task's stack (t) last: it takes minutes under emulation.
+echo w >/proc/sysrq-trigger
 [ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
 [ -f /tmp/memtrace ] && while read -r line; do echo "memtrace: $line"; done </tmp/memtrace
-echo w >/proc/sysrq-trigger
 echo t >/proc/sysrq-trigger
 echo "guest: hang watch: end"

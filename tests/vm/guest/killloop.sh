@@ -2,30 +2,45 @@
 # VM test: trueno-zramd killed (SIGKILL) over and over while its device is swap under a load of
 # real pages: during heavy swap-out, during a compaction, during recompression passes that make
 # multi-page and deduplicated objects and train dictionaries, then 20 times at random moments.
-# Each time the same command line is started again by hand. At the end every page of the load
-# must verify, with no I/O error and no OOM kill.
+# Each time the daemon's standby takes the device over (and the new daemon starts a standby of
+# its own, waited for before the next kill). At the end every page of the load must verify,
+# with no I/O error and no OOM kill. At the kernel's default vm settings.
+# trueno.standby=0: no standby; each time the same command line is started again by hand.
+# trueno.wsf=N sets vm.watermark_scale_factor (experiments).
 . /tests/common.sh
 name=kill-loop
 wsf=$(sed -n 's/.*trueno\.wsf=\([0-9]*\).*/\1/p' /proc/cmdline)
-echo ${wsf:-1000} >/proc/sys/vm/watermark_scale_factor
+[ -n "$wsf" ] && echo $wsf >/proc/sys/vm/watermark_scale_factor
+with_standby=$(sed -n 's/.*trueno\.standby=\([01]\).*/\1/p' /proc/cmdline)
+with_standby=${with_standby:-1}
+echo "guest: vm.watermark_scale_factor $(cat /proc/sys/vm/watermark_scale_factor), standby $with_standby"
+standby_arg=
+[ $with_standby = 1 ] || standby_arg="--standby false"
 kills=$(sed -n 's/.*trueno\.kills=\([0-9]*\).*/\1/p' /proc/cmdline)
 kills=${kills:-20}
 [ -b /dev/vda ] || { fail $name "no corpus disk (/dev/vda)"; exit 0; }
 protect_from_swap || { fail $name "cannot set up the no-swap cgroup"; exit 0; }
 set_attr() { call SetAttribute "{\"id\": $id, \"name\": \"$1\", \"value\": \"$2\"}" >/dev/null; }
-restart() { # why: SIGKILL, a moment dead, the same command line again
-  kill -KILL $DAEMON
-  wait $DAEMON 2>/dev/null
-  DAEMON=
+standbys=1
+restart() { # why: SIGKILL; the standby takes over (or: a moment dead, the same command line again)
   total=$((total + 1))
-  pause 0.$((RANDOM % 10))
-  start_daemon || { fail $name "the daemon did not start again after kill $total ($1)"; exit 0; }
+  if [ $with_standby = 1 ]; then
+    wait_standby $standbys || { fail $name "no standby before kill $total ($1)"; exit 0; }
+    kill_to_standby || { fail $name "the standby did not take over after kill $total ($1)"; exit 0; }
+    standbys=$((standbys + 1))
+  else
+    kill -KILL $DAEMON
+    wait $DAEMON 2>/dev/null
+    DAEMON=
+    pause 0.$((RANDOM % 10))
+    start_daemon $standby_arg || { fail $name "the daemon did not start again after kill $total ($1)"; exit 0; }
+  fi
   grep -q "^$dev " /proc/swaps || { fail $name "$dev is no longer swap after kill $total ($1)"; exit 0; }
   kill -0 $pv 2>/dev/null || { fail $name "the load died after kill $total ($1): $(tail -3 /tmp/pv.log)"; exit 0; }
 }
 total=0
 
-start_daemon || { fail $name "daemon start"; exit 0; }
+start_daemon $standby_arg || { fail $name "daemon start"; exit 0; }
 id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
 dev=/dev/ublkb$id
 wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }

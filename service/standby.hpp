@@ -1,0 +1,97 @@
+// The standby: a second trueno-zramd, started while memory is plentiful, that waits for the
+// serving daemon to end and then takes its devices over at once.
+//
+// Why: when the serving daemon dies, every swap write waits in the kernel for a server, and so
+// does any allocation that has to reclaim by writing swap. Starting a new daemon then needs a
+// fork and an exec: at the kernel's default watermarks the fork itself was seen waiting in
+// reclaim for the dead device, for good (README, "Known limits"). The standby has been forked,
+// exec'd, locked in memory and made an I/O flusher long before; it takes over with none of that.
+//
+// Under systemd the unit has ExitType=cgroup, so the main process's death does not stop the
+// service while its standby lives, and NotifyAccess=all, so the standby can say MAINPID=.
+#pragma once
+
+#include "trueno/result.hpp"
+#include "trueno/unique_fd.hpp"
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace trueno::service {
+
+// The internal options that make a trueno-zramd a standby.
+inline constexpr const char* kStandbyForOption = "--standby-for";
+inline constexpr const char* kListenFdOption = "--listen-fd";
+
+// The standby's command line: the daemon's own arguments (argv[1..], a standby's own internal
+// options left out) followed by --standby-for SERVER --listen-fd FD. A pure function.
+std::vector<std::string> standby_arguments(std::span<const std::string> daemon_args, pid_t server,
+                                           int listen_fd);
+
+// Memory the standby holds, locked, while it waits, and gives back the moment it takes over:
+// with the server dead, reclaim cannot free anything (it would write swap to the dead device),
+// and whatever the dead server freed is gone to others by then. Its own allocations during the
+// take-over (its threads, rings, store bookkeeping) find this memory free instead.
+class StandbyBallast {
+public:
+    explicit StandbyBallast(std::size_t bytes);
+    ~StandbyBallast() { release(); }
+    StandbyBallast(const StandbyBallast&) = delete;
+    StandbyBallast& operator=(const StandbyBallast&) = delete;
+    std::size_t size() const { return size_; }
+    void release();
+
+private:
+    void* base_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// The process's RssAnon (kB) from /proc/self/status, 0 if unknown: what a take-over allocated.
+unsigned long anonymous_rss_kb();
+
+// How the standby's wait ended.
+enum class StandbyWait {
+    server_gone,    // the serving daemon has ended: take over
+    stop_requested, // a signal came on stop_fd: end quietly
+};
+
+// In the standby: blocks until the process `server` has ended (a zombie counts), or stop_fd (a
+// signalfd) is readable. `server` is expected to be this process's parent: if it is not any
+// more, it has ended already. Errors (no pidfd_open) are returned, not thrown.
+Result<StandbyWait> wait_for_server(pid_t server, int stop_fd);
+
+// In the serving daemon: its standby, started again (with a back-off) should it end.
+class StandbyKeeper {
+public:
+    // exe: the program to run (/proc/self/exe: this very version); daemon_args: argv[1..];
+    // listen_fd: the control socket, handed down for the standby to serve once it takes over.
+    StandbyKeeper(std::string exe, std::vector<std::string> daemon_args, int listen_fd);
+    ~StandbyKeeper();
+    StandbyKeeper(const StandbyKeeper&) = delete;
+    StandbyKeeper& operator=(const StandbyKeeper&) = delete;
+
+    // From the status timer: notices a standby that ended (and says how), and starts one when
+    // none runs and the back-off has passed. Never throws.
+    void maintain();
+    // Before the daemon lets go of its devices: the standby must not take them over. SIGTERM,
+    // then SIGKILL after `patience`; waits for it to be gone.
+    void stop(std::chrono::milliseconds patience = std::chrono::milliseconds(3000));
+    pid_t pid() const { return pid_; }
+
+private:
+    void start();
+    void reap_if_ended();
+
+    std::string exe_;
+    std::vector<std::string> daemon_args_;
+    int listen_fd_;
+    pid_t pid_ = -1;
+    UniqueFd pidfd_;
+    unsigned failures_ = 0; // standbys in a row that ended or could not start
+    std::chrono::steady_clock::time_point next_start_{};
+};
+
+} // namespace trueno::service
