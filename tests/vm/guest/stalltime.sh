@@ -2,14 +2,17 @@
 # VM measurement (run on request: TRUENO_VM_ONLY=stalltime): the longest stall a process
 # swapping real pages sees, with no restart (trueno.how=none, the baseline under this pressure),
 # across a planned restart (trueno.how=TERM: SIGTERM, then the same command line at once) or
-# across a crash (trueno.how=KILL, restarted at once). One case per boot, so each starts from a
+# across a crash (trueno.how=KILL, its standby taking over). One case per boot, so each starts from a
 # fresh guest. Every page is checked, so it ends in PASS/FAIL like the tests.
 . /tests/common.sh
 name=stall-time
 [ -b /dev/vda ] || { fail $name "no corpus disk (/dev/vda)"; exit 0; }
 protect_from_swap || { fail $name "cannot set up the no-swap cgroup"; exit 0; }
-echo 1000 >/proc/sys/vm/watermark_scale_factor
+# At the kernel's default vm settings (trueno.wsf=N sets vm.watermark_scale_factor).
+wsf=$(sed -n 's/.*trueno\.wsf=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$wsf" ] && echo $wsf >/proc/sys/vm/watermark_scale_factor
 start_daemon || { fail $name "daemon start"; exit 0; }
+standbys=1
 id=$(create 805306368 lz4) || { fail $name "CreateDevice failed"; exit 0; }
 dev=/dev/ublkb$id
 wait_for_node $dev || { fail $name "$dev did not appear"; exit 0; }
@@ -25,8 +28,17 @@ for how in ${how:-none}; do
   while ! grep -q FILLED /tmp/pv.log && kill -0 $pv 2>/dev/null && [ $k -lt 3000 ]; do sleep 0.1; k=$((k + 1)); done
   sleep 3
   if [ $how != none ]; then
-    signal_daemon $how || { fail $name "the daemon did not end on SIG$how"; exit 0; }
-    start_daemon || { fail $name "the daemon did not start again after SIG$how"; exit 0; }
+    if [ $how = KILL ]; then
+      # A crash: the standby takes over.
+      wait_standby $standbys || { fail $name "no standby"; exit 0; }
+      kill_to_standby || { fail $name "the standby did not take over"; exit 0; }
+      standbys=$((standbys + 1))
+    else
+      signal_daemon $how || { fail $name "the daemon did not end on SIG$how"; exit 0; }
+      start_daemon || { fail $name "the daemon did not start again after SIG$how"; exit 0; }
+      count_standbys
+      standbys=$((STANDBY_COUNT + 1))
+    fi
   fi
   sleep 3
   touch /tmp/go
