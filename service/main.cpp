@@ -228,6 +228,9 @@ int serve(const Options& options)
         trueno::service::StandbyBallast ballast(std::size_t{options.standby_reserve_mb} << 20);
         spdlog::info("standby ready, pid {}: takes over from pid {} when it ends", getpid(), options.standby_for);
         auto waited = trueno::service::wait_for_server(options.standby_for, signal_fd->get());
+        // It waited at normal priority (enter_startup_priority says why); realtime from here.
+        if (options.realtime)
+            (void)trueno::service::enter_startup_priority();
         ballast.release(); // first of all: the take-over's memory
         if (!waited) {
             spdlog::critical("standby: {}", waited.error().message);
@@ -354,7 +357,11 @@ int main(int argc, char** argv)
         ->capture_default_str();
     // Before anything else: no page of this process may be swapped out, least of all while it
     // starts to take over devices whose I/O waits for it.
-    const auto hardening_warnings = trueno::service::harden_for_swap();
+    // A standby (argv names the daemon it stands by for) waits at normal priority.
+    bool standby_process = false;
+    for (int i = 1; i < argc; ++i)
+        standby_process = standby_process || std::string(argv[i]).rfind(trueno::service::kStandbyForOption, 0) == 0;
+    const auto hardening_warnings = trueno::service::harden_for_swap(!standby_process);
     app.add_option("--realtime", options.realtime,
                    "run the threads swap waits on (I/O queues, store refill) at realtime priority "
                    "SCHED_FIFO 1: under memory pressure they may take memory below the min "

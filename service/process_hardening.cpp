@@ -24,7 +24,7 @@ std::string failure(const std::string& what)
 
 } // namespace
 
-std::vector<std::string> harden_for_swap()
+std::vector<std::string> harden_for_swap(bool start_realtime)
 {
     std::vector<std::string> warnings;
     // First, before this process allocates anything: every thread is an I/O flusher (threads
@@ -49,12 +49,8 @@ std::vector<std::string> harden_for_swap()
     // may find free memory at the min watermark, with every reclaimer waiting for those very
     // devices; what it needs to take them over (its locked pages, the store's bookkeeping, the
     // queues' buffers and stacks) must not wait there too. Threads it starts do not inherit it.
-    {
-        sched_param param{};
-        param.sched_priority = 1;
-        if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) != 0)
-            warnings.push_back(failure("starting at realtime priority (needs CAP_SYS_NICE)"));
-    }
+    if (start_realtime && !enter_startup_priority())
+        warnings.push_back(failure("starting at realtime priority (needs CAP_SYS_NICE)"));
     if (mlockall(MCL_CURRENT) != 0)
         warnings.push_back(failure("mlockall(MCL_CURRENT) (raise LimitMEMLOCK / RLIMIT_MEMLOCK)"));
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
@@ -75,6 +71,13 @@ std::vector<std::string> harden_for_swap()
     else if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
         warnings.push_back(failure("making / rslave in the private mount namespace"));
     return warnings;
+}
+
+bool enter_startup_priority()
+{
+    sched_param param{};
+    param.sched_priority = 1;
+    return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0;
 }
 
 void leave_startup_priority()

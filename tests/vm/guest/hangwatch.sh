@@ -12,10 +12,11 @@ echo "guest: hang watch: the test still runs after $1 s; memory, tasks and the d
 # kernel buffer, and with memory gone that write waited for ever (seen: no output at all).
 echo 8 >/proc/sysrq-trigger
 echo m >/proc/sysrq-trigger
-# The blocked tasks first (printed by the kernel: the console writes below may wait for memory
-# too), then the logs; every task's stack (t) last: it takes minutes under emulation.
+# The blocked tasks (w) and every task (t, minutes under emulation: the runnable ones matter
+# too, a realtime task spinning in reclaim shows only there) first, printed by the kernel; then
+# the logs, whose reads and writes from this shell may themselves wait for memory.
 echo w >/proc/sysrq-trigger
+echo t >/proc/sysrq-trigger
 [ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
 [ -f /tmp/memtrace ] && while read -r line; do echo "memtrace: $line"; done </tmp/memtrace
-echo t >/proc/sysrq-trigger
 echo "guest: hang watch: end"
