@@ -30,6 +30,7 @@
 #include "metrics_publisher.hpp"
 #include "trueno/zswap.hpp"
 #include "process_hardening.hpp"
+#include "process_memory.hpp"
 #include "standby.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/metrics/textfile_writer.hpp"
@@ -254,7 +255,7 @@ int serve(const Options& options)
                      recovery.took.count());
     if (options.standby_for > 0)
         spdlog::info("standby pid {}: the take-over allocated {} kB (--standby-reserve {} MiB)", getpid(),
-                     trueno::service::anonymous_rss_kb() - std::min(takeover_rss_kb, trueno::service::anonymous_rss_kb()),
+                     trueno::service::anonymous_rss_growth_kb(takeover_rss_kb),
                      options.standby_reserve_mb);
     trueno::service::leave_startup_priority(); // the control loop needs no realtime priority
 

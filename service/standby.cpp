@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -115,18 +114,6 @@ void StandbyBallast::release() {
         return;
     (void)munmap(base_, size_);
     base_ = nullptr;
-}
-
-unsigned long anonymous_rss_kb() {
-    std::ifstream status("/proc/self/status");
-    std::string key;
-    unsigned long value = 0;
-    while (status >> key) {
-        if (key == "RssAnon:" && status >> value)
-            return value;
-        status.ignore(1 << 10, '\n');
-    }
-    return 0;
 }
 
 StandbyKeeper::StandbyKeeper(std::string exe, std::vector<std::string> daemon_args, int listen_fd)

@@ -49,9 +49,6 @@ private:
     std::size_t size_ = 0;
 };
 
-// The process's RssAnon (kB) from /proc/self/status, 0 if unknown: what a take-over allocated.
-unsigned long anonymous_rss_kb();
-
 // How the standby's wait ended.
 enum class StandbyWait {
     server_gone,    // the serving daemon has ended: take over

@@ -1,4 +1,5 @@
 #include "standby.hpp"
+#include "process_memory.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -93,6 +93,9 @@ if [ $with_standby = 1 ]; then
   kill -0 $pv 2>/dev/null || { fail $name "the load died after the kill: $(tail -3 /tmp/pv.log)"; exit 0; }
   echo "guest: $(grep 'takes over its devices' /tmp/zramd.log | tail -1 | sed 's/.*warning: //')"
   echo "guest: $(grep "take-over allocated" /tmp/zramd.log | tail -1 | sed "s/.*info: //")"
+  echo "guest: $(grep "allocated .* kB attaching" /tmp/zramd.log | tail -1 | sed "s/.*info: //")"
+  echo "guest: the new daemon's memory (kB): $(rss_breakdown $heir)"
+  rss_top $heir 14 | sed 's/^/guest:   /'
 else
   pause $dead
   is_swap $dev || { fail $name "$dev left /proc/swaps while the daemon was dead"; exit 0; }
