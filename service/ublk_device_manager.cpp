@@ -15,6 +15,7 @@
 #include "device_usage.hpp"
 #include "trueno/zswap.hpp"
 #include "io_flusher.hpp"
+#include "process_memory.hpp"
 #include "realtime.hpp"
 
 namespace trueno::service {
@@ -355,6 +356,7 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
         return;
     }
     const auto start = std::chrono::steady_clock::now();
+    const unsigned long anon_at_start = anonymous_rss_kb(); // what each step allocates, logged
     auto store = PageStore::attach(key, runtime_config());
     if (!store) {
         spdlog::critical("{}: its store cannot be taken over: {}. The device stays as it is, its I/O "
@@ -365,6 +367,8 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
     }
     std::shared_ptr<PageStore> shared = std::move(store.value());
     const double attached = seconds_since(start);
+    const unsigned long attach_kb = anonymous_rss_growth_kb(anon_at_start);
+    const unsigned long anon_attached = anonymous_rss_kb();
     auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait, options_);
     if (!device) {
         spdlog::critical("{}: recovery failed: {}. The device stays quiesced, its I/O waiting in the "
@@ -373,11 +377,17 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
         ++report.waiting;
         return;
     }
+    const unsigned long serve_kb = anonymous_rss_growth_kb(anon_attached);
     const MmStat mm = shared->mm_stat();
+    const StoreBookkeeping books = shared->bookkeeping();
     spdlog::info("recovered {} from the store of server pid {}: {} MiB in {} MiB, attached in {:.3f} s, "
-                 "serving again after {:.3f} s (recovery {})",
+                 "serving again after {:.3f} s (recovery {}); allocated {} kB attaching, {} kB serving; "
+                 "the store's bookkeeping {} kB ({} segments: page maps {} kB, slot owners {} kB, free "
+                 "lists {} kB)",
                  path, info.ublksrv_pid, mm.orig_data_size >> 20, mm.mem_used_total >> 20, attached,
-                 seconds_since(start), shared->attaches());
+                 seconds_since(start), shared->attaches(), attach_kb, serve_kb, books.total() >> 10,
+                 books.segments, books.page_map_bytes >> 10, books.owner_bytes >> 10,
+                 books.free_list_bytes >> 10);
     StoreConfig config = runtime_config();
     config.disksize = shared->disksize();
     config.algorithm = shared->algorithm();

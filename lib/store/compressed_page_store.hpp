@@ -55,6 +55,7 @@ public:
     void reset_mem_used_max() override { allocator_->reset_max_used_pages(); }
     void set_mem_limit(std::uint64_t bytes) override;
     std::uint64_t reserve_bytes() const override { return allocator_->reserve_pages() * kPageSize; }
+    StoreBookkeeping bookkeeping() const override { return allocator_->bookkeeping(); }
     std::uint64_t reserve_misses() const override { return allocator_->reserve_misses(); }
     ReserveEvents reserve_events() const override {
         return {allocator_->borrows(), allocator_->reserve_waits(), allocator_->reserve_refusals()};

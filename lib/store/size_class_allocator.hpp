@@ -34,6 +34,7 @@
 #include "trueno/background_failures.hpp"
 #include "trueno/page.hpp"
 #include "trueno/result.hpp"
+#include "trueno/store_bookkeeping.hpp"
 
 namespace trueno::store {
 
@@ -155,6 +156,10 @@ public:
     void reset_max_used_pages() { counters_.max_used_pages.store(used_pages()); }
     std::uint64_t pages_compacted() const { return counters_.pages_compacted.load(); }
     void reset_counters();
+
+    // The heap this bookkeeping holds (not the arena). Takes each class's lock in turn.
+    using Bookkeeping = StoreBookkeeping;
+    Bookkeeping bookkeeping() const;
 
     static std::size_t class_count();
     static std::size_t size_of_class(std::size_t class_index);

@@ -15,6 +15,7 @@
 #include "trueno/page.hpp"
 #include "trueno/result.hpp"
 #include "trueno/stats.hpp"
+#include "trueno/store_bookkeeping.hpp"
 
 namespace trueno {
 
@@ -148,6 +149,8 @@ public:
     // hold no data) and writes refused because none was ready.
     virtual std::uint64_t reserve_bytes() const { return 0; }
     virtual std::uint64_t reserve_misses() const { return 0; }
+    // The heap the store's bookkeeping holds outside its arena (zero where there is none).
+    virtual StoreBookkeeping bookkeeping() const { return {}; }
     // ... of those misses: objects placed in a larger class's slot instead, writes that waited
     // for the refiller, and writes refused after that wait.
     struct ReserveEvents {
