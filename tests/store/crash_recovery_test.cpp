@@ -115,9 +115,24 @@ StoreConfig child_config(std::int32_t key) {
         } else {
             Page read;
             const Page expected = content(model.pages[page].committed.load());
-            if (!store->read_page(page, read).ok() || read != expected) {
-                std::fprintf(stderr, "child: page %llu does not read back\n",
-                             static_cast<unsigned long long>(page));
+            auto st = store->read_page(page, read);
+            if (!st.ok() || read != expected) {
+                const std::uint32_t committed = model.pages[page].committed.load();
+                long match = -1;
+                for (std::uint32_t v = 0; v <= model.next_version.load() && match < 0; ++v)
+                    if (st.ok() && read == content(v)) match = v;
+                std::size_t first_diff = 0;
+                while (first_diff < kPageSize && read[first_diff] == expected[first_diff]) ++first_diff;
+                std::size_t last_diff = kPageSize;
+                while (last_diff > 0 && read[last_diff - 1] == expected[last_diff - 1]) --last_diff;
+                auto& cps = dynamic_cast<store::CompressedPageStore&>(*store);
+                std::fprintf(stderr,
+                             "child: page %llu does not read back (%s): version %u expected, the bytes are "
+                             "version %ld's (-1: none), differing in [%zu, %zu); %zu bytes stored, codec %u, "
+                             "borrowed %d, shared %d\n",
+                             static_cast<unsigned long long>(page), st.ok() ? "read ok" : st.error().message.c_str(),
+                             committed, match, first_diff, last_diff, cps.stored_object(page).size(),
+                             cps.codec_id(page), int(cps.borrowed(page)), int(cps.shared_page(page).has_value()));
                 ::_exit(5);
             }
         }
@@ -125,7 +140,10 @@ StoreConfig child_config(std::int32_t key) {
     }
 }
 
-void verify_every_page(PageStore& store, const SharedModel& model) {
+// Every page reads back as committed, or as what was pending when the process died; the model
+// then says which (a discard or a write the kill interrupted may have landed or not), so the
+// next process checks its reads against what the store really holds.
+void verify_every_page(PageStore& store, SharedModel& model) {
     for (std::uint64_t page = 0; page < kPages; ++page) {
         const std::uint32_t committed = model.pages[page].committed.load();
         const std::uint32_t pending = model.pages[page].pending.load();
@@ -137,6 +155,8 @@ void verify_every_page(PageStore& store, const SharedModel& model) {
         const bool as_committed = read == content(committed);
         const bool as_pending = pending != 0 && read == content(pending);
         REQUIRE((as_committed || as_pending));
+        if (!as_committed) model.pages[page].committed.store(pending == kDiscarding ? 0 : pending);
+        model.pages[page].pending.store(0);
     }
 }
 
