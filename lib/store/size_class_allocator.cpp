@@ -51,6 +51,9 @@ constexpr std::size_t kFreeSlotsLookedAt = 16;
 // How often the refill thread looks for maintenance work (moving borrowed objects back).
 constexpr auto kMaintenancePeriod = std::chrono::milliseconds(250);
 
+// Room for `needed` slots and an eighth more (at least 64), for owners and free_slots.
+std::size_t grown_capacity(std::size_t needed) { return needed + std::max<std::size_t>(needed / 8, 64); }
+
 // An empty vector whose capacity (at least `needed`) is already faulted in (written once by
 // resize), so push_backs up to it neither allocate nor fault. Made outside the class lock.
 template <typename T>
@@ -332,6 +335,7 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
     if (reuse) {
         cls.free_slots.pop_back();
     } else {
+        if (cls.owners.size() == cls.owners.capacity()) cls.owners.reserve(grown_capacity(cls.owners.size() + 1));
         cls.owners.push_back(kFreeSlot);
         ++cls.top;
     }
@@ -356,6 +360,8 @@ void SizeClassAllocator::free(Handle handle) {
     // Never-fault mode: the page stays for reuse (compact() finds empty pages itself) and
     // free_slots has populated capacity for every slot below top.
     remove(cls, slot, reserve_window_ == 0);
+    if (cls.free_slots.size() == cls.free_slots.capacity()) // plain mode only (see above)
+        cls.free_slots.reserve(grown_capacity(cls.free_slots.size() + 1));
     cls.free_slots.push_back(slot);
     if (reserve_window_ != 0) return;
     if (cls.emptied.size() >= std::max<std::uint64_t>(kMinEmptiedBeforeRelease,
@@ -925,7 +931,7 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
         for (std::size_t i = n - std::min<std::size_t>(n, window_slots); i < n; ++i)
             if (!populated(cls, cls.free_slots[i])) want_slot_range(cls.free_slots[i], 1);
         slots_wanted = cls.top + window_slots;
-        if (cls.owners.capacity() >= slots_wanted && cls.free_slots.capacity() >= slots_wanted)
+        if (cls.owners.capacity() >= slots_wanted && cls.free_slots.capacity() >= cls.owners.capacity())
             slots_wanted = 0;
     }
 
@@ -963,12 +969,13 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
     std::vector<std::uint64_t> owners;
     std::vector<std::uint64_t> free_slots;
     if (slots_wanted != 0) {
-        // Doubled. Growing by an eighth (these two vectors are 16 bytes a slot, about a third of
-        // the bookkeeping) made the crash-recovery test's rare wrong read-back (about 1 run in
-        // 100 before any of this) come in 3 of 76 runs: not until that is found.
-        const std::size_t capacity = std::max<std::size_t>(slots_wanted, 2 * cls.owners.capacity());
-        owners = populated_capacity<std::uint64_t>(capacity);
-        free_slots = populated_capacity<std::uint64_t>(capacity);
+        // An eighth more than wanted, not double: the two vectors take 16 bytes a slot, most of
+        // the heap a store takes, and a copy every eighth of a class's growth costs little.
+        // Only the one that is short grows: free_slots follows owners' capacity.
+        const std::size_t capacity = cls.owners.capacity() >= slots_wanted ? cls.owners.capacity()
+                                                                           : grown_capacity(slots_wanted);
+        if (capacity > cls.owners.capacity()) owners = populated_capacity<std::uint64_t>(capacity);
+        if (capacity > cls.free_slots.capacity()) free_slots = populated_capacity<std::uint64_t>(capacity);
     }
 
     std::lock_guard guard(cls.lock); // the old vectors (swapped into locals) are freed after it
@@ -1051,7 +1058,10 @@ Status SizeClassAllocator::adopt(Handle handle, std::uint64_t owner) {
         return make_error(EEXIST, "object claimed twice");
     auto segment = segment_for_slot(cls, slot);
     if (!segment) return segment.error();
-    if (slot >= cls.owners.size()) cls.owners.resize(slot + 1, kFreeSlot);
+    if (slot >= cls.owners.size()) {
+        if (slot >= cls.owners.capacity()) cls.owners.reserve(grown_capacity(slot + 1));
+        cls.owners.resize(slot + 1, kFreeSlot);
+    }
     cls.top = std::max(cls.top, slot + 1);
     // Counted by finish_adoption(), once per page.
     Segment& s = **segment;
@@ -1073,6 +1083,7 @@ void SizeClassAllocator::finish_adoption(bool keep_populated) {
         SizeClass& cls = *owned;
         std::lock_guard guard(cls.lock);
         cls.free_slots.clear();
+        cls.free_slots.reserve(cls.owners.capacity()); // as the refiller keeps it: every slot may be freed
         for (std::uint64_t s = cls.top; s-- > 0;)
             if (cls.owners[s] == kFreeSlot) cls.free_slots.push_back(s); // lowest last
         // Pages that hold an object stay (and are counted). With keep_populated, so do empty

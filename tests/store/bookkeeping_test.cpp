@@ -1,5 +1,5 @@
 // The allocator's own memory (heap, outside the arena): page maps made in chunks as pages come
-// into use, and what bookkeeping() reports of it. A daemon
+// into use, slot vectors grown by an eighth, and what bookkeeping() reports of them. A daemon
 // that takes a store over allocates all of it at once, from the memory its standby keeps.
 #include "page_map.hpp"
 #include "size_class_allocator.hpp"
@@ -82,6 +82,23 @@ TEST_CASE("bookkeeping: the page maps of classes barely used cost a chunk, not a
     CHECK(report.page_map_bytes < report.segments * 1024 + 32 * sizeof(PageMap::Chunk));
     CHECK(report.total() == report.page_map_bytes + report.owner_bytes + report.free_list_bytes +
                                 report.directory_bytes);
+}
+
+TEST_CASE("bookkeeping: slot vectors grow by an eighth, not by doubling", "[store][bookkeeping]") {
+    TestAllocator allocator(200000);
+    std::vector<Handle> handles;
+    for (std::uint64_t owner = 0; owner < 20000; ++owner) {
+        auto handle = allocator.allocate(1000, owner);
+        REQUIRE(handle.ok());
+        handles.push_back(*handle);
+    }
+    for (Handle handle : handles) allocator.free(handle);
+    // 8 bytes a slot each for the owners and the free list; doubling would leave 32768 slots.
+    const auto report = allocator.bookkeeping();
+    CHECK(report.owner_bytes >= 20000 * 8);
+    CHECK(report.owner_bytes <= (20000 + 20000 / 8 + 64) * 8);
+    CHECK(report.free_list_bytes >= 20000 * 8);
+    CHECK(report.free_list_bytes <= (20000 + 20000 / 8 + 64) * 8 + 4096 * 8); // + emptied pages
 }
 
 TEST_CASE(
