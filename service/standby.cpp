@@ -140,8 +140,10 @@ void StandbyKeeper::reap_if_ended() {
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == 0)
         return;
-    const auto back_off = std::min<std::chrono::seconds>(
-        std::chrono::seconds(1u << std::min(failures_, 6u)), kLongestBackOff);
+    // One that served as standby for longer than the longest back-off was no failure in a row.
+    if (std::chrono::steady_clock::now() - started_at_ >= kLongestBackOff)
+        failures_ = 0;
+    const auto back_off = back_off_after_failure();
     if (r == pid_)
         spdlog::warn("the standby (pid {}) ended ({}): another in {} s", pid_,
                      describe_status(status), back_off.count());
@@ -150,8 +152,14 @@ void StandbyKeeper::reap_if_ended() {
                      std::strerror(errno), back_off.count());
     pid_ = -1;
     pidfd_.reset();
+}
+
+std::chrono::seconds StandbyKeeper::back_off_after_failure() {
+    const auto back_off = std::min<std::chrono::seconds>(std::chrono::seconds(1u << std::min(failures_, 6u)),
+                                                         kLongestBackOff);
     ++failures_;
     next_start_ = std::chrono::steady_clock::now() + back_off;
+    return back_off;
 }
 
 void StandbyKeeper::start() {
@@ -178,15 +186,13 @@ void StandbyKeeper::start() {
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     if (err != 0) {
-        const auto back_off = std::min<std::chrono::seconds>(
-            std::chrono::seconds(1u << std::min(failures_, 6u)), kLongestBackOff);
+        const auto back_off = back_off_after_failure();
         spdlog::error("cannot start a standby ({}: {}): trying again in {} s", exe_,
                       std::strerror(err), back_off.count());
-        ++failures_;
-        next_start_ = std::chrono::steady_clock::now() + back_off;
         return;
     }
     pid_ = pid;
+    started_at_ = std::chrono::steady_clock::now();
     pidfd_.reset(pidfd_open(pid, 0)); // for stop()'s wait; without it stop() polls waitpid
     spdlog::info("standby started, pid {}", pid);
 }

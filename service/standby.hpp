@@ -81,6 +81,9 @@ public:
 private:
     void start();
     void reap_if_ended();
+    // Counts one more standby that ended or could not start and sets when the next may start:
+    // 1 s, doubling, at most 60 s. Returns the wait.
+    std::chrono::seconds back_off_after_failure();
 
     std::string exe_;
     std::vector<std::string> daemon_args_;
@@ -89,6 +92,8 @@ private:
     UniqueFd pidfd_;
     unsigned failures_ = 0; // standbys in a row that ended or could not start
     std::chrono::steady_clock::time_point next_start_{};
+    std::chrono::steady_clock::time_point started_at_{}; // of the standby running
+
 };
 
 } // namespace trueno::service
