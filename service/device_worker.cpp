@@ -1,10 +1,14 @@
 #include "device_worker.hpp"
+#include "trueno/thread_name.hpp"
 
 #include <utility>
 
 namespace trueno::service {
 
-DeviceWorker::DeviceWorker() : thread_([this](std::stop_token stop) { run(stop); }) {}
+DeviceWorker::DeviceWorker() : thread_([this](std::stop_token stop) {
+          name_this_thread("tz-device");
+          run(stop);
+      }) {}
 
 DeviceWorker::~DeviceWorker() {
     stop();

@@ -1,4 +1,5 @@
 #include "metrics_publisher.hpp"
+#include "trueno/thread_name.hpp"
 
 #include <algorithm>
 
@@ -23,7 +24,10 @@ std::vector<metrics::DeviceAttributes> collect_device_attributes(const DeviceMan
 
 MetricsPublisher::MetricsPublisher(const DeviceManager& devices, std::filesystem::path file,
                                    std::chrono::seconds interval)
-    : devices_(devices), file_(std::move(file)), interval_(interval), thread_([this] { run(); }) {}
+    : devices_(devices), file_(std::move(file)), interval_(interval), thread_([this] {
+          name_this_thread("tz-metrics");
+          run();
+      }) {}
 
 MetricsPublisher::~MetricsPublisher() { stop(); }
 

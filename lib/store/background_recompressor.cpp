@@ -1,4 +1,5 @@
 #include "trueno/background_recompressor.hpp"
+#include "trueno/thread_name.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -190,6 +191,7 @@ std::string format_background_policy(const std::optional<BackgroundPolicy>& poli
 
 BackgroundRecompressor::BackgroundRecompressor(std::shared_ptr<PageStore> store)
     : store_(std::move(store)), thread_([this](std::stop_token stop) {
+          name_this_thread("tz-recompress");
           // Nothing may leave the thread (std::terminate would end the daemon holding the
           // machine's swap). run() catches what a pass throws; what it throws between passes
           // (a policy copied, say) starts it over after a pause.

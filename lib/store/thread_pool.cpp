@@ -1,4 +1,5 @@
 #include "trueno/thread_pool.hpp"
+#include "trueno/thread_name.hpp"
 
 #include <algorithm>
 
@@ -7,7 +8,10 @@ namespace trueno {
 ThreadPool::ThreadPool(unsigned threads) {
     const unsigned count = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     workers_.reserve(count);
-    for (unsigned i = 0; i < count; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (unsigned i = 0; i < count; ++i) workers_.emplace_back([this] {
+            name_this_thread("tz-pool");
+            worker_loop();
+        });
 }
 
 ThreadPool::~ThreadPool() {

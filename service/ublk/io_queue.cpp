@@ -1,4 +1,5 @@
 #include "io_queue.hpp"
+#include "trueno/thread_name.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -200,27 +201,37 @@ int IoQueue::serve(unsigned tag)
         if (length > config_.buffer_bytes)
             return -EINVAL;
         auto read_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pread(fd, d, n, o); };
-        if (!transfer_all(read_fn, buffer, length, uc_offset))
+        if (!transfer_all(read_fn, buffer, length, uc_offset)) {
+            spdlog::error("queue {}: copying a write's data from the kernel failed: {}", config_.queue_id,
+                          std::strerror(errno));
             return -EIO;
+        }
     }
     int result = -EIO;
     try {
         result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_, config_.reserve_wait);
     } catch (const std::bad_alloc&) {
         result = -ENOMEM; // the kernel keeps the page and tries again
+    } catch (const std::exception& error) {
+        spdlog::error("queue {}: a request failed: {}", config_.queue_id, error.what());
+        result = -EIO; // this request fails; the queue serves on
     } catch (...) {
         result = -EIO; // this request fails; the queue serves on
     }
     if (config_.user_copy && request.op == UBLK_IO_OP_READ && result > 0) {
         auto write_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pwrite(fd, d, n, o); };
-        if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(result), uc_offset))
+        if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(result), uc_offset)) {
+            spdlog::error("queue {}: copying a read's data to the kernel failed: {}", config_.queue_id,
+                          std::strerror(errno));
             result = -EIO;
+        }
     }
     return result;
 }
 
 void IoQueue::run(std::promise<Status> armed)
 {
+    name_this_thread("tz-queue-" + std::to_string(config_.queue_id));
     prefault_stack();
     // Allocations on this thread must not recurse into swap I/O served by this very thread.
     service::become_io_flusher("queue " + std::to_string(config_.queue_id));
