@@ -150,7 +150,10 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
                std::to_string(store_->reserve_events().waits) + "\nreserve_refusals " +
                std::to_string(store_->reserve_events().refusals) + "\nrecoveries " +
                std::to_string(store_->attaches()) + "\ndamaged_pages " +
-               std::to_string(store_->damaged_pages());
+               std::to_string(store_->damaged_pages()) + "\nrefill_pages " +
+               std::to_string(store_->reserve_events().refilled_pages) + "\nrefill_busy_ms " +
+               std::to_string(store_->reserve_events().refill_busy_us / 1000) + "\nrefill_slowest_ms " +
+               std::to_string(store_->reserve_events().slowest_refill_us / 1000);
     }
     if (name == "bd_stat") return std::string("       0        0        0"); // no backing device
     if (name == "backing_dev") return std::string("none");
@@ -172,6 +175,7 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
 }
 
 void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clock::time_point now) {
+    report_refusals(device);
     const MmStat mm = store_->mm_stat();
     const CompactionSample sample{mm.mem_used_total, mm.compr_data_size, store_->reserve_misses(), now};
     if (!auto_compaction_.due(sample) || auto_compacting_.exchange(true)) return;
@@ -188,6 +192,19 @@ void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clo
         spdlog::info("{}: compacted on its own, {} MiB over its data before: {} page(s) given back", device,
                      slack >> 20, pages);
     });
+}
+
+void ZramAttributes::report_refusals(const std::string& device) {
+    // Said once per status period at most, with what the refiller did meanwhile: a write the
+    // store refused is one the kernel writes again, but the operator sees its error in dmesg.
+    const PageStore::ReserveEvents now = store_->reserve_events();
+    const PageStore::ReserveEvents then = std::exchange(reserve_seen_, now);
+    if (now.refusals == then.refusals) return;
+    spdlog::warn("{}: {} write(s) found no populated memory after waiting for the refiller; since the last "
+                 "report it populated {} page(s) in {} ms (slowest class so far {} ms), reserve now {} kB",
+                 device, now.refusals - then.refusals, now.refilled_pages - then.refilled_pages,
+                 (now.refill_busy_us - then.refill_busy_us) / 1000, now.slowest_refill_us / 1000,
+                 store_->reserve_bytes() >> 10);
 }
 
 void ZramAttributes::write_async(const std::string& name, const std::string& value, WriteDone done) {

@@ -75,7 +75,10 @@ private:
     // Serialises attribute writes, as sysfs does per device; compact and idle run without it.
     mutable std::mutex mutex_;
     BackgroundRecompressor recompressor_; // its thread stops before the rest goes
+    void report_refusals(const std::string& device);
+
     AutoCompaction auto_compaction_;      // maintain()'s, on the status timer's thread only
+    PageStore::ReserveEvents reserve_seen_; // maintain()'s too: what it last reported
     std::atomic<bool> auto_compacting_{false};
     std::atomic<std::uint64_t> auto_compactions_{0};
     // compact and idle; last: what it runs finishes (what is queued is cancelled) first of all.

@@ -1,6 +1,7 @@
 #include "compressed_page_store.hpp"
 #include "reserve_sizing.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -322,7 +323,14 @@ Status CompressedPageStore::read_page(std::uint64_t index, MutablePageView out) 
         status = decode(index, slot, out);
         touch(slot);
     }
-    if (!status) failed_reads_.fetch_add(1, kRelaxed);
+    if (!status) {
+        // A page that does not read back is data lost: said in the log (the first few, then
+        // one in 1024), with what the store found, not only counted.
+        const std::uint64_t failures = failed_reads_.fetch_add(1, kRelaxed);
+        if (failures < 8 || failures % 1024 == 0)
+            spdlog::error("page {} does not read back: {} ({} failed reads)", index, status.error().message,
+                          failures + 1);
+    }
     return status;
 }
 

@@ -1,4 +1,6 @@
 #include "size_class_allocator.hpp"
+#include "page_ranges.hpp"
+#include "trueno/thread_name.hpp"
 
 #include "page_map.hpp"
 
@@ -38,9 +40,19 @@ constexpr std::uint32_t kQuietRunsBeforeShrink = 40;
 // when its own reserve runs dry, so it is the emergency pool for the moment the refiller
 // cannot keep up (256 KiB).
 constexpr std::uint32_t kEmergencyPages = 64;
+constexpr std::uint64_t kEmergencyShareOfBudget = 4;
 constexpr auto kRefillPeriod = std::chrono::milliseconds(2);
 // Page ranges one refill of a class plans at most (the rest waits for the next pass).
 constexpr std::size_t kMaxPlannedRanges = 1024;
+// Pages the refiller populates before it publishes them. Under pressure one page's fault may
+// wait a second in reclaim (the kernel throttles direct reclaim without __GFP_FS for up to a
+// second): what it has populated by then is already there for the writes waiting.
+constexpr std::uint64_t kPublishPages = 4;
+// While classes that ran dry (and the top class, where they borrow) wait, each gets at most
+// this many pages a turn, so one class's window does not keep the refiller from the others.
+constexpr std::uint64_t kDryTurnPages = 16;
+// Any class's turn when none is waiting.
+constexpr std::uint64_t kTurnPages = 64;
 // How long an allocation that found no populated memory waits for the refiller.
 constexpr auto kMissWait = std::chrono::milliseconds(5);
 // Pages one compaction of a class populates at most for its moves (256 MiB; the rest waits
@@ -50,6 +62,15 @@ constexpr std::size_t kMaxCompactionPages = 65536;
 constexpr std::size_t kFreeSlotsLookedAt = 16;
 // How often the refill thread looks for maintenance work (moving borrowed objects back).
 constexpr auto kMaintenancePeriod = std::chrono::milliseconds(250);
+
+// The top class's window: the one pool every write can use (a whole page fits any object),
+// so the one that carries writes through a refiller stalled in reclaim. Measured in the VM at
+// the kernel's default watermarks: with 8 pages in every class and 64 here, writes were refused
+// while 8.9 MB of reserve sat populated in classes too small for them. A quarter of the budget.
+std::uint32_t emergency_pages(std::uint32_t pages_per_class, std::uint64_t budget_pages) {
+    return static_cast<std::uint32_t>(
+        std::max<std::uint64_t>({pages_per_class, kEmergencyPages, budget_pages / kEmergencyShareOfBudget}));
+}
 
 // Room for `needed` slots and an eighth more (at least 64), for owners and free_slots.
 std::size_t grown_capacity(std::size_t needed) { return needed + std::max<std::size_t>(needed / 8, 64); }
@@ -298,6 +319,7 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
         // pressure that pass succeeds and the write goes through; under pressure the write
         // fails soon instead of faulting.
         const std::uint64_t passes = refill_passes_.load(std::memory_order_acquire);
+        const std::uint64_t progress = refill_progress_.load(std::memory_order_acquire);
         Result<Handle> first = make_error(ENOMEM, "reserve empty");
         {
             std::lock_guard guard(cls.lock);
@@ -316,13 +338,21 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
         {
             std::unique_lock lock(wake_mutex_);
             refilled_.wait_for(lock, kMissWait, [&] {
-                return refill_passes_.load(std::memory_order_acquire) > passes + 1;
+                return refill_passes_.load(std::memory_order_acquire) > passes + 1 ||
+                       refill_progress_.load(std::memory_order_acquire) != progress;
             });
         }
-        std::lock_guard guard(cls.lock);
-        auto second = allocate_populated(cls, class_index, owner);
-        if (!second) reserve_refusals_.fetch_add(1, std::memory_order_relaxed);
-        return second;
+        {
+            std::lock_guard guard(cls.lock);
+            if (auto second = allocate_populated(cls, class_index, owner)) return second;
+        }
+        // The pages the refiller published may be a larger class's.
+        if (auto handle = allocate_populated_above(class_index, owner)) {
+            borrows_.fetch_add(1, std::memory_order_relaxed);
+            return handle;
+        }
+        reserve_refusals_.fetch_add(1, std::memory_order_relaxed);
+        return make_error(ENOMEM, "reserve empty"); // short: no heap allocation (SSO)
     }
     std::lock_guard guard(cls.lock);
     const bool reuse = !cls.free_slots.empty();
@@ -622,7 +652,7 @@ void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool back
     reserve_budget_ = budget_pages;
     std::uint64_t total = 0;
     for (auto& cls : classes_) {
-        cls->base_window = cls.get() == classes_.back().get() ? std::max(pages_per_class, kEmergencyPages)
+        cls->base_window = cls.get() == classes_.back().get() ? emergency_pages(pages_per_class, budget_pages)
                                                                : pages_per_class;
         cls->window = cls->base_window;
         total += cls->window;
@@ -631,6 +661,7 @@ void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool back
     refill_now(); // the first reserve exists before the first write
     if (background)
         refiller_ = std::jthread([this, setup = std::move(thread_setup)](std::stop_token stop) {
+            name_this_thread("tz-refill");
             try {
                 if (setup)
                     setup();
@@ -845,30 +876,30 @@ void SizeClassAllocator::refill_loop(std::stop_token stop) noexcept {
 
 void SizeClassAllocator::refill_now() {
     std::lock_guard refill(refill_mutex_);
-    // Under pressure each page the refiller takes may wait in reclaim: the classes writes are
-    // waiting for come first (those that ran dry, then the top class, where every class
-    // borrows), the rest after them.
-    for (auto& cls : classes_) {
-        bool dry = false;
-        {
-            std::lock_guard guard(cls->lock);
-            dry = cls->missed;
+    // Under pressure each page the refiller takes may wait in reclaim, so the classes writes
+    // wait for come first. Turns of a few pages each, published as they come: the top class first (every class
+    // borrows there, and only there for a whole page), then the dry ones, then the rest; again
+    // from the top until every window is full, so a class that runs dry meanwhile is served
+    // within a turn, not after every other class's window.
+    for (bool more = true; more;) {
+        more = refill_class(*classes_.back(), kDryTurnPages);
+        for (auto& cls : classes_) {
+            bool dry = false;
+            {
+                std::lock_guard guard(cls->lock);
+                dry = cls->missed;
+            }
+            if (dry) more = refill_class(*cls, kDryTurnPages) || more;
         }
-        if (dry) refill_class(*cls);
+        for (auto& cls : classes_) more = refill_class(*cls, kTurnPages) || more;
     }
-    refill_class(*classes_.back());
-    for (auto& cls : classes_) refill_class(*cls);
 }
 
-void SizeClassAllocator::refill_class(SizeClass& cls) {
+bool SizeClassAllocator::refill_class(SizeClass& cls, std::uint64_t page_limit) {
     // Plan under the lock, take memory (which may fault and reclaim) without it, publish under
     // it again. Only this thread turns kAbsent pages into anything while the plan is out, and
     // allocations never use kAbsent pages, so the plan stays valid.
-    struct Range {
-        std::uint64_t segment;
-        std::uint64_t first_page;
-        std::uint64_t end_page;
-    };
+    using Range = PageRange;
     // Planned into capacity made before the lock (no allocation under it: a fault there would
     // reclaim with the class lock held, while the swap writes reclaim makes need that lock).
     auto needs_refill = [&] {
@@ -879,7 +910,7 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
     };
     {
         std::lock_guard guard(cls.lock);
-        if (!needs_refill()) return;
+        if (!needs_refill()) return false;
     }
     std::vector<Range> ranges = populated_capacity<Range>(kMaxPlannedRanges);
     std::vector<std::uint64_t> missing_segments = populated_capacity<std::uint64_t>(kMaxPlannedRanges);
@@ -894,7 +925,7 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
     std::size_t slots_wanted = 0;
     {
         std::lock_guard guard(cls.lock);
-        if (!needs_refill()) return;
+        if (!needs_refill()) return false;
         cls.missed = false;
         const std::uint64_t window_slots =
             (std::uint64_t{cls.window} * kPageSize + cls.size - 1) / cls.size + 1;
@@ -934,6 +965,23 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
         if (cls.owners.capacity() >= slots_wanted && cls.free_slots.capacity() >= cls.owners.capacity())
             slots_wanted = 0;
     }
+    // Each page once: pages are published as they are populated, and populating one again
+    // would write over an object placed on it meanwhile (page_ranges.hpp).
+    merge_page_ranges(ranges);
+
+    // At most page_limit pages this turn: what is left is planned again at the next.
+    bool truncated = false;
+    if (page_limit != 0) {
+        std::uint64_t pages = 0;
+        std::size_t keep = 0;
+        for (; keep < ranges.size() && pages < page_limit; ++keep) {
+            const std::uint64_t n = ranges[keep].end_page - ranges[keep].first_page;
+            if (pages + n > page_limit) ranges[keep].end_page = ranges[keep].first_page + (page_limit - pages);
+            pages += ranges[keep].end_page - ranges[keep].first_page;
+        }
+        truncated = keep < ranges.size() || pages >= page_limit;
+        ranges.resize(keep); // smaller: no allocation
+    }
 
     // Segments and metadata made ahead, outside the lock.
     std::vector<std::pair<std::uint64_t, std::unique_ptr<Segment>>> fresh_segments;
@@ -942,11 +990,6 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
         fresh_segments.emplace_back(index, make_segment(cls, index));
         fresh_blocks.push_back(std::make_unique<SegmentDirectory::Entry[]>(SegmentDirectory::kBlock));
     }
-    auto segment_of = [&](std::uint64_t index) -> Segment* {
-        for (auto& [i, segment] : fresh_segments)
-            if (i == index) return segment.get();
-        return cls.segment(index); // stable: only compaction unmaps, and it holds refill_mutex_
-    };
     // Page-map chunks too: a fresh segment is this thread's alone until published; an existing
     // one gets chunks made here and installed under the lock.
     for (const Range& range : ranges)
@@ -956,16 +999,6 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
     std::vector<std::unique_ptr<PageMap::Chunk>> fresh_chunks;
     fresh_chunks.reserve(missing_chunks.size());
     for (std::size_t k = 0; k < missing_chunks.size(); ++k) fresh_chunks.push_back(std::make_unique<PageMap::Chunk>());
-    std::vector<bool> done(ranges.size(), false);
-    for (std::size_t r = 0; r < ranges.size(); ++r) {
-        Segment* segment = segment_of(ranges[r].segment);
-        if (segment == nullptr) continue;
-        // These pages are kAbsent: no object is on them and allocations skip them, so writing
-        // to them is safe (see MappedRegion::touch_unused for why not madvise).
-        arena_.touch_unused(segment->offset + ranges[r].first_page * kPageSize,
-                            (ranges[r].end_page - ranges[r].first_page) * kPageSize);
-        done[r] = true;
-    }
     std::vector<std::uint64_t> owners;
     std::vector<std::uint64_t> free_slots;
     if (slots_wanted != 0) {
@@ -977,46 +1010,87 @@ void SizeClassAllocator::refill_class(SizeClass& cls) {
         if (capacity > cls.owners.capacity()) owners = populated_capacity<std::uint64_t>(capacity);
         if (capacity > cls.free_slots.capacity()) free_slots = populated_capacity<std::uint64_t>(capacity);
     }
-
-    std::lock_guard guard(cls.lock); // the old vectors (swapped into locals) are freed after it
-    for (auto& [index, segment] : fresh_segments) {
-        if (cls.directory.find(index) == nullptr) {
-            // Block made here with memory taken outside the lock; get() then finds it.
-            cls.directory.adopt_block(index, std::move(fresh_blocks.back()));
-            fresh_blocks.pop_back();
-        }
-        auto& entry = cls.directory.get(index);
-        if (!entry.segment) entry.segment = std::move(segment);
-    }
-    for (std::size_t k = 0; k < missing_chunks.size(); ++k) {
-        Segment* segment = cls.segment(missing_chunks[k] / PageMap::kChunks);
-        if (segment != nullptr)
-            segment->pages.adopt_chunk(missing_chunks[k] % PageMap::kChunks * PageMap::kChunkPages, fresh_chunks[k]);
-    }
-    std::uint64_t reserved = 0;
-    for (std::size_t r = 0; r < ranges.size(); ++r) {
-        if (!done[r]) continue;
-        Segment* segment = cls.segment(ranges[r].segment);
-        if (segment == nullptr) continue;
-        for (std::uint64_t p = ranges[r].first_page; p < ranges[r].end_page; ++p) {
-            if (!segment->pages.has_chunk(p)) continue; // its chunk could not be made: not marked
-            std::uint8_t& state = segment->pages.state_at(p);
-            if (state == kAbsent) {
-                state = kReserved;
-                ++reserved;
+    // Segments, chunks and vectors go in first (no page of theirs is usable yet: the planned
+    // pages are kAbsent); the old vectors, swapped into the locals, are freed after the lock.
+    {
+        std::lock_guard guard(cls.lock);
+        for (auto& [index, segment] : fresh_segments) {
+            if (cls.directory.find(index) == nullptr) {
+                // Block made here with memory taken outside the lock; get() then finds it.
+                cls.directory.adopt_block(index, std::move(fresh_blocks.back()));
+                fresh_blocks.pop_back();
             }
+            auto& entry = cls.directory.get(index);
+            if (!entry.segment) entry.segment = std::move(segment);
+        }
+        for (std::size_t k = 0; k < missing_chunks.size(); ++k) {
+            Segment* segment = cls.segment(missing_chunks[k] / PageMap::kChunks);
+            if (segment != nullptr)
+                segment->pages.adopt_chunk(missing_chunks[k] % PageMap::kChunks * PageMap::kChunkPages,
+                                           fresh_chunks[k]);
+        }
+        if (owners.capacity() > cls.owners.capacity()) {
+            owners.assign(cls.owners.begin(), cls.owners.end());
+            cls.owners.swap(owners);
+        }
+        if (free_slots.capacity() > cls.free_slots.capacity()) {
+            free_slots.assign(cls.free_slots.begin(), cls.free_slots.end());
+            cls.free_slots.swap(free_slots);
         }
     }
-    cls.reserved_pages += reserved;
-    reserve_pages_.fetch_add(reserved, std::memory_order_relaxed);
-    if (owners.capacity() > cls.owners.capacity()) {
-        owners.assign(cls.owners.begin(), cls.owners.end());
-        cls.owners.swap(owners);
+    // Then the pages, published a few at a time: under pressure one fault may wait a second.
+    // Segments are stable meanwhile: only compaction unmaps, and it holds refill_mutex_.
+    auto publish = [&](Segment& segment, std::uint64_t first, std::uint64_t end) {
+        std::uint64_t reserved = 0;
+        {
+            std::lock_guard guard(cls.lock);
+            for (std::uint64_t p = first; p < end; ++p) {
+                if (!segment.pages.has_chunk(p)) continue; // its chunk could not be made: not marked
+                std::uint8_t& state = segment.pages.state_at(p);
+                if (state == kAbsent) {
+                    state = kReserved;
+                    ++reserved;
+                }
+            }
+            cls.reserved_pages += reserved;
+        }
+        if (reserved == 0) return;
+        reserve_pages_.fetch_add(reserved, std::memory_order_relaxed);
+        note_refill_progress();
+        if (publish_observer_) publish_observer_();
+    };
+    const auto populating = std::chrono::steady_clock::now();
+    std::uint64_t touched = 0;
+    for (const Range& range : ranges) {
+        Segment* segment = cls.segment(range.segment);
+        if (segment == nullptr) continue;
+        for (std::uint64_t first = range.first_page; first < range.end_page; first += kPublishPages) {
+            const std::uint64_t end = std::min(range.end_page, first + kPublishPages);
+            // These pages are kAbsent: no object is on them and allocations skip them, so
+            // writing to them is safe (see MappedRegion::touch_unused for why not madvise).
+            arena_.touch_unused(segment->offset + first * kPageSize, (end - first) * kPageSize);
+            touched += end - first;
+            publish(*segment, first, end);
+        }
     }
-    if (free_slots.capacity() > cls.free_slots.capacity()) {
-        free_slots.assign(cls.free_slots.begin(), cls.free_slots.end());
-        cls.free_slots.swap(free_slots);
+    if (touched != 0) {
+        const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                        std::chrono::steady_clock::now() - populating)
+                                                        .count());
+        refilled_pages_.fetch_add(touched, std::memory_order_relaxed);
+        refill_busy_us_.fetch_add(us, std::memory_order_relaxed);
+        if (us > slowest_refill_us_.load(std::memory_order_relaxed))
+            slowest_refill_us_.store(us, std::memory_order_relaxed); // one writer: refill_mutex_ is held
     }
+    return truncated;
+}
+
+void SizeClassAllocator::note_refill_progress() {
+    {
+        std::lock_guard lock(wake_mutex_); // a waiter between its check and its sleep sees it
+        refill_progress_.fetch_add(1, std::memory_order_release);
+    }
+    refilled_.notify_all();
 }
 
 StoreBookkeeping SizeClassAllocator::bookkeeping() const {

@@ -111,6 +111,11 @@ public:
     // Allocations that waited for the refiller, and those refused after the wait (ENOMEM).
     std::uint64_t reserve_waits() const { return reserve_waits_.load(std::memory_order_relaxed); }
     std::uint64_t reserve_refusals() const { return reserve_refusals_.load(std::memory_order_relaxed); }
+    // The refiller's work: pages it populated, the time it spent populating them, and the
+    // longest one class's population took (under pressure each page may wait in reclaim).
+    std::uint64_t refilled_pages() const { return refilled_pages_.load(std::memory_order_relaxed); }
+    std::uint64_t refill_busy_us() const { return refill_busy_us_.load(std::memory_order_relaxed); }
+    std::uint64_t slowest_refill_us() const { return slowest_refill_us_.load(std::memory_order_relaxed); }
     // Never-fault mode: pages that lost their last object stay counted until something gives
     // them back; this turns them into reserve (up to each class's window) or returns them to
     // the OS, so mem_used_total counts pages that hold data. It also halves the window of a
@@ -121,6 +126,9 @@ public:
     // it dry for a while (the store moves borrowed objects back to their own class). Runs at
     // most every few hundred ms. Call before enable_reserve().
     void set_maintenance(std::function<void()> work) { maintenance_ = std::move(work); }
+    // Called on the refilling thread each time a refill has published pages, before it
+    // populates more (no lock held): tests place objects there, as writers do meanwhile.
+    void set_publish_observer(std::function<void()> observer) { publish_observer_ = std::move(observer); }
     // Stops and joins the refill thread (an owner whose maintenance work uses its own members
     // calls it first in its destructor). Idempotent.
     void stop_reserve();
@@ -186,7 +194,11 @@ private:
     void shrink_quiet_window(SizeClass& cls);
     // A populated slot in any class above class_index, for an object whose own class ran dry.
     Result<Handle> allocate_populated_above(std::size_t class_index, std::uint64_t owner);
-    void refill_class(SizeClass& cls);
+    // Populates what cls lacks of its window (at most page_limit pages; 0: no limit),
+    // publishing the pages a few at a time as they come. True if it stopped at the limit.
+    bool refill_class(SizeClass& cls, std::uint64_t page_limit = 0);
+    // After pages were published: allocations waiting for the refiller look again.
+    void note_refill_progress();
     void refill_loop(std::stop_token stop) noexcept;
     void wake_refill();
     void remove(SizeClass& cls, std::uint64_t slot, bool note_emptied = true);
@@ -212,13 +224,18 @@ private:
     std::atomic<std::uint64_t> borrows_{0};
     std::atomic<std::uint64_t> reserve_waits_{0};
     std::atomic<std::uint64_t> reserve_refusals_{0};
+    std::atomic<std::uint64_t> refilled_pages_{0};
+    std::atomic<std::uint64_t> refill_busy_us_{0};
+    std::atomic<std::uint64_t> slowest_refill_us_{0};
     std::function<void()> maintenance_;
+    std::function<void()> publish_observer_;
     std::mutex refill_mutex_; // one refill at a time; compaction holds it to unmap segments
     std::mutex wake_mutex_;
     std::condition_variable_any wake_;
     std::atomic<bool> wake_pending_{false};
     std::condition_variable_any refilled_; // after each refill period, for waiting allocations
     std::atomic<std::uint64_t> refill_passes_{0};
+    std::atomic<std::uint64_t> refill_progress_{0}; // pages published, for waiting allocations
     std::atomic<bool> reserve_used_{false}; // an allocation or compaction since the last refill
     BackgroundFailures failures_{"store refill thread"};
     std::jthread refiller_; // last: stopped and joined before the classes go

@@ -74,10 +74,11 @@ struct StoreConfig {
     // refill thread (reserve_pages_per_class pages per size class, doubling for a class that
     // runs dry while all of them stay within reserve_limit_bytes, halving again after ~10 s
     // without a miss; a class that ran dry borrows a slot of a larger class, and the top class
-    // keeps 256 KiB as the emergency pool); a write that finds no populated memory waits a few
-    // ms for it, then fails with ENOMEM.
+    // keeps a quarter of reserve_limit_bytes, at least 256 KiB, as the pool every write can
+    // use); a write that finds no populated memory waits a few ms for it, then fails with
+    // ENOMEM.
     bool never_fault_on_io = false;
-    std::uint32_t reserve_pages_per_class = 8;
+    std::uint32_t reserve_pages_per_class = 2;
     // 0: sized from the machine (1/16 of RAM, 4 to 16 MiB; at most 1/16 of mem_limit).
     std::uint64_t reserve_limit_bytes = 0;
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
@@ -157,6 +158,11 @@ public:
         std::uint64_t borrows = 0;
         std::uint64_t waits = 0;
         std::uint64_t refusals = 0;
+        // The refill thread: pages populated, time spent populating them, and the longest one
+        // size class's population took.
+        std::uint64_t refilled_pages = 0;
+        std::uint64_t refill_busy_us = 0;
+        std::uint64_t slowest_refill_us = 0;
     };
     virtual ReserveEvents reserve_events() const { return {}; }
 
