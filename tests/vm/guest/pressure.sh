@@ -65,12 +65,15 @@ run() { # system
   stat=$(mm_stat_of $sys | tr -s ' ' | sed 's/^ //')
   oom=$(dmesg | grep -c 'Killed process')
   werr=$(dmesg | grep -c -E 'critical space allocation error|Write-error on swap-device')
+  rerr=$(dmesg | grep -c -E 'Read-error on swap-device|op 0x0:\(READ\)')
   phases=$(sed -n 's/page-verify: PHASES //p' /tmp/pv.log)
   peak=$(cat /tmp/peak 2>/dev/null)
   verdict=pass
-  [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] || verdict=fail
+  [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] && [ $rerr = 0 ] || verdict=fail
   echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom"
   grep -E 'corrupted|VERIFIED|ACCESS' /tmp/pv.log | head -4 | sed 's/^/guest:   /'
+  [ $rc = 0 ] || { echo "guest:   the load exited with $rc; its last lines:"; tail -3 /tmp/pv.log | sed 's/^/guest:   /'; }
+  [ $rerr = 0 ] || { echo "guest:   $rerr lines of read errors:"; dmesg | grep -m2 -E 'Read-error|op 0x0:\(READ\)' | sed 's/^/guest:   /'; }
   [ $oom = 0 ] || dmesg | grep -m1 'Killed process' | sed 's/^/guest:   /'
   [ $werr = 0 ] || dmesg | grep -m2 -E 'critical space|Write-error' | sed 's/^/guest:   /'
   if [ $sys = trueno ]; then
@@ -85,6 +88,9 @@ run() { # system
   else
     echo "guest: daemon $(grep -E '^(VmRSS|RssAnon|RssFile|RssShmem|VmLck)' /proc/$DAEMON/status | tr -s ' \t' ' ' | tr '\n' ' ')"
     echo "guest: debug_stat $(attr $id debug_stat | sed 's/\\n/ /g')"
+    grep 'found no populated memory' /tmp/zramd.log | head -6 | sed 's/^/guest:   /'
+    grep -E ' (error|critical): ' /tmp/zramd.log | head -8 | sed 's/^/guest:   /'
+    echo "guest: io_stat $(attr $id io_stat)"
     call RemoveDevice "{\"id\": $id}" >/dev/null
     stop_daemon
   fi
