@@ -658,6 +658,9 @@ void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool back
         total += cls->window;
     }
     windows_total_.store(total, std::memory_order_relaxed);
+    plan_ranges_ = populated_capacity<PageRange>(kMaxPlannedRanges);
+    plan_segments_ = populated_capacity<std::uint64_t>(kMaxPlannedRanges);
+    plan_chunks_ = populated_capacity<std::uint64_t>(kMaxPlannedRanges);
     refill_now(); // the first reserve exists before the first write
     if (background)
         refiller_ = std::jthread([this, setup = std::move(thread_setup)](std::stop_token stop) {
@@ -912,10 +915,15 @@ bool SizeClassAllocator::refill_class(SizeClass& cls, std::uint64_t page_limit) 
         std::lock_guard guard(cls.lock);
         if (!needs_refill()) return false;
     }
-    std::vector<Range> ranges = populated_capacity<Range>(kMaxPlannedRanges);
-    std::vector<std::uint64_t> missing_segments = populated_capacity<std::uint64_t>(kMaxPlannedRanges);
+    // The plan's vectors are the refiller's own (refill_mutex_ is held), made once: a pass
+    // visits every class, and under pressure most of them plan something.
+    std::vector<Range>& ranges = plan_ranges_;
+    std::vector<std::uint64_t>& missing_segments = plan_segments_;
+    ranges.clear();
+    missing_segments.clear();
     // Page-map chunks of existing segments that planned pages lack (segment * chunks + chunk).
-    std::vector<std::uint64_t> missing_chunks = populated_capacity<std::uint64_t>(kMaxPlannedRanges);
+    std::vector<std::uint64_t>& missing_chunks = plan_chunks_;
+    missing_chunks.clear();
     auto note_missing_chunk = [&](std::uint64_t index, std::uint64_t page) {
         const std::uint64_t key = index * PageMap::kChunks + page / PageMap::kChunkPages;
         if (std::find(missing_chunks.begin(), missing_chunks.end(), key) == missing_chunks.end() &&

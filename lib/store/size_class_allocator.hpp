@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "page_ranges.hpp"
 #include "arena.hpp"
 #include "store_layout.hpp"
 #include "trueno/background_failures.hpp"
@@ -229,6 +230,11 @@ private:
     std::atomic<std::uint64_t> slowest_refill_us_{0};
     std::function<void()> maintenance_;
     std::function<void()> publish_observer_;
+    // A refill's plan (under refill_mutex_): pages to populate, segments and page-map chunks
+    // to make. Capacity made once, by enable_reserve().
+    std::vector<PageRange> plan_ranges_;
+    std::vector<std::uint64_t> plan_segments_;
+    std::vector<std::uint64_t> plan_chunks_;
     std::mutex refill_mutex_; // one refill at a time; compaction holds it to unmap segments
     std::mutex wake_mutex_;
     std::condition_variable_any wake_;
