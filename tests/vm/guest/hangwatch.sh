@@ -1,9 +1,10 @@
 #!/bin/sh
 # hangwatch.sh SECONDS: started by init next to the test. If the test still runs after SECONDS,
-# prints memory, every task's state and kernel stack (sysrq m, w, t) and the daemon's log, so a
-# hung VM says where it waits before the host's timeout ends it. A process of its own (exec'd,
-# so its memory is charged to the no-swap cgroup) that sleeps in a builtin and forks nothing:
-# it must still run when memory is gone and the swap device's server is dead.
+# prints memory, the blocked tasks' kernel stacks (sysrq m, w), the daemon's log, where each
+# trueno-zramd thread waits, then every task (sysrq t), so a hung VM says where it waits before
+# the host's timeout ends it. A process of its own (exec'd, so its memory is charged to the
+# no-swap cgroup) that sleeps in a builtin and forks nothing: it must still run when memory is
+# gone and the swap device's server is dead.
 mkfifo /tmp/.hangwatch 2>/dev/null
 exec 3<>/tmp/.hangwatch
 read -t "$1" _ <&3
@@ -12,11 +13,22 @@ echo "guest: hang watch: the test still runs after $1 s; memory, tasks and the d
 # kernel buffer, and with memory gone that write waited for ever (seen: no output at all).
 echo 8 >/proc/sysrq-trigger
 echo m >/proc/sysrq-trigger
-# The blocked tasks (w) and every task (t, minutes under emulation: the runnable ones matter
-# too, a realtime task spinning in reclaim shows only there) first, printed by the kernel; then
-# the logs, whose reads and writes from this shell may themselves wait for memory.
 echo w >/proc/sysrq-trigger
-echo t >/proc/sysrq-trigger
+# The daemon's log and its threads before sysrq t: under emulation t prints for minutes, and a
+# run the host's timeout ended during t showed nothing of the daemon (seen in CI).
 [ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
+for proc in /proc/[0-9]*; do
+  read -r comm <$proc/comm 2>/dev/null || continue
+  case $comm in trueno-zramd | exe) ;; *) continue ;; esac
+  for task in $proc/task/*; do
+    read -r tcomm <$task/comm 2>/dev/null
+    read -r stat <$task/stat 2>/dev/null
+    read -r wchan <$task/wchan 2>/dev/null
+    set -- $stat
+    echo "thread: ${proc#/proc/}/${task##*/} $tcomm state $3 wchan ${wchan:-?}"
+    [ -r $task/stack ] && while read -r frame; do echo "thread:   $frame"; done <$task/stack
+  done
+done
 [ -f /tmp/memtrace ] && while read -r line; do echo "memtrace: $line"; done </tmp/memtrace
+echo t >/proc/sysrq-trigger
 echo "guest: hang watch: end"
