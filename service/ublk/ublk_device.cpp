@@ -218,6 +218,11 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     }
     if (!started)
         return started.error();
+    // Each step of a take-over is logged: a take-over that hangs says in which one.
+    spdlog::info("ublk device {}: START_USER_RECOVERY accepted after {} ms", id,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                       (deadline - wait))
+                     .count());
     auto info = control.device_info(static_cast<std::uint32_t>(id));
     if (!info)
         return info.error();
@@ -234,6 +239,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
         return st.error();
     }
     device->started_ = true;
+    spdlog::info("ublk device {}: {} queue(s) fetching every tag; END_USER_RECOVERY", id, info->nr_hw_queues);
     if (auto st = control.end_user_recovery(static_cast<std::uint32_t>(id), getpid()); !st) {
         device->release();
         return st.error();
