@@ -29,6 +29,25 @@ for proc in /proc/[0-9]*; do
     [ -r $task/stack ] && while read -r frame; do echo "thread:   $frame"; done <$task/stack
   done
 done
+# The block layer's view of each ublk device: requests in flight, and (debugfs) the ones
+# started and not completed, waiting for dispatch, or requeued and not yet kicked. A request
+# the kernel holds while every queue thread of the daemon waits idle is stuck in the kernel.
+for disk in /sys/block/ublkb*; do
+  [ -d $disk ] || continue
+  name=${disk##*/}
+  read -r inflight <$disk/inflight 2>/dev/null
+  echo "block: $name inflight (reads writes) $inflight"
+  debug=/sys/kernel/debug/block/$name
+  for file in $debug/state $debug/requeue_list $debug/hctx*/state $debug/hctx*/busy $debug/hctx*/dispatch \
+    $debug/hctx*/tags; do
+    [ -r $file ] || continue
+    n=0
+    while read -r line && [ $n -lt 20 ]; do
+      echo "block: ${file#$debug/}: $line"
+      n=$((n + 1))
+    done <$file
+  done
+done
 [ -f /tmp/memtrace ] && while read -r line; do echo "memtrace: $line"; done </tmp/memtrace
 echo t >/proc/sysrq-trigger
 echo "guest: hang watch: end"
