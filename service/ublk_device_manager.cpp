@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -423,11 +424,44 @@ std::size_t UblkDeviceManager::device_count() const
     return devices_.size();
 }
 
+namespace {
+
+std::optional<std::uint64_t> kernel_in_flight(int id)
+{
+    std::ifstream in("/sys/block/ublkb" + std::to_string(id) + "/inflight");
+    std::string text;
+    if (!in || !std::getline(in, text))
+        return std::nullopt;
+    return parse_inflight(text);
+}
+
+} // namespace
+
 void UblkDeviceManager::maintain()
 {
     std::lock_guard lock(mutex_);
-    for (auto& [id, entry] : devices_)
-        entry.attributes->maintain(ublk::block_device_path(id));
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, entry] : devices_) {
+        const std::string path = ublk::block_device_path(id);
+        entry.attributes->maintain(path);
+        if (!entry.device)
+            continue;
+        const auto in_flight = kernel_in_flight(id);
+        if (!in_flight)
+            continue;
+        const auto report = entry.stall_watch.observe(now, *in_flight, entry.device->requests());
+        if (report.verdict == RequestStallWatch::Verdict::Stalled)
+            spdlog::error("{}: {} request(s) in flight in the kernel, and its queues completed none for {} s; {}",
+                          path, report.in_flight, report.stalled_for.count() / 1000,
+                          entry.device->serving()
+                              ? "a queue thread is inside a request all that time (ps -L names it)"
+                              : "every queue thread waits for the kernel: the requests wait in the kernel "
+                                "(/sys/kernel/debug/block/ublkb" +
+                                    std::to_string(id) + "/ says where)");
+        else if (report.verdict == RequestStallWatch::Verdict::FlowingAgain)
+            spdlog::warn("{}: requests complete again, after {} s with none", path,
+                         report.stalled_for.count() / 1000);
+    }
 }
 
 std::pair<std::uint64_t, std::uint64_t> UblkDeviceManager::totals() const

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "device_manager.hpp"
+#include "request_stall_watch.hpp"
 #include "ublk/control_device.hpp"
 #include "ublk/ublk_device.hpp"
 #include "zram_attributes.hpp"
@@ -74,6 +75,7 @@ private:
         std::shared_ptr<PageStore> store;
         std::unique_ptr<ZramAttributes> attributes;
         std::unique_ptr<ublk::UblkDevice> device;
+        RequestStallWatch stall_watch; // requests the kernel holds that never reach the queues
     };
     StoreConfig runtime_config() const;
     // One device left by a dead server: recovered, deleted or left alone (and why, logged).

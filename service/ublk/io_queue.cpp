@@ -283,7 +283,9 @@ void IoQueue::run(std::promise<Status> armed)
             const auto tag = static_cast<unsigned>(cqe->user_data);
             const int res = cqe->res;
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
+                counters_.serving.store(true, std::memory_order_relaxed);
                 const int result = serve(tag);
+                counters_.serving.store(false, std::memory_order_relaxed);
                 counters_.requests.fetch_add(1, std::memory_order_relaxed);
                 if (result < 0)
                     counters_.errors.fetch_add(1, std::memory_order_relaxed);

@@ -38,6 +38,7 @@ struct QueueConfig {
 struct QueueCounters {
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint64_t> errors{0};
+    std::atomic<bool> serving{false}; // inside a request now (a stalled device: here or the kernel)
 };
 
 class IoQueue {

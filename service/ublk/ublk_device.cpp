@@ -98,6 +98,14 @@ std::uint64_t UblkDevice::requests() const
     return total;
 }
 
+bool UblkDevice::serving() const
+{
+    for (const auto& q : queues_)
+        if (q->counters().serving.load(std::memory_order_relaxed))
+            return true;
+    return false;
+}
+
 Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int requested_id,
                                                      std::uint64_t size_bytes, const DeviceOptions& options)
 {

@@ -63,6 +63,7 @@ public:
     bool user_copy() const { return user_copy_; }
     std::uint64_t flags() const { return flags_; }
     std::uint64_t requests() const;
+    bool serving() const; // a queue thread is inside a request now
 
     // STOP_DEV, waits for the queue threads, closes the char device, DEL_DEV: the device is
     // gone for good. Idempotent. `exclusive_hold` (the block device opened O_EXCL by the
