@@ -1,198 +1,173 @@
 #include "table.hpp"
 
-#include <locale.h>
-
-#include <algorithm>
-#include <cctype>
+#include <cerrno>
 #include <cstdio>
-#include <cwchar>
-#include <optional>
-
-#include <nlohmann/json.hpp>
+#include <cstdlib>
+#include <libsmartcols.h>
+#include <locale.h>
+#include <memory>
+#include <system_error>
 
 namespace trueno::zramctl {
 namespace {
 
-using Cells = std::vector<std::optional<std::string>>;
+// libsmartcols objects are reference counted: each deleter drops the reference we hold.
+struct ScolsUnref {
+    void operator()(libscols_table* p) const { scols_unref_table(p); }
+    void operator()(libscols_column* p) const { scols_unref_column(p); }
+    void operator()(libscols_line* p) const { scols_unref_line(p); }
+};
+template <typename T> using ScolsPtr = std::unique_ptr<T, ScolsUnref>;
 
-std::string hex_escape(unsigned char c)
-{
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "\\x%02x", c);
-    return buf;
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+[[noreturn]] void fail(int rc, const char* what) {
+    // libsmartcols returns -errno (or NULL with errno set) on failure.
+    throw std::system_error(rc < 0 ? -rc : (rc ? rc : ENOMEM), std::generic_category(), what);
 }
 
-// Control characters would break the layout, so they print as \xNN (as libsmartcols does).
-std::string safe_text(const std::string& s)
-{
-    std::string out;
-    for (unsigned char c : s)
-        out += (c < 0x20 || c == 0x7f) ? hex_escape(c) : std::string(1, static_cast<char>(c));
-    return out;
+template <typename T> ScolsPtr<T> adopt(T* p, const char* what) {
+    if (!p)
+        fail(errno, what);
+    return ScolsPtr<T>(p);
 }
 
-// Raw output separates cells by single blanks, so blanks inside a cell are escaped too.
-std::string raw_text(const std::string& s)
-{
-    std::string out;
-    for (unsigned char c : s) {
-        if (c <= 0x20 || c == 0x7f || c == '\\')
-            out += hex_escape(c);
-        else
-            out += static_cast<char>(c);
+void check(int rc, const char* what) {
+    if (rc != 0)
+        fail(rc, what);
+}
+
+// An open_memstream() stream and the buffer it fills. The stream writes the buffer's address
+// into data_ (and moves it as it grows), so the buffer is freed here rather than by a
+// unique_ptr, after the stream is closed.
+class MemoryStream {
+public:
+    MemoryStream() : file_(open_memstream(&data_, &size_)) {
+        if (!file_)
+            fail(errno, "open_memstream");
     }
-    return out;
-}
-
-// Display width in terminal cells, as libsmartcols counts it in a UTF-8 locale: a wide (East
-// Asian) character takes two cells, a combining mark none, anything else one; a byte that is
-// not UTF-8 one. Measured in C.UTF-8 whatever the process's locale, so the layout does not
-// depend on it; without that locale, code points are counted.
-std::size_t display_width(const std::string& s)
-{
-    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-    if (utf8 == static_cast<locale_t>(nullptr))
-        return static_cast<std::size_t>(std::count_if(
-            s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-    const locale_t previous = uselocale(utf8);
-    std::mbstate_t state{};
-    std::size_t cells = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        wchar_t wc = 0;
-        const std::size_t n = std::mbrtowc(&wc, s.data() + i, s.size() - i, &state);
-        if (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) {
-            ++cells; // not UTF-8: a cell for the byte, and start afresh after it
-            ++i;
-            state = std::mbstate_t{};
-            continue;
-        }
-        const int w = ::wcwidth(wc);
-        cells += w < 0 ? 1 : static_cast<std::size_t>(w);
-        i += n == 0 ? 1 : n;
+    ~MemoryStream() {
+        file_.reset();
+        std::free(data_);
     }
-    uselocale(previous);
-    return cells;
-}
+    MemoryStream(const MemoryStream&) = delete;
+    MemoryStream& operator=(const MemoryStream&) = delete;
 
-std::string lowercase(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+    std::FILE* get() const { return file_.get(); }
 
-std::vector<Cells> compute_rows(const std::vector<DeviceRecord>& devices, const RenderOptions& o)
-{
-    std::vector<Cells> rows;
-    rows.reserve(devices.size());
-    for (const auto& d : devices) {
-        Cells cells;
-        for (auto id : o.columns)
-            cells.push_back(cell_text(id, d, o.in_bytes));
-        rows.push_back(std::move(cells));
-    }
-    return rows;
-}
-
-std::string render_table(const std::vector<Cells>& rows, const RenderOptions& o)
-{
-    const std::size_t n = o.columns.size();
-    std::vector<std::size_t> width(n, 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto& info = column_info(o.columns[i]);
-        // libsmartcols sizes a column by its heading even when headings are not printed.
-        width[i] = std::max(info.min_width, display_width(std::string(info.name)));
-        for (const auto& r : rows)
-            if (r[i])
-                width[i] = std::max(width[i], display_width(safe_text(*r[i])));
+    // Closes the stream, which flushes it: only then are data_ and size_ final.
+    std::string finish() {
+        if (std::fclose(file_.release()) != 0)
+            fail(errno, "writing the table");
+        return std::string(data_ ? data_ : "", size_);
     }
 
-    auto line = [&](auto text_of) {
-        std::string out;
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::string text = text_of(i);
-            const std::size_t pad = width[i] - std::min(width[i], display_width(text));
-            const bool last = i + 1 == n;
-            if (i)
-                out += ' ';
-            if (column_info(o.columns[i]).right_aligned)
-                out += std::string(pad, ' ') + text;
-            else
-                out += text + (last ? std::string{} : std::string(pad, ' '));
-        }
-        return out + '\n';
-    };
+private:
+    char* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::unique_ptr<std::FILE, FileCloser> file_; // declared last: opened once data_ is set
+};
 
-    std::string out;
-    if (o.headings)
-        out += line([&](std::size_t i) { return std::string(column_info(o.columns[i]).name); });
-    for (const auto& r : rows)
-        out += line([&](std::size_t i) { return r[i] ? safe_text(*r[i]) : std::string{}; });
-    return out;
-}
-
-std::string render_raw(const std::vector<Cells>& rows, const RenderOptions& o)
-{
-    std::string out;
-    auto emit = [&](auto text_of) {
-        for (std::size_t i = 0; i < o.columns.size(); ++i) {
-            if (i)
-                out += ' ';
-            out += text_of(i);
-        }
-        out += '\n';
-    };
-    if (o.headings)
-        emit([&](std::size_t i) { return std::string(column_info(o.columns[i]).name); });
-    for (const auto& r : rows)
-        emit([&](std::size_t i) { return r[i] ? raw_text(*r[i]) : std::string{}; });
-    return out;
-}
-
-std::string json_value(const std::optional<std::string>& cell, ColumnId id, bool in_bytes)
-{
-    if (!cell)
-        return "null";
-    const auto kind = column_info(id).json;
-    const bool number = kind == JsonKind::Number || (kind == JsonKind::Size && in_bytes);
-    if (number)
-        return *cell; // cells of numeric columns are validated digits (or a %.4f ratio)
-    return nlohmann::json(*cell).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string render_json(const std::vector<Cells>& rows, const RenderOptions& o)
-{
-    std::string out = "{\n   \"zramdevices\": [\n";
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-        out += "      {\n";
-        for (std::size_t i = 0; i < o.columns.size(); ++i) {
-            const auto id = o.columns[i];
-            out += "         \"" + lowercase(column_info(id).name) + "\": " + json_value(rows[r][i], id, o.in_bytes);
-            out += (i + 1 < o.columns.size()) ? ",\n" : "\n";
-        }
-        out += (r + 1 < rows.size()) ? "      },\n" : "      }\n";
+// libsmartcols measures cells (wcwidth) and escapes what is not printable by the calling
+// thread's LC_CTYPE. zramctl runs in the user's locale (setlocale(LC_ALL, "")), which is UTF-8
+// nearly everywhere; this tool sets no locale, so it prints in C.UTF-8 whatever the process's
+// locale: a wide character takes two cells, and the layout does not depend on the environment.
+// Without C.UTF-8, libsmartcols escapes non-ASCII bytes as \xNN (as zramctl does in "C").
+class Utf8Ctype {
+public:
+    Utf8Ctype() {
+        // Made once and kept for the process's life: newlocale() is not cheap.
+        static const locale_t utf8 =
+            newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+        if (utf8 != static_cast<locale_t>(nullptr))
+            previous_ = uselocale(utf8);
     }
-    out += "   ]\n}\n";
-    return out;
+    ~Utf8Ctype() {
+        if (previous_ != static_cast<locale_t>(nullptr))
+            uselocale(previous_);
+    }
+    Utf8Ctype(const Utf8Ctype&) = delete;
+    Utf8Ctype& operator=(const Utf8Ctype&) = delete;
+
+private:
+    locale_t previous_ = static_cast<locale_t>(nullptr);
+};
+
+// zramctl's width hint: columns.cpp's absolute minimum, except for NAME and MOUNTPOINT, whose
+// hints are fractions of the terminal width (they act only on a terminal: see render()).
+double width_hint(const ColumnInfo& info) {
+    switch (info.id) {
+    case ColumnId::Name:
+        return 0.25;
+    case ColumnId::MountPoint:
+        return 0.10;
+    default:
+        return static_cast<double>(info.min_width);
+    }
+}
+
+int column_flags(const ColumnInfo& info) {
+    int flags = info.right_aligned ? SCOLS_FL_RIGHT : 0;
+    if (info.id == ColumnId::MountPoint)
+        flags |= SCOLS_FL_TRUNC; // zramctl lets a long mount point be cut on a narrow terminal
+    return flags;
+}
+
+int json_type(const ColumnInfo& info, bool in_bytes) {
+    const bool number = info.json == JsonKind::Number || (info.json == JsonKind::Size && in_bytes);
+    return number ? SCOLS_JSON_NUMBER : SCOLS_JSON_STRING;
 }
 
 } // namespace
 
-std::string render(const std::vector<DeviceRecord>& devices, const RenderOptions& options)
-{
-    const auto rows = compute_rows(devices, options);
-    if (rows.empty() && options.format != OutputFormat::Json)
-        return {}; // libsmartcols prints nothing, not even headings, for an empty table
-    switch (options.format) {
-    case OutputFormat::Raw:
-        return render_raw(rows, options);
-    case OutputFormat::Json:
-        return render_json(rows, options);
-    case OutputFormat::Table:
-        break;
+std::string render(const std::vector<DeviceRecord>& devices, const RenderOptions& options) {
+    const Utf8Ctype ctype;
+
+    auto table = adopt(scols_new_table(), "scols_new_table");
+    // Never sized to a terminal: the output is the same wherever it goes (zramctl would shrink
+    // NAME and MOUNTPOINT to fit a narrower terminal).
+    check(scols_table_set_termforce(table.get(), SCOLS_TERMFORCE_NEVER),
+          "scols_table_set_termforce");
+    check(scols_table_enable_raw(table.get(), options.format == OutputFormat::Raw),
+          "scols_table_enable_raw");
+    check(scols_table_enable_json(table.get(), options.format == OutputFormat::Json),
+          "scols_table_enable_json");
+    check(scols_table_enable_noheadings(table.get(), !options.headings),
+          "scols_table_enable_noheadings");
+    check(scols_table_set_name(table.get(), "zramdevices"), "scols_table_set_name"); // the JSON key
+
+    for (const auto id : options.columns) {
+        const auto& info = column_info(id);
+        auto column = adopt(scols_new_column(), "scols_new_column");
+        check(scols_column_set_name(column.get(), std::string(info.name).c_str()),
+              "scols_column_set_name");
+        check(scols_column_set_whint(column.get(), width_hint(info)), "scols_column_set_whint");
+        check(scols_column_set_flags(column.get(), column_flags(info)), "scols_column_set_flags");
+        check(scols_column_set_json_type(column.get(), json_type(info, options.in_bytes)),
+              "scols_column_set_json_type");
+        check(scols_table_add_column(table.get(), column.get()), "scols_table_add_column");
     }
-    return render_table(rows, options);
+
+    for (const auto& device : devices) {
+        auto line = adopt(scols_new_line(), "scols_new_line");
+        check(scols_table_add_line(table.get(), line.get()), "scols_table_add_line");
+        for (std::size_t i = 0; i < options.columns.size(); ++i) {
+            // No data: an empty cell, null in JSON.
+            if (const auto text = cell_text(options.columns[i], device, options.in_bytes))
+                check(scols_line_set_data(line.get(), i, text->c_str()), "scols_line_set_data");
+        }
+    }
+
+    // scols_print_table() as zramctl calls it: unlike scols_print_table_to_string() it ends a
+    // non-empty table with a newline.
+    MemoryStream out;
+    check(scols_table_set_stream(table.get(), out.get()), "scols_table_set_stream");
+    const int rc = scols_print_table(table.get());
+    check(scols_table_set_stream(table.get(), stdout), "scols_table_set_stream"); // out closes next
+    check(rc, "scols_print_table");
+    return out.finish();
 }
 
 } // namespace trueno::zramctl

@@ -2,6 +2,7 @@
 // columns -> table/raw/json) with fixed attribute values, compared byte for byte.
 #include <catch2/catch.hpp>
 
+#include <clocale>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -92,7 +93,20 @@ TEST_CASE("no devices: nothing for tables, an empty list for json", "[render]")
     CHECK(table.out.empty());
     auto json = run_cli({"--json"}, env);
     CHECK(json.status == 0);
-    CHECK(json.out == "{\n   \"zramdevices\": [\n   ]\n}\n");
+    // libsmartcols (2.38.1, and upstream still) closes an empty array after a blank line.
+    CHECK(json.out == "{\n   \"zramdevices\": [\n\n   ]\n}\n");
+}
+
+TEST_CASE("a column's hint is its width only when its cells are as wide as its heading", "[render]")
+{
+    // libsmartcols widens a column to its heading first and applies the hint only otherwise:
+    // DATA (hint 5) holding "74B" is as wide as "DATA", as zramctl prints it.
+    std::vector<DeviceRecord> rows{{"/dev/ublkb1", {{"mm_stat", "74 48 12288 0 12288 0 0"}}, ""}};
+    RenderOptions table{{ColumnId::Data, ColumnId::Name}, OutputFormat::Table, true, false};
+    CHECK(render(rows, table) == "DATA NAME\n 74B /dev/ublkb1\n");
+    // An empty right-aligned last cell prints nothing, not even padding.
+    RenderOptions last{{ColumnId::Name, ColumnId::Streams}, OutputFormat::Table, true, false};
+    CHECK(render(rows, last) == "NAME        STREAMS\n/dev/ublkb1 \n");
 }
 
 TEST_CASE("cells are computed from kernel zram attribute text", "[render][columns]")
@@ -137,6 +151,20 @@ TEST_CASE("table cells with control characters are escaped, raw escapes blanks",
     CHECK(render(rows, json) == "{\n   \"zramdevices\": [\n      {\n         \"mountpoint\": \"/mnt/a b\\tc\"\n      }\n   ]\n}\n");
 }
 
+TEST_CASE("JSON escapes quotes and backslashes; table and raw escape a backslash before x", "[render]")
+{
+    // "\x41" in a name would read as an escape, so libsmartcols writes its backslash as \x5c.
+    std::vector<DeviceRecord> rows{{"/dev/ublkb0", {}, "/mnt/\"q\" b\\s\\x41"}};
+    RenderOptions json{{ColumnId::MountPoint, ColumnId::Streams}, OutputFormat::Json, true, false};
+    CHECK(render(rows, json) == "{\n   \"zramdevices\": [\n      {\n"
+                                "         \"mountpoint\": \"/mnt/\\\"q\\\" b\\\\s\\\\x41\",\n"
+                                "         \"streams\": null\n      }\n   ]\n}\n");
+    RenderOptions table{{ColumnId::MountPoint}, OutputFormat::Table, false, false};
+    CHECK(render(rows, table) == "/mnt/\"q\" b\\s\\x5cx41\n");
+    RenderOptions raw{{ColumnId::MountPoint}, OutputFormat::Raw, false, false};
+    CHECK(render(rows, raw) == "/mnt/\"q\"\\x20b\\x5cs\\x5cx41\n");
+}
+
 TEST_CASE("columns are as wide as their cells on a terminal: CJK characters take two", "[render]")
 {
     // "/mnt/数据数据" is 9 code points and 13 cells; zramctl (libsmartcols) pads by cells.
@@ -152,6 +180,32 @@ TEST_CASE("columns are as wide as their cells on a terminal: CJK characters take
     CHECK(render(accented, table) == "MOUNTPOINT         NAME\n"
                                      "/mnt/cafe\u0301-data-dir /dev/ublkb0\n"
                                      "/mnt/x             /dev/ublkb1\n");
+    // Raw output escapes every byte that is not printable ASCII, as zramctl --raw does; JSON
+    // keeps the characters.
+    RenderOptions raw{{ColumnId::MountPoint}, OutputFormat::Raw, false, false};
+    CHECK(render({rows[0]}, raw) ==
+          "/mnt/\\xe6\\x95\\xb0\\xe6\\x8d\\xae\\xe6\\x95\\xb0\\xe6\\x8d\\xae\n");
+    RenderOptions json{{ColumnId::MountPoint}, OutputFormat::Json, true, false};
+    CHECK(render({rows[0]}, json) == "{\n   \"zramdevices\": [\n      {\n"
+                                     "         \"mountpoint\": \"/mnt/\u6570\u636e\u6570\u636e\"\n"
+                                     "      }\n   ]\n}\n");
+}
+
+TEST_CASE("the layout does not depend on the process's locale", "[render]")
+{
+    // zramctl runs in the user's (UTF-8) locale; trueno-zramctl sets none, so it measures in
+    // C.UTF-8 even when the process's locale is "C" and leaves that locale as it was.
+    const std::string before = std::setlocale(LC_CTYPE, nullptr);
+    std::setlocale(LC_CTYPE, "C");
+    std::vector<DeviceRecord> rows{{"/dev/ublkb0", {}, "/mnt/\u6570\u636e"},
+                                   {"/dev/ublkb1", {}, "/mnt/a"}};
+    RenderOptions table{{ColumnId::MountPoint, ColumnId::Name}, OutputFormat::Table, true, false};
+    const auto out = render(rows, table);
+    CHECK(std::string(std::setlocale(LC_CTYPE, nullptr)) == "C");
+    std::setlocale(LC_CTYPE, before.c_str());
+    CHECK(out == "MOUNTPOINT NAME\n"
+                 "/mnt/\u6570\u636e  /dev/ublkb0\n"
+                 "/mnt/a     /dev/ublkb1\n");
 }
 
 TEST_CASE("HUGE-PAGES, HUGE-SINCE, GROUPED and DEDUPLICATED: table and JSON", "[render]")
