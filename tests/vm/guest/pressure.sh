@@ -55,6 +55,7 @@ run() { # system
   rm -f /tmp/peak
   ( peak=0; while :; do u=$(mm_stat_of $sys 2>/dev/null | awk '{print $3}'); [ -n "$u" ] && [ "$u" -gt "$peak" ] && peak=$u && echo $peak >/tmp/peak; sleep 0.5; done ) &
   sampler=$!
+  throttled0=$(awk '$1 == "pgscan_direct_throttle" {print $2}' /proc/vmstat)
   t0=$(date +%s)
   swappable page-verify --passes 1 --corpus /dev/vda $mb >/tmp/pv.log 2>&1 &
   pv=$!
@@ -62,6 +63,9 @@ run() { # system
   rc=$?
   took=$(($(date +%s) - t0))
   kill $sampler 2>/dev/null
+  # Direct reclaimers the kernel made wait for kswapd (throttle_direct_reclaim): the load's,
+  # and the refill thread's (up to a second each, unless a write interrupts it).
+  throttled=$(($(awk '$1 == "pgscan_direct_throttle" {print $2}' /proc/vmstat) - throttled0))
   stat=$(mm_stat_of $sys | tr -s ' ' | sed 's/^ //')
   oom=$(dmesg | grep -c 'Killed process')
   werr=$(dmesg | grep -c -E 'critical space allocation error|Write-error on swap-device')
@@ -70,7 +74,7 @@ run() { # system
   peak=$(cat /tmp/peak 2>/dev/null)
   verdict=pass
   [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] && [ $rerr = 0 ] || verdict=fail
-  echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom"
+  echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom, reclaim throttled $throttled time(s)"
   grep -E 'corrupted|VERIFIED|ACCESS' /tmp/pv.log | head -4 | sed 's/^/guest:   /'
   [ $rc = 0 ] || { echo "guest:   the load exited with $rc; its last lines:"; tail -3 /tmp/pv.log | sed 's/^/guest:   /'; }
   [ $rerr = 0 ] || { echo "guest:   $rerr lines of read errors:"; dmesg | grep -m2 -E 'Read-error|op 0x0:\(READ\)' | sed 's/^/guest:   /'; }
