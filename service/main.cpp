@@ -31,7 +31,6 @@
 #include "trueno/zswap.hpp"
 #include "process_hardening.hpp"
 #include "process_memory.hpp"
-#include "refill_interrupt_signal.hpp"
 #include "standby.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/metrics/textfile_writer.hpp"
@@ -55,7 +54,7 @@ struct Options {
     std::string log_level = "info";
     std::string copy_mode = "auto";
     bool realtime = true;
-    bool interrupt_reclaim = true;
+    unsigned reserve_budget_mb = 0;
     unsigned reserve_wait_ms = trueno::ublk::kDefaultReserveWait.count();
     std::string metrics_file;     // empty: no metrics file
     unsigned metrics_interval = 15; // seconds
@@ -218,13 +217,7 @@ int serve(const Options& options)
     device_options.copy_mode = trueno::ublk::parse_copy_mode(options.copy_mode).value();
     device_options.realtime = options.realtime;
     device_options.reserve_wait = std::chrono::milliseconds(options.reserve_wait_ms);
-    if (options.interrupt_reclaim) {
-        if (auto signal = trueno::service::install_refill_interrupt_signal())
-            device_options.refill_interrupt_signal = *signal;
-        else
-            spdlog::warn("{}: writes that wait for a store's refill thread wait out the kernel's throttle",
-                         signal.error().message);
-    }
+    device_options.reserve_budget_bytes = std::uint64_t{options.reserve_budget_mb} << 20;
     trueno::service::UblkDeviceManager manager(**control, device_options);
     unsigned long takeover_rss_kb = 0; // a standby's RssAnon when it began to take over
     // A standby has its control socket before it waits: a bad one ends it now, while the
@@ -384,11 +377,10 @@ int main(int argc, char** argv)
                    "again); trueno-zramd(8), MEMORY PRESSURE")
         ->check(CLI::Range(0u, 10000u))
         ->capture_default_str();
-    app.add_option("--interrupt-reclaim", options.interrupt_reclaim,
-                   "a swap write that waits for a store's refill thread while it has been faulting "
-                   "memory in for 2 ms sends it a signal (SIGURG), which ends the kernel's throttle "
-                   "of its reclaim (up to a second when free memory is low); trueno-zramd(8), "
-                   "MEMORY PRESSURE")
+    app.add_option("--reserve-budget", options.reserve_budget_mb,
+                   "MiB of memory each device's store may keep populated ahead of its writes "
+                   "(0: 1/16 of RAM, 4 to 16 MiB); trueno-zramd(8), MEMORY PRESSURE")
+        ->check(CLI::Range(0u, 1024u))
         ->capture_default_str();
     app.add_option("--metrics-file", options.metrics_file,
                    "write every device's metrics to this file (Prometheus text) for node_exporter's "

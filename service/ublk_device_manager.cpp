@@ -116,7 +116,7 @@ StoreConfig UblkDeviceManager::runtime_config() const
     // The device may be swap: its queue threads (PR_SET_IO_FLUSHER) must never fault for
     // store memory, which under pressure they could not reclaim (see StoreConfig).
     config.never_fault_on_io = true;
-    config.refill_interrupt_signal = options_.refill_interrupt_signal;
+    config.reserve_limit_bytes = options_.reserve_budget_bytes;
     config.refill_thread_setup = [realtime = options_.realtime] {
         become_io_flusher("store refill thread");
         if (realtime)

@@ -178,7 +178,6 @@ Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
         runtime.reserve_limit_bytes != 0
             ? runtime.reserve_limit_bytes
             : reserve_budget_bytes(physical_memory_bytes(), allocator_->limit_pages() * kPageSize);
-    allocator_->set_refill_interrupt_signal(runtime.refill_interrupt_signal);
     allocator_->enable_reserve(std::max<std::uint32_t>(1, runtime.reserve_pages_per_class),
                                runtime.refill_thread, runtime.refill_thread_setup,
                                std::max<std::uint64_t>(1, budget / kPageSize));

@@ -59,8 +59,7 @@ public:
     std::uint64_t reserve_misses() const override { return allocator_->reserve_misses(); }
     ReserveEvents reserve_events() const override {
         return {allocator_->borrows(),         allocator_->reserve_waits(),  allocator_->reserve_refusals(),
-                allocator_->refilled_pages(), allocator_->refill_busy_us(), allocator_->slowest_refill_us(),
-                allocator_->refill_interrupts()};
+                allocator_->refilled_pages(), allocator_->refill_busy_us(), allocator_->slowest_refill_us()};
     }
     std::uint64_t compact() override { return allocator_->compact(*this); }
     std::uint64_t mark_idle(std::uint64_t age_seconds) override;

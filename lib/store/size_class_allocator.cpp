@@ -335,9 +335,6 @@ Result<Handle> SizeClassAllocator::allocate(std::size_t size, std::uint64_t owne
         }
         if (!refiller_.joinable()) return first;
         reserve_waits_.fetch_add(1, std::memory_order_relaxed);
-        // A refiller stuck in one fault is most likely throttled in reclaim, waiting for the
-        // memory these very writes would free: cut the wait short.
-        interrupter_.interrupt_if_stalled();
         {
             std::unique_lock lock(wake_mutex_);
             refilled_.wait_for(lock, kMissWait, [&] {
@@ -674,9 +671,7 @@ void SizeClassAllocator::enable_reserve(std::uint32_t pages_per_class, bool back
             } catch (...) {
                 failures_.note_current("the thread setup"); // it refills all the same
             }
-            interrupter_.enter_thread();
             refill_loop(stop);
-            interrupter_.leave_thread();
         });
 }
 
@@ -1081,7 +1076,6 @@ bool SizeClassAllocator::refill_class(SizeClass& cls, std::uint64_t page_limit) 
             const std::uint64_t end = std::min(range.end_page, first + kPublishPages);
             // These pages are kAbsent: no object is on them and allocations skip them, so
             // writing to them is safe (see MappedRegion::touch_unused for why not madvise).
-            const RefillInterrupter::Step step(interrupter_);
             arena_.touch_unused(segment->offset + first * kPageSize, (end - first) * kPageSize);
             touched += end - first;
             publish(*segment, first, end);

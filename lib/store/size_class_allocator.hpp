@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "page_ranges.hpp"
-#include "refill_interrupter.hpp"
 #include "arena.hpp"
 #include "store_layout.hpp"
 #include "trueno/background_failures.hpp"
@@ -131,12 +130,6 @@ public:
     // Called on the refilling thread each time a refill has published pages, before it
     // populates more (no lock held): tests place objects there, as writers do meanwhile.
     void set_publish_observer(std::function<void()> observer) { publish_observer_ = std::move(observer); }
-    // A signal (its no-op handler installed by the process) that an allocation waiting for the
-    // refiller sends it when it has been populating for a while: it ends the kernel's throttle
-    // of the refiller's reclaim (refill_interrupter.hpp). 0: none. Call before enable_reserve().
-    void set_refill_interrupt_signal(int signal) { interrupter_.set_signal(signal); }
-    // Signals sent to the refill thread for writes that waited on it.
-    std::uint64_t refill_interrupts() const { return interrupter_.interrupts(); }
     // Stops and joins the refill thread (an owner whose maintenance work uses its own members
     // calls it first in its destructor). Idempotent.
     void stop_reserve();
@@ -237,7 +230,6 @@ private:
     std::atomic<std::uint64_t> slowest_refill_us_{0};
     std::function<void()> maintenance_;
     std::function<void()> publish_observer_;
-    RefillInterrupter interrupter_;
     // A refill's plan (under refill_mutex_): pages to populate, segments and page-map chunks
     // to make. Capacity made once, by enable_reserve().
     std::vector<PageRange> plan_ranges_;

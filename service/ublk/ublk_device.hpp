@@ -37,7 +37,7 @@ struct DeviceOptions {
     CopyMode copy_mode = CopyMode::automatic;
     bool realtime = true; // queue and refill threads at SCHED_FIFO 1 (service/realtime.hpp)
     std::chrono::milliseconds reserve_wait{200}; // a write's wait for the store's refiller
-    int refill_interrupt_signal = 0; // StoreConfig::refill_interrupt_signal; 0: none
+    std::uint64_t reserve_budget_bytes = 0; // StoreConfig::reserve_limit_bytes; 0: from RAM
 };
 
 class UblkDevice {

@@ -84,12 +84,6 @@ struct StoreConfig {
     // Runs first on the refill thread. A swap server makes it an I/O flusher: the refiller's
     // faults must not write swap to the very device whose writes wait for the refiller.
     std::function<void()> refill_thread_setup;
-    // A signal whose handler (a no-op, SA_RESTART) the process installed before making the
-    // store: a write that waits for the refill thread while it has been faulting pages in for
-    // 2 ms sends it to that thread. The kernel throttles an I/O flusher's reclaim for up to a
-    // second, in an interruptible wait, when free memory is low; the signal ends the wait and
-    // the fault reclaims what the writes already completed left clean. 0: none.
-    int refill_interrupt_signal = 0;
     // false: no refill thread; tests refill (and run its maintenance) by hand.
     bool refill_thread = true;
     // Where the store's memory lives. 0: private to this process, gone with it. Otherwise the
@@ -169,8 +163,6 @@ public:
         std::uint64_t refilled_pages = 0;
         std::uint64_t refill_busy_us = 0;
         std::uint64_t slowest_refill_us = 0;
-        // Signals that cut the refill thread's throttled reclaim short (StoreConfig).
-        std::uint64_t refill_interrupts = 0;
     };
     virtual ReserveEvents reserve_events() const { return {}; }
 
