@@ -30,6 +30,8 @@ else
   echo "demo: pages: synthetic (page-verify's generated pages, about 25:1 with zstd; not the ratio of real memory)"
 fi
 
+io_stat_of() { trueno-zramctl --stat "$1" | sed -n 's/^io_stat: *//p'; }
+
 # run_load: fills LOAD_MB of checksummed pages inside the cgroup, lists the devices and saves
 # the device's mm_stat in /tmp/mm_stat while the pages sit in swap (the kernel frees zram slots
 # as pages come back in), then reads every page back and checks it.
@@ -50,13 +52,15 @@ run_load() { # title mm_stat-command list-command...
   eval "$mm_command" >/tmp/mm_stat_first
   while :; do
     eval "$mm_command" >/tmp/mm_stat
+    [ "$1" = trueno-zramctl ] && io_stat_of "$dev" >/tmp/io_stat
     "$@" >/tmp/listing
     if [ "$1" = trueno-zramctl ]; then
       trueno-zramctl --bytes --noheadings --raw --output DATA,COMPR,TOTAL >/tmp/listed_bytes
       trueno-zramctl --metrics >/tmp/metrics
+      io_stat_of "$dev" >/tmp/io_stat_after
     fi
     eval "$mm_command" >/tmp/mm_stat_after
-    cmp -s /tmp/mm_stat /tmp/mm_stat_after && break
+    cmp -s /tmp/mm_stat /tmp/mm_stat_after && { [ "$1" != trueno-zramctl ] || cmp -s /tmp/io_stat /tmp/io_stat_after; } && break
     tries=$((tries + 1))
     [ $tries -ge 30 ] && { echo "demo: mm_stat still moving after 30 s"; break; }
     sleep 1
@@ -91,6 +95,12 @@ metric() { sed -n "s|^trueno_zram_$1{device=\"$dev\"} ||p" /tmp/metrics; }
 exported="$(metric orig_data_bytes) $(metric compr_data_bytes) $(metric mem_used_total_bytes) $(metric same_pages)"
 [ "$exported" = "$1 $2 $3 $6" ] ||
   { fail $name "trueno-zramctl --metrics orig/compr/mem_used_total/same '$exported' differ from mm_stat '$1 $2 $3 $6'"; exit 0; }
+# And io_stat's, read with them.
+set -- $(cat /tmp/io_stat)
+exported_io="$(metric failed_reads_total) $(metric failed_writes_total) $(metric invalid_io_total) $(metric notify_free_total)"
+[ "$exported_io" = "$1 $2 $3 $4" ] ||
+  { fail $name "trueno-zramctl --metrics failed_reads/failed_writes/invalid_io/notify_free '$exported_io' differ from io_stat '$1 $2 $3 $4'"; exit 0; }
+echo "demo: trueno-zramctl --metrics match io_stat: $exported_io"
 tail -1 /tmp/metrics | grep -qx '# EOF' || { fail $name "trueno-zramctl --metrics does not end with # EOF"; exit 0; }
 echo "demo: trueno-zramctl --metrics match mm_stat: $exported ($(grep -c '^trueno_zram' /tmp/metrics) samples)"
 grep -q "^$dev .*\[SWAP\]" /tmp/listing || { fail $name "trueno-zramctl does not show $dev as [SWAP]"; exit 0; }
