@@ -275,7 +275,7 @@ Result<AttributeMap> UblkDeviceManager::read_attributes(int id) const
     }
     // The block layer's counters, as /sys/block/zramN/stat holds them for kernel zram: reads are
     // swap-ins, which the store does not count. Read without the lock; absent if unreadable.
-    std::ifstream stat("/sys/block/ublkb" + std::to_string(id) + "/stat");
+    std::ifstream stat(ublk::block_sysfs_path(id, "stat"));
     if (std::string line; std::getline(stat, line))
         map.emplace("stat", line);
     return map;
@@ -429,7 +429,7 @@ namespace {
 
 std::optional<std::uint64_t> kernel_in_flight(int id)
 {
-    std::ifstream in("/sys/block/ublkb" + std::to_string(id) + "/inflight");
+    std::ifstream in(ublk::block_sysfs_path(id, "inflight"));
     std::string text;
     if (!in || !std::getline(in, text))
         return std::nullopt;

@@ -35,7 +35,7 @@ Result<UniqueFd> open_char_device(int id)
 // /sys/block/ublkbN/dev reads "major:minor".
 dev_t read_block_devt(int id)
 {
-    std::ifstream in("/sys/block/ublkb" + std::to_string(id) + "/dev");
+    std::ifstream in(block_sysfs_path(id, "dev"));
     unsigned major_no = 0;
     unsigned minor_no = 0;
     char colon = 0;
@@ -52,7 +52,7 @@ constexpr unsigned kRequestTimeoutMs = 1000;
 
 void shorten_request_timeout(int id)
 {
-    const std::string path = "/sys/block/ublkb" + std::to_string(id) + "/queue/io_timeout";
+    const std::string path = block_sysfs_path(id, "queue/io_timeout");
     std::ofstream out(path);
     if (!(out << kRequestTimeoutMs << "\n") || !out.flush())
         spdlog::warn("cannot set {} to {} ms: after a crash, recovery may wait up to 30 s", path, kRequestTimeoutMs);
@@ -65,6 +65,11 @@ unsigned default_queue_count()
 }
 
 } // namespace
+
+std::string block_sysfs_path(int id, std::string_view file)
+{
+    return "/sys/block/ublkb" + std::to_string(id) + "/" + std::string(file);
+}
 
 Result<CopyMode> parse_copy_mode(const std::string& text)
 {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "control_device.hpp"
@@ -39,6 +40,10 @@ struct DeviceOptions {
     std::chrono::milliseconds reserve_wait{200}; // a write's wait for the store's refiller
     std::uint64_t reserve_budget_bytes = 0; // StoreConfig::reserve_limit_bytes; 0: from RAM
 };
+
+// The block layer's sysfs file of /dev/ublkbN: /sys/block/ublkbN/<file> ("stat",
+// "queue/io_timeout", ...).
+std::string block_sysfs_path(int id, std::string_view file);
 
 class UblkDevice {
 public:
