@@ -55,6 +55,10 @@ run() { # system
   rm -f /tmp/peak
   ( peak=0; while :; do u=$(mm_stat_of $sys 2>/dev/null | awk '{print $3}'); [ -n "$u" ] && [ "$u" -gt "$peak" ] && peak=$u && echo $peak >/tmp/peak; sleep 0.5; done ) &
   sampler=$!
+  # trueno.trace=1: mm_stat and swap-ins every second, for tests/bench/plot-swap-run
+  # (tests/vm/swaptrace --from-log takes the trace out of the console log).
+  src=/sys/block/zram0/mm_stat; [ $sys = trueno ] && src=$id
+  tracer=; grep -q 'trueno\.trace=1' /proc/cmdline && { /tests/trace.sh $src & tracer=$!; }
   throttled0=$(awk '$1 == "pgscan_direct_throttle" {print $2}' /proc/vmstat)
   t0=$(date +%s)
   swappable page-verify --passes 1 --corpus /dev/vda $mb >/tmp/pv.log 2>&1 &
@@ -63,6 +67,7 @@ run() { # system
   rc=$?
   took=$(($(date +%s) - t0))
   kill $sampler 2>/dev/null
+  [ -n "$tracer" ] && kill $tracer
   # Direct reclaimers the kernel made wait for kswapd (throttle_direct_reclaim): the load's,
   # and the refill thread's (up to a second each, unless a write interrupts it).
   throttled=$(($(awk '$1 == "pgscan_direct_throttle" {print $2}' /proc/vmstat) - throttled0))
