@@ -1,8 +1,8 @@
 #!/bin/sh
 # hangwatch.sh SECONDS: started by init next to the test. If the test still runs after SECONDS,
-# prints memory, the blocked tasks' kernel stacks (sysrq m, w), the daemon's log, where each
-# trueno-zramd thread waits, then every task (sysrq t), so a hung VM says where it waits before
-# the host's timeout ends it. A process of its own (exec'd, so its memory is charged to the
+# prints where each trueno-zramd thread waits and the ublk devices' requests, memory and the
+# blocked tasks' kernel stacks (sysrq m, w), the daemon's log, then every task (sysrq t), so a
+# hung VM says where it waits before the host's timeout ends it. A process of its own (exec'd, so its memory is charged to the
 # no-swap cgroup) that sleeps in a builtin and forks nothing: it must still run when memory is
 # gone and the swap device's server is dead.
 mkfifo /tmp/.hangwatch 2>/dev/null
@@ -12,11 +12,10 @@ echo "guest: hang watch: the test still runs after $1 s; memory, tasks and the d
 # The console log level through sysrq, not /proc/sys/kernel/printk: a sysctl write allocates a
 # kernel buffer, and with memory gone that write waited for ever (seen: no output at all).
 echo 8 >/proc/sysrq-trigger
-echo m >/proc/sysrq-trigger
-echo w >/proc/sysrq-trigger
-# The daemon's log and its threads before sysrq t: under emulation t prints for minutes, and a
-# run the host's timeout ended during t showed nothing of the daemon (seen in CI).
-[ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
+# Where each trueno-zramd thread waits and the block layer's view first, then memory and the
+# blocked tasks (sysrq m, w), then the daemon's log, then every task (sysrq t): under emulation
+# the console is slow, and in CI the host's timeout twice ended a report before the daemon's
+# threads were printed.
 for proc in /proc/[0-9]*; do
   read -r comm <$proc/comm 2>/dev/null || continue
   case $comm in trueno-zramd | exe) ;; *) continue ;; esac
@@ -48,6 +47,9 @@ for disk in /sys/block/ublkb*; do
     done <$file
   done
 done
+echo m >/proc/sysrq-trigger
+echo w >/proc/sysrq-trigger
+[ -f /tmp/zramd.log ] && while read -r line; do echo "zramd: $line"; done </tmp/zramd.log
 [ -f /tmp/memtrace ] && while read -r line; do echo "memtrace: $line"; done </tmp/memtrace
 echo t >/proc/sysrq-trigger
 echo "guest: hang watch: end"
