@@ -1,6 +1,7 @@
 #include "process_hardening.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -35,6 +36,16 @@ std::vector<std::string> harden_for_swap(bool start_realtime)
     // blk_mq_get_tag under swap_writepage.
     if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0)
         warnings.push_back(failure("PR_SET_IO_FLUSHER (needs CAP_SYS_RESOURCE, Linux 5.6)"));
+    // The heap changes the process's mappings as rarely as possible. Growing or shrinking it
+    // (brk, a thread arena's mprotect, mmap and munmap of large blocks) takes the mmap_lock for
+    // writing; a writer waits for every reader, one of them perhaps in reclaim waiting for swap
+    // writes to our devices, and every page fault behind it waits too: the kill-loop VM test
+    // hung with the refill thread in such an mprotect and both queue threads faulting behind it.
+    // One arena (brk-grown, 2 MiB of slack a growth, returned only past 16 MiB of free top) and
+    // blocks up to 32 MiB (a store's largest bookkeeping vectors) from it rather than mmap.
+    if (mallopt(M_ARENA_MAX, 1) != 1 || mallopt(M_TOP_PAD, 2 << 20) != 1 ||
+        mallopt(M_TRIM_THRESHOLD, 16 << 20) != 1 || mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1)
+        warnings.push_back("mallopt: the heap keeps glibc's defaults");
     // Every page of the daemon, now and later, must stay resident: a fault that needs swap-in
     // from the device this process serves would never complete. MCL_ONFAULT locks pages as they
     // are touched instead of populating whole new mappings at once: the store reserves large

@@ -385,12 +385,18 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
     spdlog::info("recovered {} from the store of server pid {}: {} MiB in {} MiB, attached in {:.3f} s, "
                  "serving again after {:.3f} s (recovery {}); allocated {} kB attaching, {} kB serving; "
                  "the store's bookkeeping {} kB ({} segments: page maps {} kB, slot owners {} kB, free "
-                 "lists {} kB); the reserve {} kB ready, {} kB populated since the take-over began, in {} ms",
+                 "lists {} kB); the reserve {} kB ready, {} kB populated since the take-over began, in {} ms; "
+                 "{} resident pages mapped before serving{}",
                  path, info.ublksrv_pid, mm.orig_data_size >> 20, mm.mem_used_total >> 20, attached,
                  seconds_since(start), shared->attaches(), attach_kb, serve_kb, books.total() >> 10,
                  books.segments, books.page_map_bytes >> 10, books.owner_bytes >> 10,
                  books.free_list_bytes >> 10, shared->reserve_bytes() >> 10,
-                 shared->reserve_events().refilled_pages * 4, shared->reserve_events().refill_busy_us / 1000);
+                 shared->reserve_events().refilled_pages * 4, shared->reserve_events().refill_busy_us / 1000,
+                 shared->takeover_mapping().mapped_pages,
+                 shared->takeover_mapping().unmapped_pages == 0
+                     ? std::string()
+                     : " (" + std::to_string(shared->takeover_mapping().unmapped_pages) +
+                           " could not be: their first access faults)");
     StoreConfig config = runtime_config();
     config.disksize = shared->disksize();
     config.algorithm = shared->algorithm();

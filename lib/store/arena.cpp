@@ -3,12 +3,14 @@
 #include "mapped_region.hpp"
 #include "trueno/page.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -103,6 +105,39 @@ Result<Arena> Arena::attach_shared(key_t key, bool read_only) {
         ::munlock(base, info.shm_segsz);
     }
     return Arena(static_cast<std::byte*>(base), info.shm_segsz, id);
+}
+
+Result<Arena::ResidentMapping> Arena::map_resident(std::size_t offset, std::size_t bytes) {
+    if (offset % kPageSize != 0 || offset > size_ || bytes > size_ - offset)
+        return make_error(EINVAL, "range outside the arena");
+    // Probed 64 MiB at a time: the arena's address space may be gigabytes, mostly holes.
+    constexpr std::size_t kProbePages = 16384;
+    std::vector<unsigned char> in_core(kProbePages);
+    ResidentMapping result;
+    const std::size_t end = offset + bytes / kPageSize * kPageSize;
+    for (std::size_t at = offset; at < end; at += kProbePages * kPageSize) {
+        const std::size_t pages = std::min(kProbePages, (end - at) / kPageSize);
+        if (::mincore(base_ + at, pages * kPageSize, in_core.data()) != 0) {
+            const int err = errno;
+            return make_error(err, std::string("mincore of the store's memory: ") + std::strerror(err));
+        }
+        for (std::size_t p = 0; p < pages;) {
+            if ((in_core[p] & 1) == 0) {
+                ++p;
+                continue;
+            }
+            std::size_t q = p;
+            while (q < pages && (in_core[q] & 1) != 0) ++q;
+            // MADV_POPULATE_WRITE maps a page that is there and allocates one that is not:
+            // nothing else changes the segment while it is taken over, so these are all there.
+            if (populate(at + p * kPageSize, (q - p) * kPageSize))
+                result.mapped_pages += q - p;
+            else
+                result.unmapped_pages += q - p;
+            p = q;
+        }
+    }
+    return result;
 }
 
 Status Arena::remove_shared(key_t key) {

@@ -55,6 +55,15 @@ public:
     // Faults pages in by writing a zero into each: only for pages no one uses (see
     // MappedRegion::touch_unused for why this rather than populate()).
     void touch_unused(std::size_t offset, std::size_t bytes);
+    // Maps into this process every page of [offset, offset + bytes) that is already in memory
+    // (mincore), allocating none: a process that takes over a segment another one filled has
+    // none of its pages in its page tables. Counts the pages mapped and those in memory it
+    // could not map (the populate failed, e.g. no memory for the page tables).
+    struct ResidentMapping {
+        std::uint64_t mapped_pages = 0;
+        std::uint64_t unmapped_pages = 0;
+    };
+    Result<ResidentMapping> map_resident(std::size_t offset, std::size_t bytes);
 
 private:
     Arena(std::byte* base, std::size_t size, int shmid) : base_(base), size_(size), shmid_(shmid) {}

@@ -141,6 +141,16 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::attach(std::int32_t key,
     if (auto st = store->replay_generations(); !st) return st.error();
     // A store that will serve swap keeps the populated pages it finds as its reserve.
     store->rebuild(runtime.never_fault_on_io);
+    if (runtime.never_fault_on_io) {
+        // Every page the dead server left in memory is mapped here now, before I/O: its page
+        // tables died with it. An I/O thread's first access to each would otherwise fault, and
+        // a SysV shared memory fault waits for the process's mmap_lock, queued behind any
+        // thread about to change a mapping, itself behind one in reclaim waiting for swap
+        // writes to this device: the kill-loop VM test hung so, with both queue threads there.
+        auto mapped = store->arena_.map_resident(0, store->arena_.size());
+        if (!mapped) return mapped.error();
+        store->takeover_mapping_ = {mapped->mapped_pages, mapped->unmapped_pages};
+    }
     store->header_.attaches.add(1);
     if (auto st = store->prepare_for_io(runtime); !st) return st.error();
     return std::unique_ptr<PageStore>(std::move(store));

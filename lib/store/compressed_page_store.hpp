@@ -61,6 +61,7 @@ public:
         return {allocator_->borrows(),         allocator_->reserve_waits(),  allocator_->reserve_refusals(),
                 allocator_->refilled_pages(), allocator_->refill_busy_us(), allocator_->slowest_refill_us()};
     }
+    TakeOverMapping takeover_mapping() const override { return takeover_mapping_; }
     std::uint64_t compact() override { return allocator_->compact(*this); }
     std::uint64_t mark_idle(std::uint64_t age_seconds) override;
 
@@ -210,6 +211,7 @@ private:
     PersistentCounter& invalid_io_;
     PersistentCounter& notify_free_;
     std::atomic<std::uint64_t> damaged_pages_{0};
+    TakeOverMapping takeover_mapping_; // set once, before the store serves
     std::uint64_t rehome_cursor_ = 0;     // where the next rehoming scan goes on (refill thread)
     std::uint64_t rehome_seen_borrows_ = 0; // borrows() when clean scans began that covered all
     std::uint64_t rehome_clean_scanned_ = 0; // slots scanned since a run last found work

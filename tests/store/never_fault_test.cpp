@@ -1,7 +1,5 @@
 // Never-fault mode (StoreConfig::never_fault_on_io): the I/O path uses only memory populated
 // ahead; a write that finds none fails with ENOMEM and loses nothing; the refill makes more.
-#include <sys/resource.h>
-
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "compressed_page_store.hpp"
+#include "fault_count.hpp"
 #include "reserve_sizing.hpp"
 #include "size_class_allocator.hpp"
 #include "store_checks.hpp"
@@ -28,32 +27,10 @@ using trueno::kPageSize;
 using trueno::store::Handle;
 using trueno::store::SizeClassAllocator;
 using trueno::store::testing::TestAllocator;
+using trueno::test::kShadowSanitizer;
+using trueno::test::thread_minor_faults;
 
 namespace {
-
-long thread_minor_faults() {
-    rusage usage{};
-    ::getrusage(RUSAGE_THREAD, &usage);
-    return usage.ru_minflt;
-}
-
-// AddressSanitizer's and ThreadSanitizer's shadow memory of our regions faults in on first
-// check, so under them page faults say nothing about the allocator.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr const char* kShadowSanitizer = "AddressSanitizer";
-#elif defined(__SANITIZE_THREAD__)
-constexpr const char* kShadowSanitizer = "ThreadSanitizer";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr const char* kShadowSanitizer = "AddressSanitizer";
-#elif __has_feature(thread_sanitizer)
-constexpr const char* kShadowSanitizer = "ThreadSanitizer";
-#else
-constexpr const char* kShadowSanitizer = nullptr;
-#endif
-#else
-constexpr const char* kShadowSanitizer = nullptr;
-#endif
 
 std::byte pattern(std::uint64_t owner, std::size_t i) {
     return static_cast<std::byte>((owner * 131 + i * 7) & 0xff);

@@ -2,6 +2,7 @@
 // segment serves every page, with the same statistics and settings; a layout or header it does
 // not understand is refused and left as it was.
 #include "arena.hpp"
+#include "fault_count.hpp"
 #include "shared_memory_key.hpp"
 #include "slot_table.hpp"
 #include "store_checks.hpp"
@@ -139,6 +140,57 @@ TEST_CASE("a store in shared memory is taken over with every page, statistic and
             require_page(*store, i, page_of(pages, i));
     }
     require_stats_exact(*store);
+}
+
+TEST_CASE("a store taken over to serve I/O has the pages the dead server left mapped: reads do not fault",
+          "[persistence][never-fault]") {
+    SharedMemoryKey key;
+    const std::uint64_t count = 4096;
+    const auto pages = mixed_pages(count);
+    StoreConfig serving;
+    serving.never_fault_on_io = true;
+    serving.refill_thread = false; // nothing populates or maps pages behind the test's back
+    {
+        StoreConfig config = persistent_config(key.value(), count);
+        auto created = PageStore::create(config);
+        REQUIRE(created.ok());
+        write_all(**created, pages);
+    } // the server is gone; its pages stay in memory, its page tables went with it
+
+    auto attached = PageStore::attach(key.value(), serving);
+    INFO((attached ? std::string() : attached.error().message));
+    REQUIRE(attached.ok());
+    auto& store = **attached;
+    const auto mapping = store.takeover_mapping();
+    const MmStat mm = store.mm_stat();
+    INFO("mapped " << mapping.mapped_pages << " pages, " << mapping.unmapped_pages
+                   << " not; mem_used_total " << mm.mem_used_total);
+    CHECK(mapping.unmapped_pages == 0);
+    // At least every page that holds an object (the slot table and the reserve come on top).
+    CHECK(mapping.mapped_pages * kPageSize >= mm.mem_used_total);
+
+    // Every page reads back, and the reads fault on none of the store's pages: the pages that
+    // hold objects were all put in by the other process.
+    Page page;
+    page.fill(std::byte{1}); // touched before counting
+    long faults = 0;
+    std::uint64_t wrong = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const long before = test::thread_minor_faults();
+        const Status read = store.read_page(i, page);
+        faults += test::thread_minor_faults() - before;
+        REQUIRE(read.ok());
+        if (std::memcmp(page.data(), pages.data() + i * kPageSize, kPageSize) != 0) ++wrong;
+    }
+    CHECK(wrong == 0);
+    if (test::kShadowSanitizer) {
+        WARN("SKIP: the page-fault count: " << test::kShadowSanitizer << "'s shadow memory faults in");
+        return;
+    }
+    // Without the mapping each page holding objects faults once (hundreds here); a stray fault
+    // (the host migrating a page) may remain.
+    INFO("minor faults reading " << count << " pages back: " << faults);
+    CHECK(faults <= 4);
 }
 
 TEST_CASE("a store keeps its dictionary, so pages decode even after the file changed",

@@ -165,6 +165,14 @@ public:
         std::uint64_t slowest_refill_us = 0;
     };
     virtual ReserveEvents reserve_events() const { return {}; }
+    // What a take-over found in memory: the pages of the store that were resident (left by the
+    // dead server) and mapped into this process before it served, so that no I/O thread faults
+    // on them, and those it could not map (their first access faults).
+    struct TakeOverMapping {
+        std::uint64_t mapped_pages = 0;
+        std::uint64_t unmapped_pages = 0;
+    };
+    virtual TakeOverMapping takeover_mapping() const { return {}; }
 
     // Moves objects out of sparse spans and returns the freed memory; returns pages freed.
     virtual std::uint64_t compact() = 0;

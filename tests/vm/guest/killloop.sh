@@ -93,6 +93,9 @@ while [ $n -lt $kills ]; do
 done
 echo "guest: $total kills; object_stat $(attr $id object_stat); mm_stat $(attr $id mm_stat | tr -s ' ')"
 echo "guest: restart times: $(grep -o 'serving again after [0-9.]* s' /tmp/zramd.log | awk '{print $4}' | sort -n | tr '\n' ' ')"
+echo "guest: store pages mapped at each take-over before serving: $(grep -o '[0-9]* resident pages mapped before serving[^;]*' /tmp/zramd.log | awk '{print $1}' | tr '\n' ' ')"
+grep -q 'resident pages mapped before serving (' /tmp/zramd.log &&
+  echo "guest: some could not be mapped: $(grep -m1 -o '[0-9]* resident pages mapped before serving ([^)]*)' /tmp/zramd.log)"
 set_attr recompress_policy off
 touch /tmp/go
 wait_logged $pv /tmp/pv.log
