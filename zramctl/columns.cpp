@@ -13,7 +13,7 @@ namespace {
 
 // Widths and alignment follow zramctl's libsmartcols hints (NAME and MOUNTPOINT have relative
 // hints that only matter on a terminal narrower than the table, so they are 0 here).
-constexpr std::array<ColumnInfo, 17> kColumns{{
+constexpr std::array<ColumnInfo, 18> kColumns{{
     {ColumnId::Name, "NAME", 0, false, JsonKind::String, "zram device name"},
     {ColumnId::DiskSize, "DISKSIZE", 5, true, JsonKind::Size, "limit on the uncompressed amount of data"},
     {ColumnId::Data, "DATA", 5, true, JsonKind::Size, "uncompressed size of stored data"},
@@ -35,6 +35,8 @@ constexpr std::array<ColumnInfo, 17> kColumns{{
     {ColumnId::Grouped, "GROUPED", 3, true, JsonKind::Number, "pages held in multi-page objects", false},
     {ColumnId::Deduplicated, "DEDUPLICATED", 3, true, JsonKind::Number,
      "pages sharing another page's identical object", false},
+    {ColumnId::Recompressed, "RECOMPRESSED", 3, true, JsonKind::Number,
+     "pages held by objects a recompression algorithm made", false},
 }};
 
 // mm_stat field positions (kernel order).
@@ -54,6 +56,7 @@ enum MmField : std::size_t {
 enum ObjectField : std::size_t {
     GroupedPages = 0,
     DedupPages = 2,
+    RecompressedPages = 4,
 };
 
 bool equal_nocase(std::string_view a, std::string_view b)
@@ -267,6 +270,8 @@ std::optional<std::string> cell_text(ColumnId id, const DeviceRecord& d, bool in
         return object_field(d, GroupedPages);
     case ColumnId::Deduplicated:
         return object_field(d, DedupPages);
+    case ColumnId::Recompressed:
+        return object_field(d, RecompressedPages); // empty from a daemon older than the field
     }
     return std::nullopt;
 }

@@ -35,6 +35,7 @@ enum class ColumnId {
     HugeSince,
     Grouped,
     Deduplicated,
+    Recompressed,
 };
 
 // How a cell appears in --json: always a string, always a number, or a number only with --bytes

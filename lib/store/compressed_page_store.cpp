@@ -501,7 +501,30 @@ ObjectStat CompressedPageStore::object_stat() const {
     const std::uint64_t slots = dedup_slots_.load(kRelaxed);
     const std::uint64_t objects = shared_objects_.load(kRelaxed);
     return ObjectStat{grouped_pages_.load(kRelaxed), groups_.load(kRelaxed),
-                      slots > objects ? slots - objects : 0, objects};
+                      slots > objects ? slots - objects : 0, objects, recompressed_pages()};
+}
+
+std::uint64_t CompressedPageStore::recompressed_pages() const {
+    // Counted when asked, not kept: a slot's codec changes in the write, recompression, group,
+    // dedup, compaction and take-over paths alike, and a count kept by each of them would be
+    // one more thing for every one of them to get right. One pass over the slot table (16
+    // bytes a page), locking only the slots whose object is shared (the lock holds the
+    // object's reference while its header is read).
+    std::uint64_t count = 0;
+    for (std::uint64_t index = 0; index < page_count(); ++index) {
+        Slot& slot = slots_[index];
+        const std::uint32_t kind = SlotTable::kind(slot);
+        if (kind & slot_flags::kObject) {
+            count += (kind & slot_flags::kCodecMask) != 0 ? 1 : 0;
+        } else if (kind & slot_flags::kShared) {
+            SlotGuard guard(slot);
+            const std::uint32_t now = SlotTable::kind(slot);
+            if (!(now & slot_flags::kShared)) continue; // rewritten meanwhile
+            auto info = objects_.inspect(static_cast<std::uint32_t>(slot.value));
+            count += info && info->codec != 0 ? 1 : 0;
+        }
+    }
+    return count;
 }
 
 IoStat CompressedPageStore::io_stat() const {

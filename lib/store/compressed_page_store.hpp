@@ -79,6 +79,8 @@ public:
     std::uint64_t damaged_pages() const override { return damaged_pages_.load(std::memory_order_relaxed); }
     // Which codec id (0 = the store's algorithm) holds a page, for tests.
     unsigned codec_id(std::uint64_t index);
+    // object_stat's recompressed_pages, counted by a pass over the slot table.
+    std::uint64_t recompressed_pages() const;
 
     // The bytes stored for a page (empty for unwritten and same-filled pages), for diagnostics
     // and for tests that must damage stored data to prove it is never returned silently.

@@ -31,11 +31,12 @@ std::string format_io_stat(const IoStat& s) {
 
 std::string format_object_stat(const ObjectStat& s) {
     char text[128];
-    const int n = std::snprintf(text, sizeof text, "%8llu %8llu %8llu %8llu\n",
+    const int n = std::snprintf(text, sizeof text, "%8llu %8llu %8llu %8llu %8llu\n",
                                 static_cast<unsigned long long>(s.grouped_pages),
                                 static_cast<unsigned long long>(s.groups),
                                 static_cast<unsigned long long>(s.dedup_pages),
-                                static_cast<unsigned long long>(s.shared_objects));
+                                static_cast<unsigned long long>(s.shared_objects),
+                                static_cast<unsigned long long>(s.recompressed_pages));
     return std::string(text, static_cast<std::size_t>(n));
 }
 

@@ -15,7 +15,7 @@ std::vector<DeviceAttributes> sample_devices() {
                               {"debug_stat", "version: 1\n0        0\nreserve_bytes 262144\nreserve_misses 9\n"
                                              "reserve_borrows 7\nreserve_waits 2\nreserve_refusals 0\nrecoveries 3\n"
                                              "damaged_pages 0"},
-                              {"object_stat", "     640       20       12        5"},
+                              {"object_stat", "     640       20       12        5      300"},
                               {"recompress_policy",
                                "idle=600 algo=zstd\nlast pass: number=4 marked_idle=120 tried=100 kept=80 raced=1 "
                                "bytes_before=204800 bytes_after=102400 cpu_seconds=0.125 seconds=0.5 "

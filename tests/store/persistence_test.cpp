@@ -85,6 +85,7 @@ TEST_CASE("a store in shared memory is taken over with every page, statistic and
         REQUIRE(report.ok());
         REQUIRE(store.object_stat().groups > 0);
         REQUIRE(store.object_stat().dedup_pages > 0);
+        REQUIRE(store.object_stat().recompressed_pages > 0);
         REQUIRE(store.save_policy("balanced age=60").ok());
         mm = store.mm_stat();
         io = store.io_stat();
@@ -119,6 +120,7 @@ TEST_CASE("a store in shared memory is taken over with every page, statistic and
     CHECK(objects_after.groups == objects.groups);
     CHECK(objects_after.grouped_pages == objects.grouped_pages);
     CHECK(objects_after.dedup_pages == objects.dedup_pages);
+    CHECK(objects_after.recompressed_pages == objects.recompressed_pages);
     CHECK(store->saved_policy() == "balanced age=60");
     REQUIRE(!store->recomp_algorithms().empty());
     CHECK(store->recomp_algorithms().back().algorithm == "zstd");

@@ -27,7 +27,7 @@ void require_identical(PageStore& store, const std::vector<std::byte>& pages, st
 
 void require_stats_exact(PageStore& store) {
     auto& s = dynamic_cast<store::CompressedPageStore&>(store);
-    std::uint64_t compr = 0, huge = 0, grouped = 0, stored = 0;
+    std::uint64_t compr = 0, huge = 0, grouped = 0, stored = 0, recompressed = 0;
     std::map<std::uint32_t, std::uint64_t> dedup_refs; // id -> pages referring to it
     std::set<std::uint32_t> groups;
     std::map<std::uint32_t, std::uint64_t> slots_of;    // id -> slots referring to it
@@ -38,6 +38,7 @@ void require_stats_exact(PageStore& store) {
             ++stored;
             ++slots_of[shared->id];
             refs_of[shared->id] = shared->refs;
+            if (shared->info.codec != 0) ++recompressed;
             if (shared->group) {
                 ++grouped;
                 if (groups.insert(shared->id).second) compr += shared->info.payload_size;
@@ -47,6 +48,7 @@ void require_stats_exact(PageStore& store) {
             }
         } else if (!object.empty()) {
             ++stored;
+            if (s.codec_id(i) != 0) ++recompressed;
             compr += object.size();
             huge += object.size() == kPageSize ? 1 : 0;
         }
@@ -65,6 +67,7 @@ void require_stats_exact(PageStore& store) {
     CHECK(objects.groups == groups.size());
     CHECK(objects.dedup_pages == dedup_pages);
     CHECK(objects.shared_objects == dedup_refs.size());
+    CHECK(objects.recompressed_pages == recompressed);
 }
 
 } // namespace trueno::test

@@ -382,7 +382,7 @@ TEST_CASE("recompress: validated; runs on the worker thread; pages read back ide
 TEST_CASE("recompress_policy and object_stat: read and write") {
     Device d;
     CHECK(d.read("recompress_policy") == "off");
-    CHECK(d.read("object_stat") == "       0        0        0        0");
+    CHECK(d.read("object_stat") == "       0        0        0        0        0");
     CHECK(d.write_errno("recompress_policy", "") == EINVAL);
     CHECK(d.write_errno("recompress_policy", "quick") == EINVAL);
     CHECK(d.write_errno("recompress_policy", "balanced cpu=0") == EINVAL);

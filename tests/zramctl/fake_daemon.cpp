@@ -15,7 +15,7 @@ std::map<int, Device> sample_devices()
                         {"mem_limit", "0"},
                         {"mm_stat", "12058624  2674688  2859008        0  3145728      371        5       12       12"},
                         {"io_stat", "       0        0        0       42"},
-                        {"object_stat", "     640       20       12        5"}}};
+                        {"object_stat", "     640       20       12        5      300"}}};
     d[1] = Device{1, "/dev/ublkb1",
                        {{"disksize", "1073741824"},
                         {"initstate", "1"},
@@ -26,7 +26,9 @@ std::map<int, Device> sample_devices()
                          {"initstate", "1"},
                          {"comp_algorithm", "lz4"},
                          {"max_comp_streams", "16"},
-                         {"mm_stat", "       0        0        0        0        0        0        0        0        0"}}};
+                         {"mm_stat", "       0        0        0        0        0        0        0        0        0"},
+                         // As a daemon from before RECOMPRESSED wrote it: four fields.
+                         {"object_stat", "       0        0        0        0"}}};
     return d;
 }
 

@@ -208,13 +208,15 @@ TEST_CASE("the layout does not depend on the process's locale", "[render]")
                  "/mnt/a     /dev/ublkb1\n");
 }
 
-TEST_CASE("HUGE-PAGES, HUGE-SINCE, GROUPED and DEDUPLICATED: table and JSON", "[render]")
+TEST_CASE("HUGE-PAGES, HUGE-SINCE, GROUPED, DEDUPLICATED and RECOMPRESSED: table and JSON", "[render]")
 {
-    // mm_stat's fields 8 and 9; object_stat's grouped and deduplicated pages. A device without
-    // object_stat (ublkb1) or with a short mm_stat has empty cells, null in JSON.
-    check_golden("trueno-columns.txt", listing({"-o", "NAME,HUGE-PAGES,HUGE-SINCE,GROUPED,DEDUPLICATED"}));
+    // mm_stat's fields 8 and 9; object_stat's grouped, deduplicated and recompressed pages. A
+    // device without object_stat (ublkb1) or with a short mm_stat has empty cells, null in
+    // JSON; so has RECOMPRESSED from an object_stat of four fields (ublkb12, an older daemon).
+    check_golden("trueno-columns.txt",
+                 listing({"-o", "NAME,HUGE-PAGES,HUGE-SINCE,GROUPED,DEDUPLICATED,RECOMPRESSED"}));
     check_golden("trueno-columns-json.txt",
-                 listing({"--json", "-o", "NAME,HUGE-PAGES,HUGE-SINCE,GROUPED,DEDUPLICATED"}));
+                 listing({"--json", "-o", "NAME,HUGE-PAGES,HUGE-SINCE,GROUPED,DEDUPLICATED,RECOMPRESSED"}));
     // --output-all stays zramctl's columns, so its output is zramctl's byte for byte.
     CHECK(listing({"--output-all"}).find("HUGE-PAGES") == std::string::npos);
 }

@@ -33,9 +33,12 @@ struct ObjectStat {
     std::uint64_t groups = 0;        // multi-page objects
     std::uint64_t dedup_pages = 0;   // pages sharing another page's object (not counting the first)
     std::uint64_t shared_objects = 0; // objects shared by deduplicated pages
+    // Pages whose data an object made by a recompression codec holds (a group's members and
+    // the pages sharing a deduplicated object each count).
+    std::uint64_t recompressed_pages = 0;
 };
 
-// "%8llu %8llu %8llu %8llu\n", the fields in ObjectStat's order.
+// "%8llu %8llu %8llu %8llu %8llu\n", the fields in ObjectStat's order.
 std::string format_object_stat(const ObjectStat& s);
 
 // The kernel's text: "%8llu %8llu %8llu %8lu %8ld %8llu %8lu %8llu %8llu\n".
