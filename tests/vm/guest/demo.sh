@@ -107,7 +107,7 @@ between() {
 listed=$(cat /tmp/listed_bytes)
 [ "$(echo $listed | wc -w)" = 3 ] || { fail $name "trueno-zramctl -b DATA,COMPR,TOTAL printed '$listed'"; exit 0; }
 between "trueno-zramctl -b DATA COMPR TOTAL" "$listed" 1 2 3
-echo "demo: trueno-zramctl --bytes DATA COMPR TOTAL match mm_stat: $listed (mm_stat: $(awk '{print $1, $2, $3}' /tmp/mm_stat))"
+echo "demo: trueno-zramctl --bytes DATA COMPR TOTAL match mm_stat: $listed (mm_stat before: $(awk '{print $1, $2, $3}' /tmp/mm_stat), after: $(awk '{print $1, $2, $3}' /tmp/mm_stat_after))"
 # The metrics are mm_stat's fields too, under their names, for this device.
 metric() { sed -n "s|^trueno_zram_$1{device=\"$dev\"} ||p" /tmp/metrics; }
 exported="$(metric orig_data_bytes) $(metric compr_data_bytes) $(metric mem_used_total_bytes) $(metric same_pages)"
