@@ -143,10 +143,10 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::attach(std::int32_t key,
     store->rebuild(runtime.never_fault_on_io);
     if (runtime.never_fault_on_io) {
         // Every page the dead server left in memory is mapped here now, before I/O: its page
-        // tables died with it. An I/O thread's first access to each would otherwise fault, and
-        // a SysV shared memory fault waits for the process's mmap_lock, queued behind any
-        // thread about to change a mapping, itself behind one in reclaim waiting for swap
-        // writes to this device: the kill-loop VM test hung so, with both queue threads there.
+        // tables died with it. An I/O thread's first access to each would otherwise fault; in
+        // the kill-loop VM test's hang such faults waited for the process's mmap_lock (the
+        // kernel stacks), queued behind a thread about to change a mapping, itself behind one
+        // in reclaim waiting for swap writes to this device.
         auto mapped = store->arena_.map_resident(0, store->arena_.size());
         if (!mapped) return mapped.error();
         store->takeover_mapping_ = {mapped->mapped_pages, mapped->unmapped_pages};
