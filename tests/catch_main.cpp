@@ -1,3 +1,6 @@
-// One Catch2 (v2) main shared by every unit-test executable.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// The main of most unit-test executables: runs their Catch2 tests.
+#include "catch_runner.hpp"
+
+int main(int argc, char** argv) {
+    return trueno::test::run_tests(argc, argv);
+}

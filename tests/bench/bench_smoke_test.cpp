@@ -2,7 +2,8 @@
 // must hold every documented field with values consistent with each other and with the input,
 // and bad input must fail with exit status 2 and a message. Skips (exit 77, meson's skip code)
 // with a printed reason when the corpus or the zstd tool is missing.
-#define CATCH_CONFIG_RUNNER
+#include "catch_runner.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,5 +229,5 @@ int main(int argc, char** argv) {
         return 77;
     }
     g_env = {exe, corpus};
-    return Catch::Session().run(argc, argv);
+    return trueno::test::run_tests(argc, argv);
 }

@@ -2,7 +2,8 @@
 // known pages and reserves untouched ones (every known page is in the output, untouched ones are
 // not); a child killed mid-capture (a partial capture, reported); the executable's errors for a
 // missing process, a zombie and a process it may not read.
-#define CATCH_CONFIG_RUNNER
+#include "catch_runner.hpp"
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -306,5 +307,5 @@ int main(int argc, char** argv) {
         return 1;
     }
     g_exe = exe;
-    return Catch::Session().run(argc, argv);
+    return trueno::test::run_tests(argc, argv);
 }

@@ -1,8 +1,8 @@
 // Main of the persistence tests: they lock System V shared memory in RAM (SHM_LOCK), which
 // needs root or CAP_IPC_LOCK. Without it they cannot run at all: exit 77, which meson reports
 // as skipped (never as passed).
-#define CATCH_CONFIG_RUNNER
 #include "arena.hpp"
+#include "catch_runner.hpp"
 #include "shared_memory_key.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,5 +18,5 @@ int main(int argc, char** argv) {
             return 77;
         }
     }
-    return Catch::Session().run(argc, argv);
+    return trueno::test::run_tests(argc, argv);
 }
