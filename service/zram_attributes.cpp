@@ -153,7 +153,10 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
                std::to_string(store_->damaged_pages()) + "\nrefill_pages " +
                std::to_string(store_->reserve_events().refilled_pages) + "\nrefill_busy_ms " +
                std::to_string(store_->reserve_events().refill_busy_us / 1000) + "\nrefill_slowest_ms " +
-               std::to_string(store_->reserve_events().slowest_refill_us / 1000) +
+               std::to_string(store_->reserve_events().slowest_refill_us / 1000) + "\nrefill_runs " +
+               std::to_string(store_->reserve_events().refill_runs) + "\nrefill_cpu_ms " +
+               std::to_string(store_->reserve_events().refill_cpu_us / 1000) + "\nmaintenance_cpu_ms " +
+               std::to_string(store_->reserve_events().maintenance_cpu_us / 1000) +
                "\ntakeover_mapped_pages " + std::to_string(store_->takeover_mapping().mapped_pages) +
                "\ntakeover_unmapped_pages " + std::to_string(store_->takeover_mapping().unmapped_pages);
     }

@@ -59,7 +59,8 @@ public:
     std::uint64_t reserve_misses() const override { return allocator_->reserve_misses(); }
     ReserveEvents reserve_events() const override {
         return {allocator_->borrows(),         allocator_->reserve_waits(),  allocator_->reserve_refusals(),
-                allocator_->refilled_pages(), allocator_->refill_busy_us(), allocator_->slowest_refill_us()};
+                allocator_->refilled_pages(), allocator_->refill_busy_us(), allocator_->slowest_refill_us(),
+                allocator_->refill_runs(),    allocator_->refill_cpu_us(),  allocator_->maintenance_cpu_us()};
     }
     TakeOverMapping takeover_mapping() const override { return takeover_mapping_; }
     std::uint64_t compact() override { return allocator_->compact(*this); }

@@ -18,6 +18,7 @@
 // killed in the middle of an allocation or a compaction leaves nothing to repair.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -117,6 +118,16 @@ public:
     std::uint64_t refilled_pages() const { return refilled_pages_.load(std::memory_order_relaxed); }
     std::uint64_t refill_busy_us() const { return refill_busy_us_.load(std::memory_order_relaxed); }
     std::uint64_t slowest_refill_us() const { return slowest_refill_us_.load(std::memory_order_relaxed); }
+    // The refill thread's own cost: refill passes run (one per wake-up that found reserve used)
+    // and the CPU time they took (populating included), and the CPU time of its maintenance
+    // (moving borrowed objects back, trimming); thread CPU time, not wall time.
+    std::uint64_t refill_runs() const { return refill_runs_.load(std::memory_order_relaxed); }
+    std::uint64_t refill_cpu_us() const { return refill_cpu_us_.load(std::memory_order_relaxed); }
+    std::uint64_t maintenance_cpu_us() const { return maintenance_cpu_us_.load(std::memory_order_relaxed); }
+    // Classes refill passes looked at (a pass looks only at those whose reserve was used).
+    std::uint64_t refill_class_visits() const { return class_visits_.load(std::memory_order_relaxed); }
+    // Segments trim_empty_pages walked page by page (it skips those where no page emptied).
+    std::uint64_t trim_segments_walked() const { return segments_trimmed_.load(std::memory_order_relaxed); }
     // Never-fault mode: pages that lost their last object stay counted until something gives
     // them back; this turns them into reserve (up to each class's window) or returns them to
     // the OS, so mem_used_total counts pages that hold data. It also halves the window of a
@@ -202,6 +213,13 @@ private:
     void note_refill_progress();
     void refill_loop(std::stop_token stop) noexcept;
     void wake_refill();
+    // Classes the next refill pass visits: marked by allocations from the reserve, misses,
+    // compaction and enable_reserve; cleared by the pass as it takes each.
+    void want_refill(std::size_t class_index);
+    void want_refill_everywhere();
+    bool take_refill_wanted(std::size_t class_index);
+    template <typename Visit>
+    void for_each_refill_wanted(Visit&& visit);
     void remove(SizeClass& cls, std::uint64_t slot, bool note_emptied = true);
     std::uint64_t release_empty_pages(SizeClass& cls);
     std::uint64_t compact_class(SizeClass& cls, std::size_t class_index, ObjectOwners& owners);
@@ -243,6 +261,12 @@ private:
     std::atomic<std::uint64_t> refill_passes_{0};
     std::atomic<std::uint64_t> refill_progress_{0}; // pages published, for waiting allocations
     std::atomic<bool> reserve_used_{false}; // an allocation or compaction since the last refill
+    std::array<std::atomic<std::uint64_t>, 4> refill_wanted_{}; // one bit a class (256)
+    std::atomic<std::uint64_t> refill_runs_{0};
+    std::atomic<std::uint64_t> refill_cpu_us_{0};
+    std::atomic<std::uint64_t> maintenance_cpu_us_{0};
+    std::atomic<std::uint64_t> segments_trimmed_{0};
+    std::atomic<std::uint64_t> class_visits_{0};
     BackgroundFailures failures_{"store refill thread"};
     std::jthread refiller_; // last: stopped and joined before the classes go
 };

@@ -349,6 +349,83 @@ TEST_CASE("never-fault allocator: one refill fills windows larger than the refil
     for (auto handle : handles) allocator.free(handle);
 }
 
+TEST_CASE("never-fault allocator: a refill pass looks only at the classes whose reserve was used",
+          "[store][never-fault][reserve]") {
+    // The refill thread runs a pass every few ms while writes come; one that looked at all 256
+    // classes (a lock and a check each) cost it more CPU than compression cost a queue thread.
+    TestAllocator allocator(100000);
+    allocator.enable_reserve(2, /*background=*/false);
+    const std::uint64_t full = allocator.reserve_pages();
+    const std::uint64_t visits = allocator.refill_class_visits();
+    CHECK(visits >= SizeClassAllocator::class_count()); // the first pass fills every class
+
+    allocator.refill_now(); // nothing used since: nothing looked at
+    CHECK(allocator.refill_class_visits() == visits);
+
+    // Ten whole pages from the top class's pool: that class, once, gets them back.
+    std::vector<Handle> handles;
+    for (std::uint64_t owner = 0; owner < 10; ++owner) {
+        auto handle = allocator.allocate(kPageSize, owner);
+        REQUIRE(handle);
+        handles.push_back(*handle);
+    }
+    CHECK(allocator.reserve_pages() == full - 10);
+    allocator.refill_now();
+    CHECK(allocator.refill_class_visits() == visits + 1);
+    CHECK(allocator.reserve_pages() == full);
+
+    // Two classes used, two looked at; a class that missed is looked at too.
+    REQUIRE(allocator.allocate(700, 100));
+    REQUIRE(allocator.allocate(1500, 101));
+    allocator.refill_now();
+    CHECK(allocator.refill_class_visits() == visits + 3);
+    std::uint64_t owner = 200;
+    while (allocator.allocate_in_own_class(48, owner)) ++owner; // its own class only: no borrowing
+    const auto miss = allocator.allocate(48, owner); // misses, then borrows a larger class's slot
+    CHECK(miss);
+    CHECK(allocator.reserve_misses() == 1);
+    const std::uint64_t before_miss = allocator.refill_class_visits();
+    allocator.refill_now();
+    CHECK(allocator.refill_class_visits() >= before_miss + 2); // the dry class and the lender
+    CHECK(allocator.allocate_in_own_class(48, owner + 1)); // refilled
+}
+
+TEST_CASE("never-fault allocator: trimming walks only the segments where pages emptied",
+          "[store][never-fault][reserve]") {
+    // The refill thread trims every maintenance run (250 ms) while writes are quiet; walking
+    // every page of every segment each time was most of its maintenance cost.
+    TestAllocator allocator(100000);
+    allocator.enable_reserve(1, /*background=*/false);
+    std::vector<Handle> small;
+    std::vector<Handle> large;
+    for (std::uint64_t owner = 0; owner < 40; ++owner) {
+        auto a = allocator.allocate(700, owner);
+        auto b = allocator.allocate(2900, 1000 + owner);
+        REQUIRE(a);
+        REQUIRE(b);
+        small.push_back(*a);
+        large.push_back(*b);
+        allocator.refill_now();
+    }
+    allocator.trim_empty_pages();
+    const std::uint64_t walked = allocator.trim_segments_walked();
+    allocator.trim_empty_pages(); // nothing emptied since
+    CHECK(allocator.trim_segments_walked() == walked);
+
+    // The 700-byte class's objects go: its one segment is walked, and its emptied pages stop
+    // counting as used (kept as its reserve up to its window, the rest given back).
+    const std::uint64_t used = allocator.used_pages();
+    for (auto handle : small) allocator.free(handle);
+    allocator.trim_empty_pages();
+    CHECK(allocator.trim_segments_walked() == walked + 1);
+    const std::uint64_t small_pages = (40 * 700 + kPageSize - 1) / kPageSize;
+    INFO("used pages before " << used << ", after " << allocator.used_pages());
+    CHECK(allocator.used_pages() + small_pages <= used + 1);
+    allocator.trim_empty_pages();
+    CHECK(allocator.trim_segments_walked() == walked + 1);
+    for (auto handle : large) allocator.free(handle);
+}
+
 TEST_CASE("reserve budget: sized from the machine's memory and the memory limit", "[store][reserve]") {
     using trueno::store::reserve_budget_bytes;
     constexpr std::uint64_t MiB = std::uint64_t{1} << 20;
@@ -441,7 +518,13 @@ TEST_CASE("never-fault store: moving borrowed objects back races writers and los
         }
     };
     std::thread even(writer, 2), odd(writer, 3);
-    for (int round = 0; round < 200; ++round) s.maintain_now();
+    // Maintenance runs while the writers borrow: at least 200 runs, and on until they have
+    // borrowed a few hundred times (a refill pass is quick, so 200 runs may end before the
+    // writers got going), for at most 20 s.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (int round = 0; round < 200 || (s.borrows() < 300 && std::chrono::steady_clock::now() < deadline);
+         ++round)
+        s.maintain_now();
     stop.store(true);
     even.join();
     odd.join();

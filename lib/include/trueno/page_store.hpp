@@ -163,6 +163,10 @@ public:
         std::uint64_t refilled_pages = 0;
         std::uint64_t refill_busy_us = 0;
         std::uint64_t slowest_refill_us = 0;
+        // The refill thread's CPU time: its refill passes (and how many) and its maintenance.
+        std::uint64_t refill_runs = 0;
+        std::uint64_t refill_cpu_us = 0;
+        std::uint64_t maintenance_cpu_us = 0;
     };
     virtual ReserveEvents reserve_events() const { return {}; }
     // What a take-over found in memory: the pages of the store that were resident (left by the
