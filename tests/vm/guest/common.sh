@@ -261,3 +261,45 @@ rss_top() {
     /^Rss:/ { rss[name] += $2 }
     END { for (n in rss) if (rss[n] > 0) printf "%d %s\n", rss[n], n }' /proc/$1/smaps | sort -rn | head -${2:-12}
 }
+
+# cpu_ticks: the guest's CPU time so far, in clock ticks (USER_HZ, 100 a second):
+# "user system idle iowait irq+softirq" (user includes nice), from /proc/stat.
+cpu_ticks() {
+  awk '$1 == "cpu" { print $2 + $3, $4, $5, $6, $7 + $8; exit }' /proc/stat
+}
+
+# cpu_spent BEFORE AFTER: what the guest's CPUs did between two cpu_ticks readings, in seconds.
+cpu_spent() { # "before" "after"
+  echo "$1 $2" | awk '{ printf "user %.1f s, system %.1f s, idle %.1f s, iowait %.1f s, irq %.1f s",
+    ($6 - $1) / 100, ($7 - $2) / 100, ($8 - $3) / 100, ($9 - $4) / 100, ($10 - $5) / 100 }'
+}
+
+# thread_ticks PID: each thread's CPU time so far in ticks (10 ms), user and system, summed by
+# thread name: "name=USER+SYSTEM ...", one line.
+thread_ticks() {
+  for t in /proc/$1/task/*; do
+    read -r stat <$t/stat 2>/dev/null || continue
+    comm=${stat#*(}; comm=${comm%%)*}
+    echo "$comm ${stat##*) }"
+  done | awk '{ u[$1] += $13; s[$1] += $14 } END { for (n in u) printf "%s=%d+%d ", n, u[n], s[n]; printf "\n" }'
+}
+
+# process_ticks PID: "USER+SYSTEM CHILDREN_USER+CHILDREN_SYSTEM" ticks of a process (for
+# kswapd0, or this shell's reaped children).
+process_ticks() {
+  read -r stat </proc/$1/stat 2>/dev/null || return
+  echo "${stat##*) }" | awk '{ printf "%d+%d %d+%d", $12, $13, $14, $15 }'
+}
+
+# pid_of_comm NAME: the first process whose name (comm) is NAME, such as a kernel thread that
+# pgrep does not match.
+pid_of_comm() {
+  for c in /proc/[0-9]*/comm; do
+    read -r n <$c 2>/dev/null || continue
+    [ "$n" = "$1" ] || continue
+    c=${c#/proc/}
+    echo ${c%/comm}
+    return 0
+  done
+  return 1
+}

@@ -60,12 +60,19 @@ run() { # system
   src=/sys/block/zram0/mm_stat; [ $sys = trueno ] && src=$id
   tracer=; grep -q 'trueno\.trace=1' /proc/cmdline && { /tests/trace.sh $src & tracer=$!; }
   throttled0=$(awk '$1 == "pgscan_direct_throttle" {print $2}' /proc/vmstat)
+  cpu0=$(cpu_ticks)
+  kswapd=$(pid_of_comm kswapd0)
+  kswapd0=$(process_ticks $kswapd) shell0=$(process_ticks $$)
+  [ $sys = trueno ] && threads0=$(thread_ticks $DAEMON)
   t0=$(date +%s)
   swappable page-verify --passes 1 --corpus /dev/vda $mb >/tmp/pv.log 2>&1 &
   pv=$!
   wait_logged $pv /tmp/pv.log
   rc=$?
   took=$(($(date +%s) - t0))
+  cpu1=$(cpu_ticks)
+  kswapd1=$(process_ticks $kswapd) shell1=$(process_ticks $$)
+  [ $sys = trueno ] && threads1=$(thread_ticks $DAEMON)
   kill $sampler 2>/dev/null
   [ -n "$tracer" ] && kill $tracer
   # Direct reclaimers the kernel made wait for kswapd (throttle_direct_reclaim): the load's,
@@ -80,6 +87,11 @@ run() { # system
   verdict=pass
   [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] && [ $rerr = 0 ] || verdict=fail
   echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom, reclaim throttled $throttled time(s)"
+  # Where the time went: busy CPUs (the load's own work, compression, reclaim) or idle ones
+  # (waits); for trueno-zram, the daemon's threads' CPU time (ticks of 10 ms, before and after).
+  echo "guest:   cpu: $(cpu_spent "$cpu0" "$cpu1")"
+  echo "guest:   ticks (10 ms, user+system) kswapd0 $kswapd0 -> $kswapd1; the load (this shell's children) ${shell0#* } -> ${shell1#* }"
+  [ $sys = trueno ] && echo "guest:   daemon threads (10 ms ticks) before: $threads0" && echo "guest:   after: $threads1"
   grep -E 'corrupted|VERIFIED|ACCESS' /tmp/pv.log | head -4 | sed 's/^/guest:   /'
   [ $rc = 0 ] || { echo "guest:   the load exited with $rc; its last lines:"; tail -3 /tmp/pv.log | sed 's/^/guest:   /'; }
   [ $rerr = 0 ] || { echo "guest:   $rerr lines of read errors:"; dmesg | grep -m2 -E 'Read-error|op 0x0:\(READ\)' | sed 's/^/guest:   /'; }
