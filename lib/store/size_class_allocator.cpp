@@ -111,7 +111,7 @@ struct SizeClassAllocator::Segment {
     PageMap pages;          // objects touching each page, and its state
     std::uint64_t live_objects = 0;
     // Pages that lost their last object since trim_empty_pages last walked this segment: it
-    // walks only segments with some (or a class holding more reserve than its window).
+    // walks only segments with some (or every segment of a class flagged trim_every_segment).
     std::uint32_t emptied_since_trim = 0;
 };
 
