@@ -1,5 +1,6 @@
 #include "trueno/background_recompressor.hpp"
 #include "trueno/thread_name.hpp"
+#include "thread_cpu_time.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -11,7 +12,6 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
-#include <ctime>
 #include <limits>
 
 namespace trueno {
@@ -31,12 +31,6 @@ constexpr std::uint64_t kMinDriftPages = 64;
 // Retrain when a pass's gain falls this far below the gain right after the last training.
 constexpr double kDriftFactor = 0.9;
 constexpr std::uint64_t kMaxSeconds = 10ULL * 365 * 24 * 3600;
-
-double thread_cpu_seconds() {
-    std::timespec t{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -389,7 +383,7 @@ void BackgroundRecompressor::run_manual(std::stop_token stop, std::vector<Recomp
     RecompressReport total;
     std::string error;
     bool stopped = false;
-    const double cpu_start = thread_cpu_seconds();
+    const double cpu_start = store::thread_cpu_seconds();
     const std::uint64_t budget = steps.front().max_pages; // 0: no limit, shared by the steps
     for (const auto& step : steps) {
         // In batches, so removing the device need not wait for a whole device's worth. Each
@@ -409,7 +403,7 @@ void BackgroundRecompressor::run_manual(std::stop_token stop, std::vector<Recomp
             if (budget != 0) want = std::min(want, budget - total.tried);
             if (want == 0) break;
             options.max_pages = want;
-            const double before = thread_cpu_seconds();
+            const double before = store::thread_cpu_seconds();
             auto report = store_->recompress(options);
             if (!report) {
                 error = report.error().message;
@@ -418,12 +412,12 @@ void BackgroundRecompressor::run_manual(std::stop_token stop, std::vector<Recomp
             add_report(total, *report);
             step_tried += report->tried;
             if (report->tried < want || step_tried >= store_->page_count()) break;
-            batch = next_batch(report->tried, thread_cpu_seconds() - before, kMaxBatch);
+            batch = next_batch(report->tried, store::thread_cpu_seconds() - before, kMaxBatch);
         }
         if (stopped || !error.empty()) break;
     }
     if (!stopped) store_->compact(); // the replaced objects' memory goes back (see run_recompress_policy)
-    total.cpu_seconds = thread_cpu_seconds() - cpu_start;
+    total.cpu_seconds = store::thread_cpu_seconds() - cpu_start;
     std::lock_guard lock(mutex_);
     manual_.report = total;
     manual_.error = error;
@@ -436,7 +430,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
     const auto* named = find_recompress_policy(policy.policy);
     if (!named) return; // set_policy checked it
     const auto start = Clock::now();
-    const double cpu_start = thread_cpu_seconds();
+    const double cpu_start = store::thread_cpu_seconds();
     BackgroundPass pass;
     pass.ratio_before = ratio_of(store_->mm_stat());
     pass.marked_idle = store_->mark_idle(policy.age_seconds);
@@ -474,7 +468,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
     // Where the pass may be by now: pages/second within the rate, CPU time (training and
     // compaction included) within its share of the wall time.
     auto paced_seconds = [&] {
-        double wanted = (thread_cpu_seconds() - cpu_start) * 100.0 / policy.cpu_percent;
+        double wanted = (store::thread_cpu_seconds() - cpu_start) * 100.0 / policy.cpu_percent;
         if (policy.rate_pages != 0)
             wanted = std::max(wanted, static_cast<double>(pass.report.tried) / static_cast<double>(policy.rate_pages));
         return wanted;
@@ -489,7 +483,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
         options.max_pages = batch;
         options.group_pages = named->group_pages;
         options.dedup = named->dedup;
-        const double before = thread_cpu_seconds();
+        const double before = store::thread_cpu_seconds();
         auto report = store_->recompress(options);
         if (!report) {
             pass.note = report.error().message;
@@ -501,7 +495,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
             interrupted = true;
             break;
         }
-        batch = next_batch(report->tried, thread_cpu_seconds() - before, rate_cap);
+        batch = next_batch(report->tried, store::thread_cpu_seconds() - before, rate_cap);
     }
     if (!stop.stop_requested()) store_->compact();
 
@@ -526,7 +520,7 @@ void BackgroundRecompressor::run_pass(std::stop_token stop, const BackgroundPoli
     if (!interrupted && !pause(stop, paced_seconds() - seconds_since(start), generation)) interrupted = true;
     if (interrupted && pass.note.empty()) pass.note = stop.stop_requested() ? "stopped" : "interrupted";
 
-    pass.report.cpu_seconds = thread_cpu_seconds() - cpu_start;
+    pass.report.cpu_seconds = store::thread_cpu_seconds() - cpu_start;
     pass.seconds = seconds_since(start);
     pass.ratio_after = ratio_of(store_->mm_stat());
     std::lock_guard lock(mutex_);

@@ -7,23 +7,17 @@
 
 #include <array>
 #include <cstring>
-#include <ctime>
 
 #include "compressed_page_store.hpp"
 #include "dictionary_trainer.hpp"
 #include "recompress_filter.hpp"
+#include "thread_cpu_time.hpp"
 
 namespace trueno::store {
 
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
-
-double thread_cpu_seconds() {
-    std::timespec t{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 // Runs the calling thread as SCHED_IDLE for a scope (only when asked), restoring its policy.
 class IdleScheduling {

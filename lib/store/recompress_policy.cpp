@@ -1,9 +1,8 @@
 // The named recompression policies: points on the ratio / recompression-speed frontier,
 // measured with trueno-zram-bench --recompress (tests/bench/RECOMPRESSION.md).
 // A policy without a dictionary still adds a generation when run, as setting recomp_algorithm does.
-#include <ctime>
-
 #include "trueno/page_store.hpp"
+#include "thread_cpu_time.hpp"
 
 namespace trueno {
 
@@ -26,12 +25,6 @@ constexpr RecompressPolicy kPolicies[] = {
      "pages, identical pages shared"},
 };
 
-double thread_cpu_seconds() {
-    std::timespec t{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
-
 } // namespace
 
 std::span<const RecompressPolicy> recompress_policies() { return kPolicies; }
@@ -53,7 +46,7 @@ std::string recompress_policy_names() {
 
 Result<RecompressReport> run_recompress_policy(PageStore& store, const RecompressPolicy& policy,
                                                RecompressOptions options) {
-    const double cpu_start = thread_cpu_seconds();
+    const double cpu_start = store::thread_cpu_seconds();
     CodecParams params;
     params.level = policy.level;
     if (auto set = store.set_recomp_algorithm(options.priority, std::string(policy.algorithm), params);
@@ -71,7 +64,7 @@ Result<RecompressReport> run_recompress_policy(PageStore& store, const Recompres
     // The old objects leave holes all over the size classes; without compaction the memory
     // they held stays taken and the ratio would drop rather than rise.
     store.compact();
-    report->cpu_seconds = thread_cpu_seconds() - cpu_start;
+    report->cpu_seconds = store::thread_cpu_seconds() - cpu_start;
     return report;
 }
 

@@ -3,9 +3,9 @@
 #include "trueno/thread_name.hpp"
 
 #include "page_map.hpp"
+#include "thread_cpu_time.hpp"
 
 #include <sys/mman.h>
-#include <time.h>
 
 #include <algorithm>
 #include <bit>
@@ -95,9 +95,7 @@ std::vector<T> populated_capacity(std::size_t needed) {
 
 // The calling thread's CPU time (user and system), in microseconds.
 std::uint64_t thread_cpu_us() {
-    timespec now{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000;
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(thread_cpu_time()).count());
 }
 
 Handle make_handle(std::size_t class_index, std::uint64_t slot) {
