@@ -26,9 +26,20 @@ std::size_t round_up_to_page(std::size_t n)
 }
 
 // The queue's ring, torn down when the thread leaves: that also cancels anything outstanding.
+// Only this thread submits to it and reaps it, so the driver's completions (a new request is
+// task work queued to this thread) wait until the thread asks for completions, with no
+// interrupt of the thread meanwhile (DEFER_TASKRUN, as the kernel's ublk selftest server sets
+// it up). A kernel that refuses those flags (before 6.1) gets a plain ring.
 class Ring {
 public:
-    explicit Ring(unsigned entries) { rc_ = io_uring_queue_init(entries, &ring_, 0); }
+    explicit Ring(unsigned entries)
+    {
+        rc_ = io_uring_queue_init(entries, &ring_, kDeferredFlags);
+        if (rc_ == -EINVAL) {
+            rc_ = io_uring_queue_init(entries, &ring_, 0);
+            deferred_ = false;
+        }
+    }
     ~Ring()
     {
         if (rc_ == 0)
@@ -37,11 +48,15 @@ public:
     Ring(const Ring&) = delete;
     Ring& operator=(const Ring&) = delete;
     int status() const { return rc_; }
+    bool deferred() const { return deferred_; }
     io_uring& get() { return ring_; }
 
 private:
+    static constexpr unsigned kDeferredFlags =
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     io_uring ring_{};
     int rc_ = -1;
+    bool deferred_ = true;
 };
 
 // Moves exactly `length` bytes between a tag's buffer and the request (user copy); false on a
@@ -244,6 +259,10 @@ void IoQueue::run(std::promise<Status> armed)
                                                        std::strerror(-ring.status())));
         return;
     }
+    if (!ring.deferred())
+        spdlog::warn("queue {}: the kernel refused a deferred-completion ring (Linux 6.1 or later): "
+                     "each request interrupts this thread",
+                     config_.queue_id);
     for (unsigned tag = 0; tag < config_.depth; ++tag)
         queue_command(ring.get(), tag, true, 0);
     io_uring_sqe* poll = io_uring_get_sqe(&ring.get());
