@@ -4,11 +4,12 @@
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstdlib>
+
+#include "journal_sink.hpp"
 
 namespace trueno::service {
 
@@ -28,10 +29,13 @@ bool is_journal_stream(int fd, const char* journal_stream) {
 
 void setup_logging(const std::string& level) {
     std::shared_ptr<spdlog::logger> logger;
-    if (is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM"))) {
-        // Through stderr every line would get the unit's one priority, and journalctl -p err
-        // would find nothing. The journal stamps the time and the identifier itself.
-        logger = spdlog::systemd_logger_mt("trueno-zramd", "trueno-zramd");
+    auto journal = is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM"))
+                       ? JournalSink::open("trueno-zramd")
+                       : Result<std::shared_ptr<JournalSink>>(make_error(ENOENT, "not started with the journal"));
+    if (journal) {
+        // Each entry with its line's priority, so that journalctl -p err finds the errors. The
+        // journal stamps the time itself.
+        logger = std::make_shared<spdlog::logger>("trueno-zramd", *journal);
     } else {
         logger = spdlog::stderr_color_mt("trueno-zramd");
         logger->set_pattern("%H:%M:%S.%e %^%l%$: %v");

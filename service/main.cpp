@@ -10,7 +10,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <systemd/sd-daemon.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -34,6 +33,8 @@
 #include "standby.hpp"
 #include "supervisor_swap.hpp"
 #include "trueno/metrics/textfile_writer.hpp"
+#include "trueno/service_manager/activation.hpp"
+#include "trueno/service_manager/notify.hpp"
 #include "trueno/unique_fd.hpp"
 #include "trueno/varlink/server.hpp"
 #include "trueno/varlink/socket.hpp"
@@ -125,7 +126,7 @@ trueno::Result<UniqueFd> control_socket(const Options& options)
         return fd;
     }
     UniqueFd fd(options.listen_fd);
-    if (sd_is_socket_unix(fd.get(), SOCK_STREAM, /*listening=*/1, nullptr, 0) <= 0)
+    if (auto listening = trueno::service_manager::is_listening_unix_stream(fd.get()); !listening || !*listening)
         return trueno::make_error(EINVAL, "--listen-fd " + std::to_string(options.listen_fd) +
                                               " is not a listening AF_UNIX stream socket");
     // Handed down on purpose once; the next standby gets it the same way, nothing else does.
@@ -150,7 +151,7 @@ void notify_status(const trueno::service::UblkDeviceManager& manager, bool watch
                                std::to_string(orig >> 20) + " MiB stored in " + std::to_string(used >> 20) +
                                " MiB, ratio " + std::to_string(ratio).substr(0, 4) +
                                (watchdog ? "\nWATCHDOG=1" : "");
-    sd_notify(0, status.c_str());
+    (void)trueno::service_manager::notify(status); // a failure shows at READY=1, said once there
 }
 
 // kernel.shm_rmid_forced=1 destroys a process's System V segments when it exits: the stores
@@ -188,11 +189,12 @@ int serve(const Options& options)
         adopt_systemd_environment(options.standby_for);
     // The status timer too is made before any device is taken over: should it fail, the devices
     // are left waiting as they were.
-    std::uint64_t watchdog_usec = 0;
-    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    const auto watchdog_interval = trueno::service_manager::watchdog_interval();
+    const bool watchdog = watchdog_interval.has_value();
     auto period = std::chrono::milliseconds(2000);
-    if (watchdog)
-        period = std::min(period, std::chrono::milliseconds(std::max<std::uint64_t>(watchdog_usec / 2000, 100)));
+    if (watchdog) // pings at half the interval, at most every 100 ms
+        period = std::min(period, std::max(std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog_interval / 2),
+                                           std::chrono::milliseconds(100)));
     // Status lines for systemd, and the watchdog ping.
     auto timer = make_timer(period);
     if (!timer) {
@@ -201,7 +203,7 @@ int serve(const Options& options)
     }
 
     keep_segments_after_exit();
-    if (sd_booted() > 0)
+    if (trueno::service_manager::booted_with_systemd())
         for (const auto& note : trueno::service::keep_supervisors_out_of_swap())
             spdlog::warn("{}", note);
 
@@ -276,8 +278,8 @@ int serve(const Options& options)
         spdlog::warn("{}", trueno::kZswapWarning);
     // A standby that took over is the service's main process from now on (NotifyAccess=all).
     const std::string ready = options.standby_for > 0 ? "READY=1\nMAINPID=" + std::to_string(getpid()) : "READY=1";
-    if (const int r = sd_notify(0, ready.c_str()); r < 0)
-        spdlog::error("cannot tell systemd the daemon is ready: sd_notify: {}", std::strerror(-r));
+    if (auto sent = trueno::service_manager::notify(ready); !sent)
+        spdlog::error("cannot tell systemd the daemon is ready: {}", sent.error().message);
     notify_status(manager, watchdog);
 
     // Off by default. A bad path is an error in the log, not a reason to leave devices unserved:
@@ -320,7 +322,7 @@ int serve(const Options& options)
                 standby->maintain();
         }
     }
-    sd_notify(0, "STOPPING=1");
+    (void)trueno::service_manager::notify("STOPPING=1"); // systemd sees the exit all the same
     if (standby)
         standby->stop(); // before the devices are let go: they wait for the next daemon, not for it
     server.stop(); // no calls from here on

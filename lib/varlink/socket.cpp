@@ -6,10 +6,11 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 
 #include <cstring>
 #include <filesystem>
+
+#include "trueno/service_manager/activation.hpp"
 
 namespace trueno::varlink {
 
@@ -79,17 +80,19 @@ Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
 }
 
 Result<UniqueFd> systemd_listen_fd() {
-    const int n = sd_listen_fds(/*unset_environment=*/1);
-    if (n < 0) return errno_error(-n, "sd_listen_fds");
+    namespace sm = service_manager;
+    auto passed = sm::take_passed_sockets();
+    if (!passed) return passed.error();
+    const int n = *passed;
     if (n == 0) return UniqueFd();
     if (n > 1) {
-        for (int i = 0; i < n; ++i) ::close(SD_LISTEN_FDS_START + i);
+        for (int i = 0; i < n; ++i) ::close(sm::kListenFdsStart + i);
         return make_error(EINVAL, "systemd passed " + std::to_string(n) + " sockets, expected one");
     }
-    UniqueFd fd(SD_LISTEN_FDS_START);
-    const int r = sd_is_socket_unix(fd.get(), SOCK_STREAM, /*listening=*/1, nullptr, 0);
-    if (r < 0) return errno_error(-r, "sd_is_socket_unix");
-    if (r == 0) return make_error(EINVAL, "the socket systemd passed is not a listening AF_UNIX stream socket");
+    UniqueFd fd(sm::kListenFdsStart);
+    auto listening = sm::is_listening_unix_stream(fd.get());
+    if (!listening) return listening.error();
+    if (!*listening) return make_error(EINVAL, "the socket systemd passed is not a listening AF_UNIX stream socket");
     const int flags = ::fcntl(fd.get(), F_GETFL);
     if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0)
         return errno_error(errno, "fcntl(O_NONBLOCK) on the systemd socket");

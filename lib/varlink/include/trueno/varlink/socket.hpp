@@ -15,7 +15,7 @@ namespace trueno::varlink {
 // The fd is non-blocking and close-on-exec.
 Result<UniqueFd> listen_unix(const std::string& path, int backlog = 64);
 
-// The socket systemd passed by socket activation (sd_listen_fds), if exactly one AF_UNIX
+// The socket systemd passed by socket activation (the protocol of sd_listen_fds(3)), if exactly one AF_UNIX
 // stream socket was passed; an invalid fd when none was. EINVAL when what was passed is unusable.
 Result<UniqueFd> systemd_listen_fd();
 
