@@ -20,7 +20,9 @@ only=$(arg only)
 echo "guest: vm.watermark_scale_factor $(cat /proc/sys/vm/watermark_scale_factor), vm.page-cluster $(cat /proc/sys/vm/page-cluster), vm.swappiness $(cat /proc/sys/vm/swappiness), min_free_kbytes $(cat /proc/sys/vm/min_free_kbytes)"
 disk=$((1536 << 20))
 
-# mm_stat of the device under test, for the sampler: kernel zram's sysfs or our attribute.
+# mm_stat of the device under test: kernel zram's sysfs or our attribute. Read at the end only:
+# its mem_used_max is the peak. (A sampler that asked trueno-zramd every 0.5 s started a
+# varlink-call each time, a C++ process beside the load that kernel zram's cat is not.)
 mm_stat_of() { # system
   if [ $1 = kernel ]; then cat /sys/block/zram0/mm_stat; else attr $id mm_stat; fi
 }
@@ -52,9 +54,6 @@ run() { # system
   free_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
   mb=$((free_kb * fill / 100 / 1024))
   echo "guest: $sys: MemAvailable $free_kb kB, load $mb MB of corpus pages"
-  rm -f /tmp/peak
-  ( peak=0; while :; do u=$(mm_stat_of $sys 2>/dev/null | awk '{print $3}'); [ -n "$u" ] && [ "$u" -gt "$peak" ] && peak=$u && echo $peak >/tmp/peak; sleep 0.5; done ) &
-  sampler=$!
   # trueno.trace=1: mm_stat and swap-ins every second, for tests/bench/plot-swap-run
   # (tests/vm/swaptrace --from-log takes the trace out of the console log).
   src=/sys/block/zram0/mm_stat; [ $sys = trueno ] && src=$id
@@ -73,7 +72,6 @@ run() { # system
   cpu1=$(cpu_ticks)
   kswapd1=$(process_ticks $kswapd) shell1=$(process_ticks $$)
   [ $sys = trueno ] && threads1=$(thread_ticks $DAEMON)
-  kill $sampler 2>/dev/null
   [ -n "$tracer" ] && kill $tracer
   # Direct reclaimers the kernel made wait for kswapd (throttle_direct_reclaim): the load's,
   # and the refill thread's (up to a second each, unless a write interrupts it).
@@ -83,7 +81,7 @@ run() { # system
   werr=$(dmesg | grep -c -E 'critical space allocation error|Write-error on swap-device')
   rerr=$(dmesg | grep -c -E 'Read-error on swap-device|op 0x0:\(READ\)')
   phases=$(sed -n 's/page-verify: PHASES //p' /tmp/pv.log)
-  peak=$(cat /tmp/peak 2>/dev/null)
+  peak=$(echo "$stat" | awk '{print $5}') # mem_used_max
   verdict=pass
   [ $rc = 0 ] && [ $oom = 0 ] && [ $werr = 0 ] && [ $rerr = 0 ] || verdict=fail
   echo "guest: RESULT $sys $verdict: ${took} s ($phases), peak mem_used_total $((${peak:-0} >> 20)) MiB, mm_stat $stat, write errors $werr, OOM kills $oom, reclaim throttled $throttled time(s)"
