@@ -65,4 +65,9 @@ const CodecInfo* find_codec(std::string_view name);
 // for a codec without one: EINVAL saying what is allowed.
 Result<std::unique_ptr<Codec>> make_codec(std::string_view name, const CodecParams& params = {});
 
+// An address in the code of every shared library the codecs and page hashing run (lz4, zstd,
+// xxhash, lzo, zlib), for a process that must keep that code resident: a page of a decoder
+// first run under memory pressure would otherwise be read from disk on the swap-in path.
+std::vector<const void*> codec_library_code();
+
 } // namespace trueno
