@@ -112,6 +112,7 @@ run() { # system
     echo 1 >/sys/block/zram0/reset
   else
     echo "guest: daemon $(grep -E '^(VmRSS|RssAnon|RssFile|RssShmem|VmLck)' /proc/$DAEMON/status | tr -s ' \t' ' ' | tr '\n' ' ')"
+    rss_top $DAEMON 10 | sed 's/^/guest:   after the load, rss kB /'
     echo "guest: debug_stat $(attr $id debug_stat | sed 's/\\n/ /g')"
     grep 'found no populated memory' /tmp/zramd.log | head -6 | sed 's/^/guest:   /'
     grep -E ' (error|critical): ' /tmp/zramd.log | head -8 | sed 's/^/guest:   /'
