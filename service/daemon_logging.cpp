@@ -29,13 +29,15 @@ bool is_journal_stream(int fd, const char* journal_stream) {
 
 void setup_logging(const std::string& level) {
     std::shared_ptr<spdlog::logger> logger;
-    auto journal = is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM"))
-                       ? JournalSink::open("trueno-zramd")
-                       : Result<std::shared_ptr<JournalSink>>(make_error(ENOENT, "not started with the journal"));
+    // Without the journal's own socket, stderr still reaches it (or the terminal), unprioritised.
+    std::shared_ptr<JournalSink> journal;
+    if (is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM")))
+        if (auto opened = JournalSink::open("trueno-zramd"))
+            journal = *opened;
     if (journal) {
         // Each entry with its line's priority, so that journalctl -p err finds the errors. The
         // journal stamps the time itself.
-        logger = std::make_shared<spdlog::logger>("trueno-zramd", *journal);
+        logger = std::make_shared<spdlog::logger>("trueno-zramd", journal);
     } else {
         logger = spdlog::stderr_color_mt("trueno-zramd");
         logger->set_pattern("%H:%M:%S.%e %^%l%$: %v");

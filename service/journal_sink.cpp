@@ -1,11 +1,12 @@
 #include "journal_sink.hpp"
 
+#include "trueno/unix_address.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 namespace trueno::service {
@@ -31,20 +32,14 @@ void append_field(std::string& entry, std::string_view key, std::string_view val
 }
 
 Result<UniqueFd> connect_journal(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof(addr.sun_path))
-        return make_error(EINVAL, "journal socket path too long: " + path);
-    std::memcpy(addr.sun_path, path.data(), path.size());
+    auto address = unix_address(path);
+    if (!address)
+        return make_error(address.error().code, "journal socket: " + address.error().message);
     UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        const int e = errno;
-        return make_error(e, std::string("socket(AF_UNIX, SOCK_DGRAM): ") + std::strerror(e));
-    }
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-        const int e = errno;
-        return make_error(e, "cannot connect to the journal at " + path + ": " + std::strerror(e));
-    }
+    if (!fd)
+        return errno_error(errno, "socket(AF_UNIX, SOCK_DGRAM)");
+    if (::connect(fd.get(), address->get(), address->length) != 0)
+        return errno_error(errno, "cannot connect to the journal at " + path);
     return fd;
 }
 
@@ -91,8 +86,7 @@ Status JournalSink::send(const std::string& entry) {
     if (::send(fd_.get(), entry.data(), entry.size(), MSG_NOSIGNAL) ==
         static_cast<ssize_t>(entry.size()))
         return {};
-    const int e = errno;
-    return make_error(e, std::strerror(e));
+    return errno_error(errno, "send to the journal at " + socket_);
 }
 
 void JournalSink::sink_it_(const spdlog::details::log_msg& msg) {

@@ -192,7 +192,7 @@ int serve(const Options& options)
     const auto watchdog_interval = trueno::service_manager::watchdog_interval();
     const bool watchdog = watchdog_interval.has_value();
     auto period = std::chrono::milliseconds(2000);
-    if (watchdog) // pings at half the interval, at most every 100 ms
+    if (watchdog) // pings at half the interval, no more often than every 100 ms
         period = std::min(period, std::max(std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog_interval / 2),
                                            std::chrono::milliseconds(100)));
     // Status lines for systemd, and the watchdog ping.

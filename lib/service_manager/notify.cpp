@@ -2,6 +2,7 @@
 
 #include "number.hpp"
 #include "trueno/unique_fd.hpp"
+#include "trueno/unix_address.hpp"
 
 #include <cerrno>
 #include <cstddef>
@@ -10,7 +11,6 @@
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 namespace trueno::service_manager {
@@ -20,33 +20,19 @@ Result<bool> notify(std::string_view state) {
     if (name == nullptr || *name == '\0')
         return false;
     const std::string_view path(name);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if ((path[0] != '/' && path[0] != '@') ||
-        path.size() > sizeof(addr.sun_path) - (path[0] == '/' ? 1 : 0))
-        return make_error(EINVAL,
-                          "NOTIFY_SOCKET is not an AF_UNIX socket path or abstract name: \"" +
-                              std::string(path) + "\"");
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    if (path[0] == '@')
-        addr.sun_path[0] = '\0'; // abstract: the name's length is the address's, no terminator
-    const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
-                                               (path[0] == '/' ? 1 : 0));
+    auto address = unix_address(path, /*allow_abstract=*/true);
+    if (!address)
+        return make_error(address.error().code, "NOTIFY_SOCKET: " + address.error().message);
 
     UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        const int e = errno;
-        return make_error(e, std::string("socket(AF_UNIX, SOCK_DGRAM): ") + std::strerror(e));
-    }
+    if (!fd)
+        return errno_error(errno, "socket(AF_UNIX, SOCK_DGRAM)");
     // The service manager reads the sender's credentials from the socket (SO_PASSCRED), so the
     // datagram needs none of its own.
     const ssize_t sent = ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
-                                  reinterpret_cast<const sockaddr*>(&addr), length);
-    if (sent < 0) {
-        const int e = errno;
-        return make_error(e, "cannot send to NOTIFY_SOCKET " + std::string(path) + ": " +
-                                 std::strerror(e));
-    }
+                                  address->get(), address->length);
+    if (sent < 0)
+        return errno_error(errno, "cannot send to NOTIFY_SOCKET " + std::string(path));
     if (static_cast<std::size_t>(sent) != state.size())
         return make_error(EMSGSIZE,
                           "NOTIFY_SOCKET " + std::string(path) + " took part of the message");

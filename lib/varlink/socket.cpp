@@ -1,33 +1,20 @@
 // AF_UNIX socket set-up for the varlink service and its clients.
 #include "trueno/varlink/socket.hpp"
 
+#include "trueno/service_manager/activation.hpp"
+#include "trueno/unix_address.hpp"
+
+#include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
-#include <cstring>
-#include <filesystem>
-
-#include "trueno/service_manager/activation.hpp"
-
 namespace trueno::varlink {
 
 namespace {
-
-Result<sockaddr_un> unix_address(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.empty()) return make_error(EINVAL, "socket path is empty");
-    if (path.size() >= sizeof(addr.sun_path))
-        return make_error(ENAMETOOLONG, "socket path " + path + " is longer than " +
-                                            std::to_string(sizeof(addr.sun_path) - 1) + " bytes");
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    return addr;
-}
-
-Error errno_error(int code, const std::string& what) { return make_error(code, what + ": " + errno_text(code)); }
 
 // mkdir -p of the socket's parent; directories made here get 0755 whatever the umask.
 Status make_parent_directories(const std::string& path) {
@@ -46,11 +33,6 @@ Status make_parent_directories(const std::string& path) {
 
 } // namespace
 
-std::string errno_text(int code) {
-    const char* name = strerrorname_np(code);
-    return std::string(name ? name : std::to_string(code).c_str()) + " (" + std::strerror(code) + ")";
-}
-
 Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
     auto addr = unix_address(path);
     if (!addr) return addr.error();
@@ -60,18 +42,18 @@ Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return errno_error(errno, "socket(AF_UNIX)");
 
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
+    if (::bind(fd.get(), addr->get(), addr->length) != 0) {
         if (errno != EADDRINUSE) return errno_error(errno, "cannot bind " + path);
         // Something is at the path: a live service answers a connect, a stale socket does not.
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
             return make_error(EADDRINUSE, "cannot bind " + path + ": a file that is not a socket is in the way");
         UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) == 0)
+        if (probe && ::connect(probe.get(), addr->get(), addr->length) == 0)
             return make_error(EADDRINUSE, "cannot bind " + path + ": another process is serving it");
         if (::unlink(path.c_str()) != 0 && errno != ENOENT)
             return errno_error(errno, "cannot remove stale socket " + path);
-        if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0)
+        if (::bind(fd.get(), addr->get(), addr->length) != 0)
             return errno_error(errno, "cannot bind " + path);
     }
     if (::chmod(path.c_str(), 0666) != 0) return errno_error(errno, "cannot chmod 0666 " + path);
@@ -112,7 +94,7 @@ Result<UniqueFd> connect_unix(const std::string& path, std::chrono::milliseconds
         return errno_error(errno, "setsockopt(SO_SNDTIMEO)");
     int r;
     do {
-        r = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
+        r = ::connect(fd.get(), addr->get(), addr->length);
     } while (r != 0 && errno == EINTR);
     if (r != 0) {
         const int err = errno;

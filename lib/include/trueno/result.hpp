@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
@@ -17,6 +18,19 @@ struct Error {
 };
 
 inline Error make_error(int code, std::string message) { return Error{code, std::move(message)}; }
+
+// "ENOENT (No such file or directory)": the name a reader can search for, and its text.
+inline std::string errno_text(int code) {
+    const char* name = strerrorname_np(code);
+    return std::string(name ? name : std::to_string(code).c_str()) + " (" + std::strerror(code) +
+           ")";
+}
+
+// A failed system call's error: "what: ENOENT (No such file or directory)". Pass errno as
+// `code` (read before anything else can change it).
+inline Error errno_error(int code, const std::string& what) {
+    return make_error(code, what + ": " + errno_text(code));
+}
 
 template <typename T, typename E = Error> class [[nodiscard]] Result {
 public:

@@ -33,7 +33,4 @@ struct PeerCredentials {
 // SO_PEERCRED; ENOTSOCK etc. on failure.
 Result<PeerCredentials> peer_credentials(int fd);
 
-// "ENOENT (No such file or directory)"-style text for messages.
-std::string errno_text(int code);
-
 } // namespace trueno::varlink
