@@ -114,7 +114,10 @@ kill_to_standby() {
     pause 0.1
     i=$((i + 1))
   done
-  echo "guest: the standby (pid $heir) did not take over within 60 s"
+  echo "guest: the standby (pid $heir) did not take over within 60 s; where it waits:"
+  # Where each daemon thread (the killed one, should it still exist, and its heir) waits, the
+  # block layer's view, memory and the blocked tasks, and the daemon's log.
+  /tests/hangwatch.sh 0
   return 1
 }
 
