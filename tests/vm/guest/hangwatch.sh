@@ -5,7 +5,7 @@
 # hung VM says where it waits before the host's timeout ends it. A process of its own (exec'd, so its memory is charged to the
 # no-swap cgroup) that sleeps in a builtin and forks nothing: it must still run when memory is
 # gone and the swap device's server is dead.
-mkfifo /tmp/.hangwatch 2>/dev/null
+[ -p /tmp/.hangwatch ] || mkfifo /tmp/.hangwatch 2>/dev/null # no fork when it exists: sourced by a test whose memory is gone
 exec 3<>/tmp/.hangwatch
 read -t "$1" _ <&3
 echo "guest: hang watch: the test still runs after $1 s; memory, tasks and the daemon's log follow"
