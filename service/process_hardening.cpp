@@ -24,8 +24,7 @@
 namespace trueno::service {
 namespace {
 
-std::string failure(const std::string& what)
-{
+std::string failure(const std::string& what) {
     return what + ": " + std::strerror(errno);
 }
 
@@ -73,8 +72,7 @@ int lock_object_if_wanted(dl_phdr_info* object, size_t, void* data) {
 
 } // namespace
 
-std::vector<std::string> harden_for_swap(bool start_realtime)
-{
+std::vector<std::string> harden_for_swap(bool start_realtime) {
     std::vector<std::string> warnings;
     // First, before this process allocates anything: every thread is an I/O flusher (threads
     // inherit it). A daemon started while its devices' server is dead must not write swap to
@@ -91,8 +89,8 @@ std::vector<std::string> harden_for_swap(bool start_realtime)
     // hung with the refill thread in such an mprotect and both queue threads faulting behind it.
     // One arena (brk-grown, 2 MiB of slack a growth, returned only past 16 MiB of free top) and
     // blocks up to 32 MiB (a store's largest bookkeeping vectors) from it rather than mmap.
-    if (mallopt(M_ARENA_MAX, 1) != 1 || mallopt(M_TOP_PAD, 2 << 20) != 1 ||
-        mallopt(M_TRIM_THRESHOLD, 16 << 20) != 1 || mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1)
+    // A standby's reserve relies on it too (standby.hpp).
+    if (!keep_heap_in_place())
         warnings.push_back("mallopt: the heap keeps glibc's defaults");
     // Every page of the daemon, once touched, must stay resident: a fault that needs swap-in
     // from the device this process serves would never complete. MCL_ONFAULT locks pages as they
@@ -134,15 +132,18 @@ std::vector<std::string> harden_for_swap(bool start_realtime)
     return warnings;
 }
 
-bool enter_startup_priority()
-{
+bool keep_heap_in_place() {
+    return mallopt(M_ARENA_MAX, 1) == 1 && mallopt(M_TOP_PAD, 2 << 20) == 1 &&
+           mallopt(M_TRIM_THRESHOLD, 16 << 20) == 1 && mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+}
+
+bool enter_startup_priority() {
     sched_param param{};
     param.sched_priority = 1;
     return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0;
 }
 
-void leave_startup_priority()
-{
+void leave_startup_priority() {
     sched_param param{};
     (void)sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &param);
 }

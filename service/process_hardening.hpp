@@ -13,6 +13,11 @@ namespace trueno::service {
 // leave_startup_priority() (a standby starts without: enter_startup_priority says why).
 std::vector<std::string> harden_for_swap(bool start_realtime);
 
+// The heap settings harden_for_swap makes (one arena, grown with slack, blocks up to 32 MiB
+// from it, given back only past 16 MiB free at its top): memory freed stays in the heap for
+// the next allocation. False if glibc refused one. Exposed for tests of what relies on it.
+bool keep_heap_in_place();
+
 // Back to SCHED_OTHER for the main thread (the control loop), once its devices are served.
 void leave_startup_priority();
 

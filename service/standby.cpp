@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -90,30 +91,49 @@ Result<StandbyWait> wait_for_server(pid_t server, int stop_fd) {
     }
 }
 
+namespace {
+
+// One write a page, with a value no same-page merging could fold: resident, and locked
+// (mlockall's MCL_ONFAULT locks what is touched).
+void touch_pages(unsigned char* p, std::size_t bytes) {
+    for (std::size_t off = 0; off < bytes; off += 4096)
+        static_cast<volatile unsigned char*>(p)[off] = static_cast<unsigned char>(off >> 12 | 1);
+}
+
+} // namespace
+
 StandbyBallast::StandbyBallast(std::size_t bytes) {
     if (bytes == 0)
         return;
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+    const std::size_t heap_bytes = bytes / 2 & ~std::size_t{4095};
+    heap_.reset(new (std::nothrow) unsigned char[heap_bytes]);
+    if (heap_) {
+        touch_pages(heap_.get(), heap_bytes);
+        heap_size_ = heap_bytes;
+    } else {
+        spdlog::warn("standby: cannot hold {} kB in the heap for the take-over", heap_bytes >> 10);
+    }
+    const std::size_t map_bytes = bytes - heap_bytes;
+    void* p = mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED) {
-        spdlog::warn("standby: cannot hold {} MiB for the take-over: {}", bytes >> 20,
-                     std::strerror(errno));
+        spdlog::warn("standby: cannot hold {} kB for the take-over's kernel memory: {}",
+                     map_bytes >> 10, std::strerror(errno));
         return;
     }
-    // Locked (mlockall's MCL_ONFAULT locks what is touched) and really there: one write a page,
-    // with a value that no same-page merging could fold.
-    for (std::size_t off = 0; off < bytes; off += 4096)
-        static_cast<volatile unsigned char*>(p)[off] = static_cast<unsigned char>(off >> 12 | 1);
-    (void)mlock(p, bytes);
-    base_ = p;
-    size_ = bytes;
+    touch_pages(static_cast<unsigned char*>(p), map_bytes);
+    (void)mlock(p, map_bytes);
+    mapped_ = p;
+    mapped_size_ = map_bytes;
 }
 
 void StandbyBallast::release() {
-    if (base_ == nullptr)
-        return;
-    (void)munmap(base_, size_);
-    base_ = nullptr;
+    heap_.reset(); // into the heap's free memory, where the take-over's allocations find it
+    heap_size_ = 0;
+    if (mapped_ != nullptr)
+        (void)munmap(mapped_, mapped_size_);
+    mapped_ = nullptr;
+    mapped_size_ = 0;
 }
 
 StandbyKeeper::StandbyKeeper(std::string exe, std::vector<std::string> daemon_args, int listen_fd)
@@ -155,8 +175,8 @@ void StandbyKeeper::reap_if_ended() {
 }
 
 std::chrono::seconds StandbyKeeper::back_off_after_failure() {
-    const auto back_off = std::min<std::chrono::seconds>(std::chrono::seconds(1u << std::min(failures_, 6u)),
-                                                         kLongestBackOff);
+    const auto back_off = std::min<std::chrono::seconds>(
+        std::chrono::seconds(1u << std::min(failures_, 6u)), kLongestBackOff);
     ++failures_;
     next_start_ = std::chrono::steady_clock::now() + back_off;
     return back_off;
