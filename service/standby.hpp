@@ -40,8 +40,8 @@ std::vector<std::string> standby_arguments(std::span<const std::string> daemon_a
 //   pages, already resident and locked, and races nobody for them;
 // - half mapped on its own and given back to the system for what the kernel allocates for the
 //   take-over (page tables of the store's mapping, rings, thread stacks, I/O buffers). Freed
-//   pages go to whoever allocates first: at 256 MB the load took them all once, and the
-//   take-over waited for memory for good (README, Known limits).
+//   pages go to whoever allocates first. At 256 MB take-overs still wait for memory for good
+//   about once in four or six runs, with or without this split (README, Known limits).
 class StandbyBallast {
 public:
     explicit StandbyBallast(std::size_t bytes);
