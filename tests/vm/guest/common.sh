@@ -115,15 +115,40 @@ kill_to_standby() {
     i=$((i + 1))
   done
   echo "guest: the standby (pid $heir) did not take over within 60 s; where it waits:"
-  # The blocked tasks' kernel stacks and memory first, by builtin writes alone: with memory
-  # gone, a fork here never returned (seen at 256 MB). Then, in this shell (no fork), the hang
-  # watch's report: where each daemon thread waits, the block layer's view, the daemon's log.
+  # By builtins alone: with memory gone, a fork here never returned (seen at 256 MB). First the
+  # standby's own threads (state, kernel stack) and the last steps its log names: the report
+  # that follows was once cut off before it reached them. Then the blocked tasks and memory
+  # (sysrq w, m) and, in this shell, the hang watch's report.
+  show_threads $heir
+  local line n=0
+  while read -r line; do
+    n=$((n + 1))
+    eval "log_$((n % 12))=\$line"
+  done </tmp/zramd.log
+  local k=$((n > 12 ? n - 11 : 1))
+  while [ $k -le $n ]; do
+    eval "echo \"zramd (last lines): \$log_$((k % 12))\""
+    k=$((k + 1))
+  done
   echo 8 >/proc/sysrq-trigger
   echo w >/proc/sysrq-trigger
   echo m >/proc/sysrq-trigger
   set -- 0
   . /tests/hangwatch.sh
   return 1
+}
+
+# show_threads PID: each thread's name, state, wait channel and kernel stack (builtins only).
+show_threads() {
+  local task tcomm stat wchan frame
+  for task in /proc/$1/task/*; do
+    read -r tcomm <$task/comm 2>/dev/null
+    read -r stat <$task/stat 2>/dev/null
+    read -r wchan <$task/wchan 2>/dev/null
+    set -- $stat
+    echo "thread: ${task#/proc/} $tcomm state $3 wchan ${wchan:-?} minflt ${10} utime ${14} stime ${15}"
+    [ -r $task/stack ] && while read -r frame; do echo "thread:   $frame"; done <$task/stack
+  done
 }
 
 # While the daemon is dead, a fork may have to reclaim, and reclaim then waits for the dead
