@@ -231,8 +231,26 @@ int serve(const Options& options)
     }
     if (options.standby_for > 0) {
         trueno::service::StandbyBallast ballast(std::size_t{options.standby_reserve_mb} << 20);
-        spdlog::info("standby ready, pid {}: takes over from pid {} when it ends", getpid(), options.standby_for);
-        auto waited = trueno::service::wait_for_server(options.standby_for, signal_fd->get());
+        // A spare thread, its ring made, for every queue it would take over (ublk/
+        // spare_queue_threads.hpp says why), kept up with the devices the server adds meanwhile.
+        std::size_t spares = manager.prepare_takeover(options.standby_for);
+        if (!manager.takeover_prepared(std::chrono::seconds(10)))
+            spdlog::warn(
+                "standby pid {}: its spare queue threads are not ready after 10 s (memory is "
+                "short?); a take-over starts its own meanwhile",
+                getpid());
+        spdlog::info(
+            "standby ready, pid {}: takes over from pid {} when it ends ({} queue thread(s) ready)",
+            getpid(), options.standby_for, spares);
+        auto prepare = [&] {
+            const std::size_t now = manager.prepare_takeover(options.standby_for);
+            if (now != spares)
+                spdlog::info("standby pid {}: {} queue thread(s) ready for the take-over", getpid(),
+                             now);
+            spares = now;
+        };
+        auto waited = trueno::service::wait_for_server(options.standby_for, signal_fd->get(),
+                                                       std::chrono::milliseconds(2000), prepare);
         // It waited at normal priority (enter_startup_priority says why); realtime from here.
         if (options.realtime)
             (void)trueno::service::enter_startup_priority();
@@ -253,10 +271,11 @@ int serve(const Options& options)
     // First of all: devices an earlier daemon left have I/O waiting in the kernel.
     const auto recovery = manager.recover();
     if (recovery.recovered + recovery.waiting + recovery.deleted + recovery.stale_stores != 0)
-        spdlog::info("recovery: {} device(s) served again, {} left waiting, {} deleted, {} stale store(s) "
-                     "removed, in {} ms",
-                     recovery.recovered, recovery.waiting, recovery.deleted, recovery.stale_stores,
-                     recovery.took.count());
+        spdlog::info(
+            "recovery: {} device(s) served again, {} left waiting, {} deleted, {} stale store(s) "
+            "removed, in {} ms; {} queue(s) on threads and rings made ahead, {} spare(s) unused",
+            recovery.recovered, recovery.waiting, recovery.deleted, recovery.stale_stores,
+            recovery.took.count(), recovery.spare_queues, recovery.spares_unused);
     if (options.standby_for > 0)
         spdlog::info("standby pid {}: the take-over allocated {} kB (--standby-reserve {} MiB)", getpid(),
                      trueno::service::anonymous_rss_growth_kb(takeover_rss_kb),

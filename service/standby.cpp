@@ -66,7 +66,8 @@ std::vector<std::string> standby_arguments(std::span<const std::string> daemon_a
     return args;
 }
 
-Result<StandbyWait> wait_for_server(pid_t server, int stop_fd) {
+Result<StandbyWait> wait_for_server(pid_t server, int stop_fd, std::chrono::milliseconds period,
+                                    const std::function<void()>& meanwhile) {
     UniqueFd pidfd(pidfd_open(server, 0));
     if (!pidfd) {
         if (errno == ESRCH)
@@ -77,12 +78,21 @@ Result<StandbyWait> wait_for_server(pid_t server, int stop_fd) {
     // the server is this process's parent for as long as it lives.
     if (getppid() != server)
         return StandbyWait::server_gone;
+    const bool periodic = meanwhile && period.count() > 0;
+    if (meanwhile)
+        meanwhile();
     for (;;) {
         pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
-        if (poll(fds, stop_fd >= 0 ? 2 : 1, -1) < 0) {
+        const int ready =
+            poll(fds, stop_fd >= 0 ? 2 : 1, periodic ? static_cast<int>(period.count()) : -1);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             return make_error(errno, std::string("poll: ") + std::strerror(errno));
+        }
+        if (ready == 0) {
+            meanwhile();
+            continue;
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
             return StandbyWait::server_gone;

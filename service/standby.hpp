@@ -15,6 +15,7 @@
 #include "trueno/unique_fd.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,9 +40,11 @@ std::vector<std::string> standby_arguments(std::span<const std::string> daemon_a
 //   largest allocation, the store's bookkeeping (2.2-2.4 MB measured, README), reuses those
 //   pages, already resident and locked, and races nobody for them;
 // - half mapped on its own and given back to the system for what the kernel allocates for the
-//   take-over (page tables of the store's mapping, rings, thread stacks, I/O buffers). Freed
-//   pages go to whoever allocates first. At 256 MB take-overs still wait for memory for good
-//   about once in four or six runs, with or without this split (README, Known limits).
+//   take-over (page tables of the store's mapping, the descriptors' mapping, I/O buffers).
+//   Freed pages go to whoever allocates first.
+// The queue threads and their rings are not made at the take-over at all: the standby keeps
+// them ready while it waits (ublk/spare_queue_threads.hpp). Before that, take-overs at 256 MB
+// waited for good about once in five runs, with or without this split (README, Known limits).
 class StandbyBallast {
 public:
     explicit StandbyBallast(std::size_t bytes);
@@ -67,8 +70,12 @@ enum class StandbyWait {
 
 // In the standby: blocks until the process `server` has ended (a zombie counts), or stop_fd (a
 // signalfd) is readable. `server` is expected to be this process's parent: if it is not any
-// more, it has ended already. Errors (no pidfd_open) are returned, not thrown.
-Result<StandbyWait> wait_for_server(pid_t server, int stop_fd);
+// more, it has ended already. Meanwhile, at the start and then every `period`, runs
+// `meanwhile` (which must not throw): the standby prepares its take-over there. Errors (no
+// pidfd_open) are returned, not thrown.
+Result<StandbyWait> wait_for_server(pid_t server, int stop_fd,
+                                    std::chrono::milliseconds period = {},
+                                    const std::function<void()>& meanwhile = {});
 
 // In the serving daemon: its standby, started again (with a back-off) should it end.
 class StandbyKeeper {

@@ -304,10 +304,30 @@ void UblkDeviceManager::write_attribute_async(int id, const std::string& name, c
     it->second.attributes->write_async(name, value, std::move(done));
 }
 
+std::size_t UblkDeviceManager::prepare_takeover(pid_t server) {
+    std::map<unsigned, unsigned> wanted; // ring entries -> queues
+    try {
+        for (int id : ublk::existing_device_ids()) {
+            auto info = control_.device_info(static_cast<std::uint32_t>(id));
+            if (!info || static_cast<pid_t>(info->ublksrv_pid) != server ||
+                info->state == UBLK_S_DEV_DEAD || !(info->flags & UBLK_F_USER_RECOVERY))
+                continue;
+            wanted[info->queue_depth + 1u] +=
+                info->nr_hw_queues; // every tag's command and the exit poll
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("standby: cannot list the devices to take over: {}", e.what());
+        return spares_.size();
+    }
+    spares_.keep(wanted);
+    return spares_.size();
+}
+
 RecoveryReport UblkDeviceManager::recover()
 {
     const auto start = std::chrono::steady_clock::now();
     RecoveryReport report;
+    const std::size_t spares_before = spares_.size();
     for (int id : ublk::existing_device_ids()) {
         auto info = control_.device_info(static_cast<std::uint32_t>(id));
         if (!info)
@@ -329,6 +349,9 @@ RecoveryReport UblkDeviceManager::recover()
             ++report.stale_stores;
         }
     }
+    report.spares_unused = static_cast<unsigned>(spares_.size());
+    report.spare_queues = static_cast<unsigned>(spares_before - spares_.size());
+    spares_.keep({}); // what no queue took
     report.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     return report;
 }
@@ -371,7 +394,8 @@ void UblkDeviceManager::recover_device(int id, const ublksrv_ctrl_dev_info& info
     const double attached = seconds_since(start);
     const unsigned long attach_kb = anonymous_rss_growth_kb(anon_at_start);
     const unsigned long anon_attached = anonymous_rss_kb();
-    auto device = ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait, options_);
+    auto device =
+        ublk::UblkDevice::recover(control_, id, shared, kRecoveryWait, options_, &spares_);
     if (!device) {
         spdlog::critical("{}: recovery failed: {}. The device stays quiesced, its I/O waiting in the "
                          "kernel; restart trueno-zramd to try again",

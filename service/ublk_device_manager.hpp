@@ -9,6 +9,13 @@
 // only removed on request (remove(), the "reset" attribute).
 #pragma once
 
+#include "device_manager.hpp"
+#include "request_stall_watch.hpp"
+#include "ublk/control_device.hpp"
+#include "ublk/spare_queue_threads.hpp"
+#include "ublk/ublk_device.hpp"
+#include "zram_attributes.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -16,12 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <set>
-
-#include "device_manager.hpp"
-#include "request_stall_watch.hpp"
-#include "ublk/control_device.hpp"
-#include "ublk/ublk_device.hpp"
-#include "zram_attributes.hpp"
 
 namespace trueno::service {
 
@@ -36,6 +37,9 @@ struct RecoveryReport {
     unsigned waiting = 0;   // left quiesced: a store this binary cannot serve (see the log)
     unsigned deleted = 0;   // devices that never started, or that the kernel had stopped
     unsigned stale_stores = 0; // segments of devices that no longer exist, removed
+    unsigned spare_queues =
+        0; // queues served on a standby's spare threads (spare_queue_threads.hpp)
+    unsigned spares_unused = 0; // spares no queue took, ended
     std::chrono::milliseconds took{0};
 };
 
@@ -56,7 +60,18 @@ public:
     // left behind (its server dead, its store in shared memory), deletes devices that can
     // never serve again (never started, or stopped by the kernel), and removes store segments
     // whose device is gone.
+    // The queues run on the spare threads prepare_takeover() made, where it made them; the
+    // spares left over are ended.
     RecoveryReport recover();
+    // In a standby, while it waits (and again and again: the server may add or remove devices
+    // meanwhile): starts a spare queue thread, with its ring, for every queue of every device
+    // `server` serves that could be taken over, and ends spares no such queue needs. Returns
+    // the number of spares kept. Never throws.
+    std::size_t prepare_takeover(pid_t server);
+    // Waits (at most `patience`) until the spares prepare_takeover() started are ready.
+    bool takeover_prepared(std::chrono::milliseconds patience) const {
+        return spares_.wait_ready(patience);
+    }
     // Lets go of every device (a planned stop or restart): its queues stop, so the kernel
     // quiesces it and its I/O waits until the next trueno-zramd recovers it. The stores stay
     // attached: the caller exits without tearing them down.
@@ -86,6 +101,7 @@ private:
 
     ublk::ControlDevice& control_;
     ublk::DeviceOptions options_;
+    ublk::SpareQueueThreads spares_; // a standby's, for recover()
     mutable std::mutex mutex_;
     std::map<int, Entry> devices_; // started and served
     // Ids between ADD_DEV (or the EEXIST check of a requested id) and being served: calls on

@@ -1,20 +1,20 @@
 #include "io_queue.hpp"
-#include "trueno/thread_name.hpp"
-
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <new>
-
-#include <spdlog/spdlog.h>
 
 #include "io_flusher.hpp"
 #include "realtime.hpp"
 #include "request_handler.hpp"
+#include "spare_queue_threads.hpp"
+#include "stack_prefault.hpp"
+#include "trueno/thread_name.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace trueno::ublk {
 namespace {
@@ -24,40 +24,6 @@ std::size_t round_up_to_page(std::size_t n)
     const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     return (n + page - 1) / page * page;
 }
-
-// The queue's ring, torn down when the thread leaves: that also cancels anything outstanding.
-// Only this thread submits to it and reaps it, so the driver's completions (a new request is
-// task work queued to this thread) wait until the thread asks for completions, with no
-// interrupt of the thread meanwhile (DEFER_TASKRUN, as the kernel's ublk selftest server sets
-// it up). A kernel that refuses those flags (before 6.1) gets a plain ring.
-class Ring {
-public:
-    explicit Ring(unsigned entries)
-    {
-        rc_ = io_uring_queue_init(entries, &ring_, kDeferredFlags);
-        if (rc_ == -EINVAL) {
-            rc_ = io_uring_queue_init(entries, &ring_, 0);
-            deferred_ = false;
-        }
-    }
-    ~Ring()
-    {
-        if (rc_ == 0)
-            io_uring_queue_exit(&ring_);
-    }
-    Ring(const Ring&) = delete;
-    Ring& operator=(const Ring&) = delete;
-    int status() const { return rc_; }
-    bool deferred() const { return deferred_; }
-    io_uring& get() { return ring_; }
-
-private:
-    static constexpr unsigned kDeferredFlags =
-        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-    io_uring ring_{};
-    int rc_ = -1;
-    bool deferred_ = true;
-};
 
 // Moves exactly `length` bytes between a tag's buffer and the request (user copy); false on a
 // short or failed transfer.
@@ -77,22 +43,6 @@ template <typename Fn> bool transfer_all(Fn&& fn, std::byte* data, std::size_t l
 
 // The poll on the exit eventfd; tags are below UBLK_MAX_QUEUE_DEPTH.
 constexpr std::uint64_t kExitTag = ~std::uint64_t{0};
-
-// How much of a queue thread's stack is made resident before it serves: well over what the
-// request path uses (a codec's state on the stack, a few KiB of frames).
-constexpr std::size_t kStackPrefaultBytes = 256 * 1024;
-
-// Writes to every page of the next kStackPrefaultBytes of this thread's stack. Under
-// mlockall(MCL_FUTURE | MCL_ONFAULT) a thread stack is populated only as it is touched; a
-// first touch deeper than before, in a thread that may not reclaim with I/O, would fault and
-// stall at the min watermark. Touched now, the pages are resident and locked for good.
-[[gnu::noinline]] void prefault_stack()
-{
-    volatile std::byte area[kStackPrefaultBytes];
-    for (std::size_t i = 0; i < kStackPrefaultBytes; i += 1024)
-        area[i] = std::byte{0};
-    (void)area[0]; // a volatile read: the stores above are not dead
-}
 
 } // namespace
 
@@ -155,11 +105,20 @@ IoQueue::~IoQueue()
         munmap(const_cast<ublksrv_io_desc*>(descriptors_), descriptors_bytes_);
 }
 
-std::future<Status> IoQueue::start()
-{
-    std::promise<Status> armed;
-    auto future = armed.get_future();
-    thread_ = std::thread([this, p = std::move(armed)]() mutable { run(std::move(p)); });
+std::future<Status> IoQueue::start(SpareQueueThreads* spares) {
+    auto armed = std::make_shared<std::promise<Status>>();
+    auto future = armed->get_future();
+    const unsigned entries = config_.depth + 1; // every tag's command and the exit poll
+    if (spares) {
+        SpareQueueThreads::Job job = [this, armed](QueueRing ring) {
+            run(*armed, std::move(ring));
+        };
+        if (auto thread = spares->run(entries, job)) {
+            thread_ = std::move(*thread);
+            return future;
+        }
+    }
+    thread_ = std::thread([this, armed] { run(*armed, QueueRing()); });
     return future;
 }
 
@@ -244,15 +203,16 @@ int IoQueue::serve(unsigned tag)
     return result;
 }
 
-void IoQueue::run(std::promise<Status> armed)
-{
+void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
     name_this_thread("tz-queue-" + std::to_string(config_.queue_id));
     prefault_stack();
     // Allocations on this thread must not recurse into swap I/O served by this very thread.
     service::become_io_flusher("queue " + std::to_string(config_.queue_id));
     if (config_.realtime)
         service::become_realtime("queue " + std::to_string(config_.queue_id));
-    Ring ring(config_.depth + 1); // every tag's command and the exit poll
+    // A spare thread brings its ring, made ahead (spare_queue_threads.hpp says why).
+    if (ring.status() != 0 || ring.entries() != config_.depth + 1)
+        ring = QueueRing(config_.depth + 1); // every tag's command and the exit poll
     if (ring.status() < 0) {
         armed.set_value(make_error(-ring.status(), "io_uring_queue_init for queue " +
                                                        std::to_string(config_.queue_id) + ": " +

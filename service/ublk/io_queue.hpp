@@ -5,23 +5,25 @@
 // (request_exit: the kernel then quiesces the device and keeps its I/O for the next server).
 #pragma once
 
-#include <liburing.h>
+#include "queue_ring.hpp"
+#include "trueno/page_store.hpp"
+#include "trueno/result.hpp"
+#include "ublk_uapi.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <liburing.h>
 #include <memory>
 #include <span>
 #include <thread>
 #include <vector>
 
-#include "trueno/page_store.hpp"
-#include "trueno/result.hpp"
-#include "ublk_uapi.hpp"
-
 namespace trueno::ublk {
+
+class SpareQueueThreads;
 
 struct QueueConfig {
     unsigned queue_id = 0;
@@ -49,9 +51,10 @@ public:
     IoQueue(const IoQueue&) = delete;
     IoQueue& operator=(const IoQueue&) = delete;
 
-    // Starts the thread. The result is ready once every tag has a FETCH_REQ outstanding (then
-    // START_DEV may be sent) or the queue failed to arm.
-    std::future<Status> start();
+    // Starts the thread, or takes one of `spares` (a standby's, ready with its ring). The result
+    // is ready once every tag has a FETCH_REQ outstanding (then START_DEV may be sent) or the
+    // queue failed to arm.
+    std::future<Status> start(SpareQueueThreads* spares = nullptr);
     // Waits for the thread; it ends when the kernel aborts the fetches (STOP_DEV) or after
     // request_exit().
     void join();
@@ -64,7 +67,7 @@ public:
 
 private:
     IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store);
-    void run(std::promise<Status> armed);
+    void run(std::promise<Status>& armed, QueueRing ring);
     bool queue_command(io_uring& ring, unsigned tag, bool fetch_only, int result);
     int serve(unsigned tag);
 

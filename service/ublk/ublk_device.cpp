@@ -161,8 +161,8 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int 
     return device;
 }
 
-Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info)
-{
+Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info,
+                                SpareQueueThreads* spares) {
     store_ = std::move(store);
     auto fd = open_char_device(id_);
     if (!fd)
@@ -184,7 +184,7 @@ Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_
         if (!queue)
             return queue.error();
         queues_.push_back(std::move(queue.value()));
-        armed.push_back(queues_.back()->start());
+        armed.push_back(queues_.back()->start(spares));
     }
     for (auto& f : armed)
         if (auto st = f.get(); !st)
@@ -210,10 +210,10 @@ Status UblkDevice::start(std::shared_ptr<PageStore> store)
 }
 
 Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, int id,
-                                                         std::shared_ptr<PageStore> store,
-                                                         std::chrono::milliseconds wait,
-                                                         const DeviceOptions& options)
-{
+                                                        std::shared_ptr<PageStore> store,
+                                                        std::chrono::milliseconds wait,
+                                                        const DeviceOptions& options,
+                                                        SpareQueueThreads* spares) {
     // The kernel quiesces the device once the dead server's ring is gone, and lets a new
     // server in once its char device is closed too: until then START_USER_RECOVERY is EBUSY.
     const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -247,7 +247,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     device->user_copy_ = (info->flags & UBLK_F_USER_COPY) != 0;
     // From here on the device is ours to serve; if that fails, it stays quiesced (never
     // removed: its data is in the store) for the next attempt.
-    if (auto st = device->start_queues(std::move(store), *info); !st) {
+    if (auto st = device->start_queues(std::move(store), *info, spares); !st) {
         device->release();
         return st.error();
     }

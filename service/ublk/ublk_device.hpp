@@ -54,11 +54,13 @@ public:
     // Serves the store (of the size given to add) and adds /dev/ublkbN.
     Status start(std::shared_ptr<PageStore> store);
     // Takes over device `id` whose server is gone (state QUIESCED, or LIVE until the kernel
-    // noticed), serving `store`: waits up to `wait` for the kernel to let it be recovered.
+    // noticed), serving `store`: waits up to `wait` for the kernel to let it be recovered. Its
+    // queues run on `spares` where it has them ready (a standby's: spare_queue_threads.hpp).
     static Result<std::unique_ptr<UblkDevice>> recover(ControlDevice& control, int id,
-                                                        std::shared_ptr<PageStore> store,
-                                                        std::chrono::milliseconds wait,
-                                                        const DeviceOptions& options);
+                                                       std::shared_ptr<PageStore> store,
+                                                       std::chrono::milliseconds wait,
+                                                       const DeviceOptions& options,
+                                                       SpareQueueThreads* spares = nullptr);
     ~UblkDevice(); // a started device is released (left to the next server), never removed
     UblkDevice(const UblkDevice&) = delete;
     UblkDevice& operator=(const UblkDevice&) = delete;
@@ -84,7 +86,8 @@ private:
     UblkDevice(ControlDevice& control, int id);
     // Opens the char device and starts one queue per hardware queue, each with a fetch
     // outstanding on every tag.
-    Status start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info);
+    Status start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info,
+                        SpareQueueThreads* spares = nullptr);
 
     ControlDevice& control_;
     int id_;

@@ -94,6 +94,7 @@ done
 echo "guest: $total kills; object_stat $(attr $id object_stat); mm_stat $(attr $id mm_stat | tr -s ' ')"
 echo "guest: restart times: $(grep -o 'serving again after [0-9.]* s' /tmp/zramd.log | awk '{print $4}' | tr '\n' ' ')"
 echo "guest: what each take-over allocated (kB, RssAnon growth): $(grep -o 'the take-over allocated [0-9]* kB' /tmp/zramd.log | awk '{print $4}' | tr '\n' ' ')"
+echo "guest: queues served on threads and rings made ahead, at each take-over: $(grep -o '[0-9]* queue(s) on threads and rings made ahead' /tmp/zramd.log | awk '{print $1}' | tr '\n' ' ')"
 echo "guest: store pages mapped at each take-over before serving: $(grep -o '[0-9]* resident pages mapped before serving[^;]*' /tmp/zramd.log | awk '{print $1}' | tr '\n' ' ')"
 grep -q 'resident pages mapped before serving (' /tmp/zramd.log &&
   echo "guest: some could not be mapped: $(grep -m1 -o '[0-9]* resident pages mapped before serving ([^)]*)' /tmp/zramd.log)"
