@@ -106,7 +106,8 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
 
     std::unique_ptr<CompressedPageStore> store(
         new CompressedPageStore(std::move(*arena), config.algorithm, config.params, std::move(pool.value())));
-    if (auto st = store->prepare_for_io(config); !st) return st.error();
+    if (auto st = store->prepare_for_io(config, false); !st)
+        return st.error();
     return std::unique_ptr<PageStore>(std::move(store));
 }
 
@@ -152,7 +153,8 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::attach(std::int32_t key,
         store->takeover_mapping_ = {mapped->mapped_pages, mapped->unmapped_pages};
     }
     store->header_.attaches.add(1);
-    if (auto st = store->prepare_for_io(runtime); !st) return st.error();
+    if (auto st = store->prepare_for_io(runtime, true); !st)
+        return st.error();
     return std::unique_ptr<PageStore>(std::move(store));
 }
 
@@ -171,7 +173,7 @@ CompressedPageStore::CompressedPageStore(Arena arena, std::string algorithm, Cod
       failed_reads_(header_.failed_reads), failed_writes_(header_.failed_writes),
       invalid_io_(header_.invalid_io), notify_free_(header_.notify_free) {}
 
-Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
+Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime, bool taken_over) {
     if (!runtime.never_fault_on_io) return {};
     // See StoreConfig: nothing on the I/O path may fault. The header (counters) and the whole
     // slot table (16 bytes per page, as kernel zram's table) are faulted in now.
@@ -190,7 +192,7 @@ Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime) {
             : reserve_budget_bytes(physical_memory_bytes(), allocator_->limit_pages() * kPageSize);
     allocator_->enable_reserve(std::max<std::uint32_t>(1, runtime.reserve_pages_per_class),
                                runtime.refill_thread, runtime.refill_thread_setup,
-                               std::max<std::uint64_t>(1, budget / kPageSize));
+                               std::max<std::uint64_t>(1, budget / kPageSize), taken_over);
     return {};
 }
 

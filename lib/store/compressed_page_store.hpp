@@ -127,8 +127,9 @@ private:
     // The arena's header is written; streams are made from its identity.
     CompressedPageStore(Arena arena, std::string algorithm, CodecParams params,
                         std::unique_ptr<StreamPool> streams);
-    // What a new device or a taken-over store does before serving I/O (see StoreConfig).
-    Status prepare_for_io(const StoreConfig& runtime);
+    // What a new device or a taken-over store does before serving I/O (see StoreConfig). A
+    // taken-over store leaves its first refill to the refill thread (enable_reserve).
+    Status prepare_for_io(const StoreConfig& runtime, bool taken_over);
     // On the refill thread when the reserve is ready: objects that borrowed a larger size
     // class's slot under pressure move back to their own class (from the reserve only), then
     // emptied pages become reserve or go back (store_maintenance.cpp).

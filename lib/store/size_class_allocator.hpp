@@ -88,8 +88,12 @@ public:
     // Call once, before any allocation.
     // thread_setup runs first on the refill thread. budget_pages caps the sum of every class's
     // window (0: no cap), so the populated reserve a burst grew stays bounded.
+    // The first reserve is populated before this returns, or with first_fill_on_thread (and a
+    // background thread) by the refill thread as it starts: a store taken over serves at once
+    // with the reserve it adopted, never waiting for new memory the machine may not have.
     void enable_reserve(std::uint32_t pages_per_class, bool background = true,
-                        std::function<void()> thread_setup = {}, std::uint64_t budget_pages = 0);
+                        std::function<void()> thread_setup = {}, std::uint64_t budget_pages = 0,
+                        bool first_fill_on_thread = false);
     // One refill pass over every class, on the calling thread.
     void refill_now();
     // Populated pages not holding objects: not in used_pages() (they hold no data).
