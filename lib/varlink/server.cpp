@@ -244,10 +244,6 @@ void Server::serve() {
         // While accepting is paused for lack of fds, retry it once a second.
         if (accept_paused_ && now - paused_at_ >= std::chrono::seconds(1))
             set_accepting(true);
-        if (now >= next_idle_check_) {
-            close_idle(now);
-            next_idle_check_ = now + idle_check_interval(limits_.idle_timeout);
-        }
         for (int i = 0; i < n; ++i) {
             const int fd = events[i].data.fd;
             if (fd == stop_fd_.get()) return;
@@ -268,6 +264,12 @@ void Server::serve() {
             } catch (...) {
                 drop_after_failure(fd, "an exception that is not a std::exception");
             }
+        }
+        // After the batch: a call that arrived while this thread was kept from running (a busy
+        // machine) has been read, so its connection is not taken for idle.
+        if (const auto after = Clock::now(); after >= next_idle_check_) {
+            close_idle(after);
+            next_idle_check_ = after + idle_check_interval(limits_.idle_timeout);
         }
     }
 }
@@ -400,11 +402,22 @@ void Server::log_refusal(const std::string& what) {
     last_refusal_logged_ = now;
 }
 
+namespace {
+
+// Bytes wait to be read on this socket.
+bool has_input(int fd) {
+    char byte;
+    return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+} // namespace
+
 void Server::close_idle(Clock::time_point now) {
     std::vector<int> idle;
     if (limits_.idle_timeout > std::chrono::milliseconds::zero())
         for (const auto& [fd, c] : connections_)
-            if (!c.waiting && now - c.last_activity >= limits_.idle_timeout) // its call runs
+            if (!c.waiting && now - c.last_activity >= limits_.idle_timeout && // its call runs
+                !(c.output.empty() && has_input(fd))) // sent since the batch: it is read next
                 idle.push_back(fd);
     for (int fd : idle) {
         const auto& c = connections_.at(fd);

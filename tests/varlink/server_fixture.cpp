@@ -43,7 +43,8 @@ TestService::TestService(varlink::ServerLimits limits, varlink::CredentialSource
               return Reply::ok({{"value", *it}});
           }},
          {"Sleep",
-          [](const CallContext& ctx) {
+          [this](const CallContext& ctx) {
+              ++sleeps;
               std::this_thread::sleep_for(
                   std::chrono::milliseconds(ctx.call.parameters.value("ms", 0)));
               return Reply::ok();

@@ -24,7 +24,8 @@ struct TestService {
     TempDir dir;
     std::string path = dir / "run/sub/test.sock";
     varlink::Server server;
-    std::atomic<int> calls{0};
+    std::atomic<int> calls{0};  // Echo calls
+    std::atomic<int> sleeps{0}; // Sleep calls begun
 
     explicit TestService(varlink::ServerLimits limits = {},
                          varlink::CredentialSource creds = varlink::peer_credentials);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server_fixture.hpp"
@@ -133,4 +134,29 @@ TEST_CASE("a client sees that the service closed its idle connection") {
     CHECK(c.is_open());
     REQUIRE(wait_for_client_count(svc.server, 0));
     CHECK_FALSE(c.is_open());
+}
+
+TEST_CASE("a call sent while the service could not run is answered and not taken for idle") {
+    // A busy machine can keep the service's thread from running for longer than the idle
+    // timeout; a call that arrived meanwhile waits in the socket and must be read, not closed
+    // with its connection. Sleep blocks the loop for as long.
+    ServerLimits limits;
+    limits.idle_timeout = 100ms;
+    TestService svc(limits);
+    Client sleeper = svc.client();
+    Client late = svc.client();
+    CHECK(echo(late, "before") == "before");
+    std::thread blocking([&] {
+        auto r = sleeper.call("org.example.test.Sleep", {{"ms", 600}}, 60s);
+        CHECK(r.ok());
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (svc.sleeps.load() == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+    REQUIRE(svc.sleeps.load() == 1);
+    // Sent while the loop sleeps, 600 ms after this connection's last activity.
+    auto r = late.call("org.example.test.Echo", {{"value", "late"}}, 60s);
+    blocking.join();
+    REQUIRE(r.ok());
+    CHECK(r->parameters["value"] == "late");
 }
