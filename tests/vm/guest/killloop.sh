@@ -94,6 +94,8 @@ done
 echo "guest: $total kills; object_stat $(attr $id object_stat); mm_stat $(attr $id mm_stat | tr -s ' ')"
 echo "guest: restart times: $(grep -o 'serving again after [0-9.]* s' /tmp/zramd.log | awk '{print $4}' | tr '\n' ' ')"
 echo "guest: what each take-over allocated (kB, RssAnon growth): $(grep -o 'the take-over allocated [0-9]* kB' /tmp/zramd.log | awk '{print $4}' | tr '\n' ' ')"
+echo "guest: of it, attaching the store / starting its queues (kB): $(grep -o 'allocated [0-9]* kB attaching, [0-9]* kB serving' /tmp/zramd.log | awk '{print $2 "/" $5}' | tr '\n' ' ')"
+echo "guest: the store's bookkeeping at each take-over (kB): $(grep -o "the store's bookkeeping [0-9]* kB" /tmp/zramd.log | awk '{print $4}' | tr '\n' ' ')"
 echo "guest: queues served on threads and rings made ahead, at each take-over: $(grep -o '[0-9]* queue(s) on threads and rings made ahead' /tmp/zramd.log | awk '{print $1}' | tr '\n' ' ')"
 echo "guest: store pages mapped at each take-over before serving: $(grep -o '[0-9]* resident pages mapped before serving[^;]*' /tmp/zramd.log | awk '{print $1}' | tr '\n' ' ')"
 grep -q 'resident pages mapped before serving (' /tmp/zramd.log &&
