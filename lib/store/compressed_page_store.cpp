@@ -180,7 +180,8 @@ Status CompressedPageStore::prepare_for_io(const StoreConfig& runtime, bool take
     if (!arena_.populate(0, kHeaderBytes) ||
         !arena_.populate(header_.geometry.slots_offset, (slots_.bytes() + kPageSize - 1) / kPageSize * kPageSize))
         return make_error(ENOMEM, "cannot populate the slot table");
-    if (auto warm = warm_streams(*streams_); !warm) return warm.error();
+    if (auto warm = warm_streams(*streams_, StreamUse::write_and_read); !warm)
+        return warm.error();
     // A store taken over with groups reads them at once; a new one populates the cache before
     // its first group (flush_group).
     if (groups_.load(std::memory_order_relaxed) != 0 && !group_cache_.populate())

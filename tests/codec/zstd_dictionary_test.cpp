@@ -145,6 +145,63 @@ TEST_CASE("streams made from the same params share one digested dictionary per l
     CHECK(level3.use_count() == 2); // streams release their references
 }
 
+TEST_CASE("compression on demand: a stream that only decompresses never digests the dictionary "
+          "for compression",
+          "[codec][zstd][dict]") {
+    // A recompression generation restored by a store taken over: 0.9 MB of compression digest
+    // at level 9 that reading its pages does not need.
+    std::vector<std::byte> raw(8192);
+    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::byte>(i * 7 % 251);
+    TempFile file(raw);
+    auto params = parse_codec_params("level=9 dict=" + file.path());
+    REQUIRE(params.ok());
+    const auto digests = codec_detail::dictionary_digests(params->dictionary);
+    // Pages made by an ordinary stream, with the dictionary.
+    Page page{};
+    for (std::size_t i = 0; i < page.size(); ++i) page[i] = raw[(i * 3) % raw.size()];
+    std::vector<std::byte> frame;
+    {
+        auto writer = make_or_fail("zstd", *params);
+        frame = compress_checked(*writer, page, kPageSize);
+    }
+    REQUIRE(digests->compress_by_level.at(9).use_count() == 1); // the table's alone now
+    digests->compress_by_level.clear(); // as in a new process
+
+    CodecParams on_demand = *params;
+    on_demand.compression_on_demand = true;
+    auto reader = make_or_fail("zstd", on_demand);
+    CHECK(digests->compress_by_level.empty());
+    REQUIRE(digests->decompress);
+    // Warming reads a frame without touching compression, and the dictionary stays in use.
+    CHECK(reader->warm_decompression(page).ok());
+    CHECK(digests->compress_by_level.empty());
+    Page back{};
+    REQUIRE(decompress_checked(*reader, frame, back).ok());
+    CHECK(back == page);
+    CHECK(digests->compress_by_level.empty());
+    // Its first compress makes the digest, and its pages read back like any other stream's.
+    const auto again = compress_checked(*reader, page, kPageSize);
+    CHECK(digests->compress_by_level.size() == 1);
+    CHECK(again == frame);
+    auto plain_reader = make_or_fail("zstd", *params);
+    REQUIRE(decompress_checked(*plain_reader, again, back).ok());
+    CHECK(back == page);
+}
+
+TEST_CASE("warm_decompression: every codec reads a page afterwards", "[codec]") {
+    Page page{};
+    for (std::size_t i = 0; i < page.size(); ++i) page[i] = static_cast<std::byte>((i / 16) % 7);
+    for (const auto& info : available_codecs()) {
+        INFO(info.name);
+        auto codec = make_or_fail(info.name, CodecParams{});
+        CHECK(codec->warm_decompression(page).ok());
+        const auto frame = compress_checked(*codec, page, kPageSize);
+        Page back{};
+        REQUIRE(decompress_checked(*codec, frame, back).ok());
+        CHECK(back == page);
+    }
+}
+
 TEST_CASE("malformed and tiny dictionaries give an error or work, never crash",
           "[codec][zstd][dict]") {
     // Starts with the trained-dictionary magic number, then garbage: not loadable.

@@ -19,6 +19,11 @@ struct CodecParams {
     std::optional<int> level;
     std::string dict_path;                   // as given by the user, for display
     std::shared_ptr<const std::vector<std::byte>> dictionary; // loaded contents (zstd only)
+    // Not the user's: compression's state (zstd: the dictionary digested for compression, 0.9
+    // MB at level 9) is made by the first compress instead of with the stream, and a failure
+    // to make it leaves that page uncompressed. For streams that mostly decompress and compress
+    // only in the background (a recompression generation).
+    bool compression_on_demand = false;
 };
 
 // Parses "level=3", "dict=/path", "level=3 dict=/path" (spaces or commas between pairs).
@@ -51,6 +56,13 @@ public:
     // Decompresses src into dst, which must come out exactly dst.size() bytes long.
     // Corrupted or truncated input is an EIO error; never reads or writes out of bounds.
     virtual Status decompress(std::span<const std::byte> src, std::span<std::byte> dst) = 0;
+
+    // Makes decompression ready to run without allocating: its workspace made and touched, for
+    // a stream that reads pages on the I/O path. Compression's state may stay unmade until the
+    // first compress (zstd: a dictionary digested for compression takes 0.9 MB at level 9). The
+    // default round-trips `page` (one page) through compress() and decompress(), which makes
+    // both. EIO when the round trip differs.
+    virtual Status warm_decompression(std::span<const std::byte> page);
 };
 
 // Every codec this build has, in the order comp_algorithm lists them.
