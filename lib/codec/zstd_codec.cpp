@@ -95,7 +95,7 @@ public:
         // compression_on_demand: the dictionary's compression digest is made now, not with the
         // stream, so a stream that only decompresses (a recompression generation in a store
         // taken over) never pays for it. Without memory for it, the page is not compressed.
-        if (dictionary_ && !cdict_ && !use_compression_digest())
+        if (!prepare_compression())
             return 0;
         // ZSTD_compress2 resets the session and keeps the sticky parameters and dictionary.
         const std::size_t out =
@@ -144,6 +144,12 @@ public:
         if (ZSTD_isError(out) || out != page.size() ||
             std::memcmp(back.data(), page.data(), page.size()) != 0)
             return make_error(EIO, "zstd: a warm-up page did not decompress to itself");
+        return {};
+    }
+
+    Status prepare_compression() override {
+        if (dictionary_ && !cdict_ && !use_compression_digest())
+            return make_error(ENOMEM, "zstd: no memory to digest the dictionary for compression");
         return {};
     }
 

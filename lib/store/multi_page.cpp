@@ -139,7 +139,9 @@ void CompressedPageStore::split_group(std::uint32_t id, RecompressReport& report
             // Compress and allocate without the lock; the group's copy cannot change.
             const std::span<const std::byte, kPageSize> page(pages.data() + member * kPageSize, kPageSize);
             auto stream = stream_for(info.codec); // known: it decoded the group
-            if (!stream) break;
+            // No memory for the codec's compression state: as at the memory limit.
+            if (!stream || !stream->codec().prepare_compression())
+                break;
             const std::size_t size =
                 stream->codec().compress(page, std::span<std::byte>(stream->buffer()).first(kHugeSize - 1));
             const bool huge = size == 0;
@@ -206,6 +208,9 @@ void CompressedPageStore::flush_group(std::span<const Snapshot> run, std::span<s
     std::size_t size = 0;
     if (run.size() > 1) {
         auto stream = recomp_.at(codec).streams->acquire();
+        // No memory for the codec's compression state: nothing changes in this pass.
+        if (!stream.codec().prepare_compression())
+            return;
         size = stream.codec().compress(pages.first(run.size() * kPageSize), payload);
     }
     // Not worth a group (a single page, or no smaller in total): page by page instead.

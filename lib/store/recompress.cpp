@@ -154,6 +154,10 @@ void CompressedPageStore::recompress_page(std::uint64_t index, const RecompressO
     // Worth keeping only in a smaller size class (as the kernel): an output that reaches the
     // old class (or the huge size) comes back as 0 from the codec or fails the check below.
     auto stream = recomp_.at(codec).streams->acquire();
+    // No memory for the codec's compression state: the page stays as it is, not marked
+    // incompressible, for a later pass.
+    if (!stream.codec().prepare_compression())
+        return;
     const std::size_t limit = std::min(size, kHugeSize) - 1;
     const std::size_t new_size =
         stream.codec().compress(page, std::span<std::byte>(stream.buffer()).first(limit));

@@ -179,7 +179,10 @@ TEST_CASE("compression on demand: a stream that only decompresses never digests 
     REQUIRE(decompress_checked(*reader, frame, back).ok());
     CHECK(back == page);
     CHECK(digests->compress_by_level.empty());
-    // Its first compress makes the digest, and its pages read back like any other stream's.
+    // prepare_compression (or the first compress) makes the digest, and its pages read back
+    // like any other stream's.
+    CHECK(reader->prepare_compression().ok());
+    CHECK(digests->compress_by_level.size() == 1);
     const auto again = compress_checked(*reader, page, kPageSize);
     CHECK(digests->compress_by_level.size() == 1);
     CHECK(again == frame);

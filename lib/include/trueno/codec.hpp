@@ -63,6 +63,11 @@ public:
     // default round-trips `page` (one page) through compress() and decompress(), which makes
     // both. EIO when the round trip differs.
     virtual Status warm_decompression(std::span<const std::byte> page);
+
+    // Makes what compress() needs that is not made yet (CodecParams::compression_on_demand);
+    // ENOMEM when it cannot be, and compress() then returns 0 for every page. A caller that
+    // takes 0 for "does not compress", and remembers that of the page, asks first.
+    virtual Status prepare_compression() { return {}; }
 };
 
 // Every codec this build has, in the order comp_algorithm lists them.
