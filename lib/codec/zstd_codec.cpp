@@ -4,14 +4,15 @@
 // matters for interchange is dropped: no magic number (magicless format), no content size (the
 // caller knows it is one page), no checksum (the store checks sizes), no dictionary ID.
 #define ZSTD_STATIC_LINKING_ONLY // for ZSTD_c_format / ZSTD_d_format (plain setParameter values)
-#include "codec_factories.hpp"
-#include "shared_dictionary.hpp"
+#include <zstd.h>
 
 #include <cstring>
 #include <memory>
 #include <tuple>
 #include <vector>
-#include <zstd.h>
+
+#include "codec_factories.hpp"
+#include "shared_dictionary.hpp"
 
 namespace trueno::codec_detail {
 namespace {

@@ -119,10 +119,20 @@ TEST_CASE("zstd with a raw-content dictionary, loaded or built by hand", "[codec
     }
 }
 
-TEST_CASE("streams made from the same params share one digested dictionary per level",
-          "[codec][zstd][dict]") {
+namespace {
+
+// 8 KiB of raw-content dictionary, for the tests of how streams share its digests.
+std::vector<std::byte> raw_dictionary() {
     std::vector<std::byte> raw(8192);
     for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::byte>(i * 7 % 251);
+    return raw;
+}
+
+} // namespace
+
+TEST_CASE("streams made from the same params share one digested dictionary per level",
+          "[codec][zstd][dict]") {
+    const std::vector<std::byte> raw = raw_dictionary();
     TempFile file(raw);
     auto params = parse_codec_params("dict=" + file.path());
     REQUIRE(params.ok());
@@ -150,8 +160,7 @@ TEST_CASE("compression on demand: a stream that only decompresses never digests 
           "[codec][zstd][dict]") {
     // A recompression generation restored by a store taken over: 0.9 MB of compression digest
     // at level 9 that reading its pages does not need.
-    std::vector<std::byte> raw(8192);
-    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::byte>(i * 7 % 251);
+    const std::vector<std::byte> raw = raw_dictionary();
     TempFile file(raw);
     auto params = parse_codec_params("level=9 dict=" + file.path());
     REQUIRE(params.ok());
