@@ -394,8 +394,9 @@ int main(int argc, char** argv)
         ->capture_default_str();
     app.add_option("--reserve-wait", options.reserve_wait_ms,
                    "milliseconds a swap write that finds the store's populated reserve empty waits "
-                   "for the refill thread before it fails (the kernel keeps the page and writes it "
-                   "again); trueno-zramd(8), MEMORY PRESSURE")
+                   "for the refill thread, set aside while its queue serves other requests, before "
+                   "it fails (the kernel keeps the page and writes it again); trueno-zramd(8), "
+                   "MEMORY PRESSURE")
         ->check(CLI::Range(0u, 10000u))
         ->capture_default_str();
     app.add_option("--reserve-budget", options.reserve_budget_mb,

@@ -1,7 +1,10 @@
 #include "ublk_device_manager.hpp"
 
-#include <signal.h>
-#include <unistd.h>
+#include "device_usage.hpp"
+#include "io_flusher.hpp"
+#include "process_memory.hpp"
+#include "realtime.hpp"
+#include "trueno/zswap.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -9,15 +12,11 @@
 #include <future>
 #include <optional>
 #include <set>
-#include <string>
-
+#include <signal.h>
 #include <spdlog/spdlog.h>
-
-#include "device_usage.hpp"
-#include "trueno/zswap.hpp"
-#include "io_flusher.hpp"
-#include "process_memory.hpp"
-#include "realtime.hpp"
+#include <string>
+#include <unistd.h>
+#include <utility>
 
 namespace trueno::service {
 
@@ -477,18 +476,29 @@ void UblkDeviceManager::maintain()
         entry.attributes->maintain(path);
         if (!entry.device)
             continue;
+        const auto parked = entry.device->parked_writes();
+        const auto parked_before = std::exchange(entry.parked_seen, parked);
+        if (parked.parked != parked_before.parked || parked.failed != parked_before.failed)
+            spdlog::info("{}: {} write(s) found no memory ready and waited for the refiller while "
+                         "the queues "
+                         "served on; {} failed after --reserve-wait, {} wait now",
+                         path, parked.parked - parked_before.parked,
+                         parked.failed - parked_before.failed, parked.waiting);
         const auto in_flight = kernel_in_flight(id);
         if (!in_flight)
             continue;
         const auto report = entry.stall_watch.observe(now, *in_flight, entry.device->requests());
         if (report.verdict == RequestStallWatch::Verdict::Stalled)
-            spdlog::error("{}: {} request(s) in flight in the kernel, and its queues completed none for {} s; {}",
-                          path, report.in_flight, report.stalled_for.count() / 1000,
-                          entry.device->serving()
-                              ? "a queue thread is inside a request all that time (ps -L names it)"
-                              : "every queue thread waits for the kernel: the requests wait in the kernel "
-                                "(/sys/kernel/debug/block/ublkb" +
-                                    std::to_string(id) + "/ says where)");
+            spdlog::error(
+                "{}: {} request(s) in flight in the kernel, and its queues completed none for {} "
+                "s; {}",
+                path, report.in_flight, report.stalled_for.count() / 1000,
+                entry.device->serving() || entry.device->parked_writes().waiting > 0
+                    ? "a queue thread is inside a request or holds writes waiting for memory "
+                      "all that time (ps -L names it)"
+                    : "every queue thread waits for the kernel: the requests wait in the kernel "
+                      "(/sys/kernel/debug/block/ublkb" +
+                          std::to_string(id) + "/ says where)");
         else if (report.verdict == RequestStallWatch::Verdict::FlowingAgain)
             spdlog::warn("{}: requests complete again, after {} s with none", path,
                          report.stalled_for.count() / 1000);

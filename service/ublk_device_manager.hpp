@@ -91,6 +91,7 @@ private:
         std::unique_ptr<ZramAttributes> attributes;
         std::unique_ptr<ublk::UblkDevice> device;
         RequestStallWatch stall_watch; // requests the kernel holds that never reach the queues
+        ublk::UblkDevice::ParkedCounts parked_seen; // at the last status period, for the log
     };
     StoreConfig runtime_config() const;
     // One device left by a dead server: recovered, deleted or left alone (and why, logged).

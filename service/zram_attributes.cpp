@@ -205,11 +205,14 @@ void ZramAttributes::report_refusals(const std::string& device) {
     const PageStore::ReserveEvents now = store_->reserve_events();
     const PageStore::ReserveEvents then = std::exchange(reserve_seen_, now);
     if (now.refusals == then.refusals) return;
-    spdlog::warn("{}: {} write(s) found no populated memory after waiting for the refiller; since the last "
-                 "report it populated {} page(s) in {} ms (slowest class so far {} ms), reserve now {} kB",
-                 device, now.refusals - then.refusals, now.refilled_pages - then.refilled_pages,
-                 (now.refill_busy_us - then.refill_busy_us) / 1000, now.slowest_refill_us / 1000,
-                 store_->reserve_bytes() >> 10);
+    spdlog::warn(
+        "{}: {} allocation(s) found no populated memory after waiting for the refiller (their "
+        "writes wait on, up to --reserve-wait); since the last report it populated {} page(s) in "
+        "{} "
+        "ms (slowest class so far {} ms), reserve now {} kB",
+        device, now.refusals - then.refusals, now.refilled_pages - then.refilled_pages,
+        (now.refill_busy_us - then.refill_busy_us) / 1000, now.slowest_refill_us / 1000,
+        store_->reserve_bytes() >> 10);
 }
 
 void ZramAttributes::write_async(const std::string& name, const std::string& value, WriteDone done) {

@@ -57,6 +57,7 @@ public:
     std::uint64_t reserve_bytes() const override { return allocator_->reserve_pages() * kPageSize; }
     StoreBookkeeping bookkeeping() const override { return allocator_->bookkeeping(); }
     std::uint64_t reserve_misses() const override { return allocator_->reserve_misses(); }
+    std::uint64_t reserve_progress() const override { return allocator_->refill_progress(); }
     ReserveEvents reserve_events() const override {
         return {allocator_->borrows(),         allocator_->reserve_waits(),  allocator_->reserve_refusals(),
                 allocator_->refilled_pages(), allocator_->refill_busy_us(), allocator_->slowest_refill_us(),

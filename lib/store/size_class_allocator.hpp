@@ -104,6 +104,11 @@ public:
     // Allocations whose own class had no populated room (then served by a larger class's
     // populated slot, or refused).
     std::uint64_t reserve_misses() const { return reserve_misses_.load(std::memory_order_relaxed); }
+    // Changes each time the refiller publishes populated pages: a caller that found the reserve
+    // empty tries again when it has changed (ublk queues park such writes until then).
+    std::uint64_t refill_progress() const {
+        return refill_progress_.load(std::memory_order_acquire);
+    }
 
     // An object of 1..kPageSize bytes owned by `owner` (a page index). ENOMEM when it would
     // take used_pages() past the limit or the OS refuses memory.

@@ -41,8 +41,15 @@ template <typename Fn> bool transfer_all(Fn&& fn, std::byte* data, std::size_t l
     return true;
 }
 
-// The poll on the exit eventfd; tags are below UBLK_MAX_QUEUE_DEPTH.
-constexpr std::uint64_t kExitTag = ~std::uint64_t{0};
+// The poll on the exit eventfd; tags are below UBLK_MAX_QUEUE_DEPTH. Not ~0: that is
+// liburing's own timeout marker (LIBURING_UDATA_TIMEOUT) on kernels without timed waits.
+constexpr std::uint64_t kExitTag = ~std::uint64_t{0} - 1;
+
+// While writes are parked the thread wakes this often to look whether they are due for another
+// try (parked_writes.hpp) or past their wait.
+constexpr auto kParkedPoll = std::chrono::milliseconds(1);
+// A queue says at most this often that writes failed after their wait.
+constexpr auto kFailureLogPeriod = std::chrono::seconds(2);
 
 } // namespace
 
@@ -90,9 +97,7 @@ Result<std::unique_ptr<IoQueue>> IoQueue::create(const QueueConfig& config, std:
 }
 
 IoQueue::IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store)
-    : config_(config), store_(std::move(store))
-{
-}
+    : config_(config), store_(std::move(store)), parked_(config.depth) {}
 
 IoQueue::~IoQueue()
 {
@@ -159,8 +164,7 @@ bool IoQueue::queue_command(io_uring& ring, unsigned tag, bool fetch_only, int r
     return true;
 }
 
-int IoQueue::serve(unsigned tag)
-{
+Attempt IoQueue::serve(unsigned tag, std::uint64_t resume_at) {
     const ublksrv_io_desc desc = descriptors_[tag];
     Request request;
     request.op = static_cast<std::uint8_t>(desc.op_flags & 0xff);
@@ -172,35 +176,85 @@ int IoQueue::serve(unsigned tag)
     const std::uint64_t uc_offset = user_copy_offset(config_.queue_id, tag);
 
     if (config_.user_copy && request.op == UBLK_IO_OP_WRITE) {
-        if (length > config_.buffer_bytes)
-            return -EINVAL;
+        if (length > config_.buffer_bytes || resume_at > length)
+            return {-EINVAL};
+        // The queue's one buffer served others since a parked write last ran: fetch what is
+        // left of its data again (the kernel holds it until the tag is committed).
         auto read_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pread(fd, d, n, o); };
-        if (!transfer_all(read_fn, buffer, length, uc_offset)) {
+        if (!transfer_all(read_fn, buffer + resume_at, length - resume_at, uc_offset + resume_at)) {
             spdlog::error("queue {}: copying a write's data from the kernel failed: {}", config_.queue_id,
                           std::strerror(errno));
-            return -EIO;
+            return {-EIO};
         }
     }
-    int result = -EIO;
+    Attempt attempt{-EIO};
     try {
-        result = handle_request(request, std::span(buffer, config_.buffer_bytes), *store_, config_.reserve_wait);
+        attempt =
+            attempt_request(request, std::span(buffer, config_.buffer_bytes), *store_, resume_at);
     } catch (const std::bad_alloc&) {
-        result = -ENOMEM; // the kernel keeps the page and tries again
+        attempt = {-ENOMEM}; // the kernel keeps the page and tries again
     } catch (const std::exception& error) {
         spdlog::error("queue {}: a request failed: {}", config_.queue_id, error.what());
-        result = -EIO; // this request fails; the queue serves on
+        attempt = {-EIO}; // this request fails; the queue serves on
     } catch (...) {
-        result = -EIO; // this request fails; the queue serves on
+        attempt = {-EIO}; // this request fails; the queue serves on
     }
-    if (config_.user_copy && request.op == UBLK_IO_OP_READ && result > 0) {
+    if (config_.user_copy && request.op == UBLK_IO_OP_READ && attempt.result > 0) {
         auto write_fn = [fd = config_.char_fd](std::byte* d, std::size_t n, off_t o) { return pwrite(fd, d, n, o); };
-        if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(result), uc_offset)) {
+        if (!transfer_all(write_fn, buffer, static_cast<std::size_t>(attempt.result), uc_offset)) {
             spdlog::error("queue {}: copying a read's data to the kernel failed: {}", config_.queue_id,
                           std::strerror(errno));
-            result = -EIO;
+            attempt.result = -EIO;
         }
     }
-    return result;
+    return attempt;
+}
+
+bool IoQueue::complete(io_uring& ring, unsigned tag, int result) {
+    counters_.requests.fetch_add(1, std::memory_order_relaxed);
+    if (result < 0)
+        counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    if (queue_command(ring, tag, false, result))
+        return true;
+    spdlog::error("queue {}: no SQE to commit tag {}", config_.queue_id, tag);
+    return false;
+}
+
+unsigned IoQueue::retry_parked(io_uring& ring) {
+    unsigned lost = 0;
+    auto finish = [&](unsigned tag, int result) {
+        if (!complete(ring, tag, result))
+            ++lost;
+    };
+    const std::uint64_t progress = store_->reserve_progress();
+    const auto now = std::chrono::steady_clock::now();
+    std::size_t failed = 0; // past their wait
+    if (parked_.due(progress, now)) {
+        counters_.serving.store(true, std::memory_order_relaxed);
+        failed = parked_.retry(
+            progress,
+            [&](const ParkedWrites::Write& write) { return serve(write.tag, write.bytes_done); },
+            finish, [] { return std::chrono::steady_clock::now(); });
+        counters_.serving.store(false, std::memory_order_relaxed);
+    } else {
+        failed = parked_.expire(now, finish);
+    }
+    if (failed > 0) {
+        // Past its wait a write fails: the kernel keeps the page, logs the error, writes it again.
+        counters_.parked_failed.fetch_add(failed, std::memory_order_relaxed);
+        failures_unlogged_ += failed;
+        if (now - last_failure_log_ >= kFailureLogPeriod) {
+            spdlog::warn("queue {}: {} write(s) failed (ENOSPC) after waiting {} ms for the "
+                         "store's refiller to "
+                         "populate memory; {} still wait",
+                         config_.queue_id, failures_unlogged_, config_.reserve_wait.count(),
+                         parked_.size());
+            failures_unlogged_ = 0;
+            last_failure_log_ = now;
+        }
+    }
+    counters_.parked_now.store(parked_.size(), std::memory_order_relaxed);
+    return lost;
 }
 
 void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
@@ -241,10 +295,21 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
     }
     armed.set_value(Status{});
 
+    // Tags still in use: a command outstanding in the kernel, or a write parked here.
     unsigned active = config_.depth;
     bool exiting = false;
     while (active > 0 && !exiting) {
-        int rc = io_uring_submit_and_wait(&ring.get(), 1);
+        int rc = 0;
+        if (parked_.empty()) {
+            rc = io_uring_submit_and_wait(&ring.get(), 1);
+        } else {
+            __kernel_timespec poll_wait{};
+            poll_wait.tv_nsec = std::chrono::nanoseconds(kParkedPoll).count();
+            io_uring_cqe* first = nullptr;
+            rc = io_uring_submit_and_wait_timeout(&ring.get(), &first, 1, &poll_wait, nullptr);
+            if (rc == -ETIME)
+                rc = 0;
+        }
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
             spdlog::error("queue {}: io_uring_submit_and_wait: {}", config_.queue_id, std::strerror(-rc));
             break;
@@ -262,14 +327,24 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             const auto tag = static_cast<unsigned>(cqe->user_data);
             const int res = cqe->res;
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
+                const bool write = (descriptors_[tag].op_flags & 0xff) == UBLK_IO_OP_WRITE;
+                const auto deadline = std::chrono::steady_clock::now() + config_.reserve_wait;
+                if (write && !parked_.empty()) {
+                    // Behind writes that wait for memory: in line after them, untried.
+                    parked_.park({tag, 0, deadline}, store_->reserve_progress(),
+                                 std::chrono::steady_clock::now());
+                    counters_.parked.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                const std::uint64_t progress = store_->reserve_progress(); // before the try
                 counters_.serving.store(true, std::memory_order_relaxed);
-                const int result = serve(tag);
+                const Attempt attempt = serve(tag);
                 counters_.serving.store(false, std::memory_order_relaxed);
-                counters_.requests.fetch_add(1, std::memory_order_relaxed);
-                if (result < 0)
-                    counters_.errors.fetch_add(1, std::memory_order_relaxed);
-                if (!queue_command(ring.get(), tag, false, result)) {
-                    spdlog::error("queue {}: no SQE to commit tag {}", config_.queue_id, tag);
+                if (attempt.needs_memory) {
+                    parked_.park({tag, attempt.bytes_done, deadline}, progress,
+                                 std::chrono::steady_clock::now());
+                    counters_.parked.fetch_add(1, std::memory_order_relaxed);
+                } else if (!complete(ring.get(), tag, attempt.result)) {
                     --active;
                 }
             } else {
@@ -280,12 +355,17 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             }
         }
         io_uring_cq_advance(&ring.get(), seen);
+        if (!parked_.empty() && !exiting)
+            active -= retry_parked(ring.get());
     }
     if (exiting && active > 0) {
         // Commit what was served in the last batch; the ring's exit then cancels the fetches.
+        // Parked writes stay uncommitted: the kernel gives them to the next server.
         io_uring_submit(&ring.get());
-        spdlog::debug("queue {}: leaving the device to the next server after {} requests", config_.queue_id,
-                      counters_.requests.load());
+        spdlog::debug(
+            "queue {}: leaving the device to the next server after {} requests ({} parked writes "
+            "with it)",
+            config_.queue_id, counters_.requests.load(), parked_.size());
         return;
     }
     spdlog::debug("queue {}: stopped after {} requests", config_.queue_id, counters_.requests.load());

@@ -5,7 +5,9 @@
 // (request_exit: the kernel then quiesces the device and keeps its I/O for the next server).
 #pragma once
 
+#include "parked_writes.hpp"
 #include "queue_ring.hpp"
+#include "request_handler.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
 #include "ublk_uapi.hpp"
@@ -33,7 +35,8 @@ struct QueueConfig {
     bool encoded_opcodes = true;  // UBLK_F_CMD_IOCTL_ENCODE negotiated
     int char_fd = -1;             // /dev/ublkcN, owned by the device
     bool realtime = true;         // the thread runs at SCHED_FIFO 1 (service/realtime.hpp)
-    std::chrono::milliseconds reserve_wait{200}; // handle_request's wait for the store's refiller
+    std::chrono::milliseconds reserve_wait =
+        kDefaultReserveWait; // a parked write's wait for memory
 };
 
 // Counters a test or the log can read while the queue runs.
@@ -41,6 +44,11 @@ struct QueueCounters {
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint64_t> errors{0};
     std::atomic<bool> serving{false}; // inside a request now (a stalled device: here or the kernel)
+    // Writes set aside to wait for memory, and of those the ones that failed after waiting
+    // reserve_wait (ENOSPC); parked_now: waiting at this moment.
+    std::atomic<std::uint64_t> parked{0};
+    std::atomic<std::uint64_t> parked_failed{0};
+    std::atomic<std::uint64_t> parked_now{0};
 };
 
 class IoQueue {
@@ -69,7 +77,13 @@ private:
     IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store);
     void run(std::promise<Status>& armed, QueueRing ring);
     bool queue_command(io_uring& ring, unsigned tag, bool fetch_only, int result);
-    int serve(unsigned tag);
+    // Serves the request of `tag` from `resume_at` (a parked write's bytes_done) on.
+    Attempt serve(unsigned tag, std::uint64_t resume_at = 0);
+    // Commits the tag's result and counts it; false if no SQE was left (the tag is lost).
+    bool complete(io_uring& ring, unsigned tag, int result);
+    // Tries the parked writes again when due (parked_writes.hpp) and fails those whose wait is
+    // over. Returns the tags lost for want of an SQE (see complete()).
+    unsigned retry_parked(io_uring& ring);
 
     QueueConfig config_;
     std::shared_ptr<PageStore> store_;
@@ -80,6 +94,9 @@ private:
     std::size_t buffers_bytes_ = 0;
     std::thread thread_;
     QueueCounters counters_;
+    ParkedWrites parked_;                 // capacity depth, made before serving
+    std::uint64_t failures_unlogged_ = 0; // parked writes failed since the last warning
+    std::chrono::steady_clock::time_point last_failure_log_;
 };
 
 } // namespace trueno::ublk

@@ -34,28 +34,23 @@ bool below_memory_limit(const PageStore& store)
     return s.mem_limit == 0 || s.mem_used_total + kPageSize <= s.mem_limit;
 }
 
-// Writes page by page, so that a retry repeats only the page that found no memory; gives up on
-// any other error, at the memory limit, or when the budget is spent.
-Status write_retrying_reserve(PageStore& store, std::uint64_t offset, std::span<const std::byte> data,
-                              std::chrono::milliseconds budget)
-{
-    const auto deadline = std::chrono::steady_clock::now() + budget;
-    std::size_t done = 0;
+// Writes page by page from `done`, so that a retry repeats only the page that found no memory.
+Attempt write_from(PageStore& store, std::uint64_t offset, std::span<const std::byte> data,
+                   std::uint64_t done) {
     while (done < data.size()) {
         const std::uint64_t position = offset + done;
         const std::size_t n = static_cast<std::size_t>(
             std::min<std::uint64_t>(kPageSize - position % kPageSize, data.size() - done));
-        Status st = store.write_bytes(position, data.subspan(done, n));
-        while (!st && st.error().code == ENOMEM && below_memory_limit(store) &&
-               std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(kReserveRetryPause);
-            st = store.write_bytes(position, data.subspan(done, n));
+        if (Status st =
+                store.write_bytes(position, data.subspan(static_cast<std::size_t>(done), n));
+            !st) {
+            if (st.error().code == ENOMEM && below_memory_limit(store))
+                return {0, true, done};
+            return {to_result(st.error()), false, done};
         }
-        if (!st)
-            return st;
         done += n;
     }
-    return {};
+    return {static_cast<int>(data.size()), false, done};
 }
 
 } // namespace
@@ -87,34 +82,46 @@ Status zero_range(PageStore& store, std::uint64_t offset, std::uint64_t length)
     return {};
 }
 
-int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
-                   std::chrono::milliseconds reserve_wait)
-{
+Attempt attempt_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
+                        std::uint64_t resume_at) {
     const std::uint64_t offset = request.offset();
     const std::uint64_t length = request.length();
     if (offset + length < offset || offset + length > store.disksize())
-        return -EINVAL;
+        return {-EINVAL};
 
     switch (request.op) {
     case UBLK_IO_OP_READ:
     case UBLK_IO_OP_WRITE: {
         if (length > buffer.size() || length > static_cast<std::uint64_t>(INT_MAX))
-            return -EINVAL;
+            return {-EINVAL};
         const auto data = buffer.first(static_cast<std::size_t>(length));
-        const Status st = request.op == UBLK_IO_OP_READ ? store.read_bytes(offset, data)
-                                                        : write_retrying_reserve(store, offset, data, reserve_wait);
-        return st ? static_cast<int>(length) : to_result(st.error());
+        if (request.op == UBLK_IO_OP_WRITE)
+            return resume_at > length ? Attempt{-EINVAL}
+                                      : write_from(store, offset, data, resume_at);
+        const Status st = store.read_bytes(offset, data);
+        return {st ? static_cast<int>(length) : to_result(st.error())};
     }
     case UBLK_IO_OP_FLUSH:
-        return 0; // nothing is cached between the store and the kernel
+        return {0}; // nothing is cached between the store and the kernel
     case UBLK_IO_OP_DISCARD:
     case UBLK_IO_OP_WRITE_ZEROES: {
         const Status st = zero_range(store, offset, length);
-        return st ? 0 : to_result(st.error());
+        return {st ? 0 : to_result(st.error())};
     }
     default:
-        return -EOPNOTSUPP;
+        return {-EOPNOTSUPP};
     }
+}
+
+int handle_request(const Request& request, std::span<std::byte> buffer, PageStore& store,
+                   std::chrono::milliseconds reserve_wait) {
+    const auto deadline = std::chrono::steady_clock::now() + reserve_wait;
+    Attempt attempt = attempt_request(request, buffer, store);
+    while (attempt.needs_memory && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(kReserveRetryPause);
+        attempt = attempt_request(request, buffer, store, attempt.bytes_done);
+    }
+    return attempt.needs_memory ? -ENOSPC : attempt.result;
 }
 
 } // namespace trueno::ublk

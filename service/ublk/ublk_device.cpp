@@ -111,6 +111,16 @@ bool UblkDevice::serving() const
     return false;
 }
 
+UblkDevice::ParkedCounts UblkDevice::parked_writes() const {
+    ParkedCounts counts;
+    for (const auto& q : queues_) {
+        counts.parked += q->counters().parked.load(std::memory_order_relaxed);
+        counts.failed += q->counters().parked_failed.load(std::memory_order_relaxed);
+        counts.waiting += q->counters().parked_now.load(std::memory_order_relaxed);
+    }
+    return counts;
+}
+
 Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int requested_id,
                                                      std::uint64_t size_bytes, const DeviceOptions& options)
 {

@@ -9,20 +9,20 @@
 // every request must be idempotent (a write of the same data, a discard of the same range).
 #pragma once
 
-#include <sys/types.h>
+#include "control_device.hpp"
+#include "io_queue.hpp"
+#include "request_handler.hpp"
+#include "trueno/page_store.hpp"
+#include "trueno/result.hpp"
+#include "trueno/unique_fd.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
-
-#include "control_device.hpp"
-#include "io_queue.hpp"
-#include "trueno/page_store.hpp"
-#include "trueno/result.hpp"
-#include "trueno/unique_fd.hpp"
 
 namespace trueno::ublk {
 
@@ -37,7 +37,8 @@ struct DeviceOptions {
     std::uint32_t max_io_bytes = 64 * 1024; // per request, and per tag buffer
     CopyMode copy_mode = CopyMode::automatic;
     bool realtime = true; // queue and refill threads at SCHED_FIFO 1 (service/realtime.hpp)
-    std::chrono::milliseconds reserve_wait{200}; // a write's wait for the store's refiller
+    std::chrono::milliseconds reserve_wait =
+        kDefaultReserveWait;                // a write's wait for the store's refiller
     std::uint64_t reserve_budget_bytes = 0; // StoreConfig::reserve_limit_bytes; 0: from RAM
 };
 
@@ -72,6 +73,14 @@ public:
     std::uint64_t flags() const { return flags_; }
     std::uint64_t requests() const;
     bool serving() const; // a queue thread is inside a request now
+    // Writes its queues set aside to wait for memory (ParkedWrites), those that failed after
+    // the wait, and those waiting now; since this process began serving the device.
+    struct ParkedCounts {
+        std::uint64_t parked = 0;
+        std::uint64_t failed = 0;
+        std::uint64_t waiting = 0;
+    };
+    ParkedCounts parked_writes() const;
 
     // STOP_DEV, waits for the queue threads, closes the char device, DEL_DEV: the device is
     // gone for good. Idempotent. `exclusive_hold` (the block device opened O_EXCL by the
@@ -100,7 +109,7 @@ private:
     std::uint64_t finished_requests_ = 0; // of queues already stopped
     ublksrv_ctrl_dev_info info_{};        // as the kernel negotiated it
     bool realtime_ = true;
-    std::chrono::milliseconds reserve_wait_{200};
+    std::chrono::milliseconds reserve_wait_ = kDefaultReserveWait;
     bool added_ = false;
     bool started_ = false;
 };

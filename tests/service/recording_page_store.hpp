@@ -23,6 +23,7 @@ public:
     std::size_t write_attempts = 0;        // write_bytes calls, failed ones included
     std::optional<int> fail_writes_with;   // errno for the writes below
     std::size_t failing_writes = SIZE_MAX; // how many writes fail_writes_with fails, then none
+    std::size_t passing_writes = 0;        // writes that succeed before fail_writes_with applies
     std::optional<int> fail_reads_with;
     MmStat stat; // what mm_stat() reports (mem_limit 0: no limit)
 
@@ -45,7 +46,9 @@ public:
     Status write_bytes(std::uint64_t offset, std::span<const std::byte> in) override
     {
         ++write_attempts;
-        if (fail_writes_with && failing_writes > 0) {
+        if (passing_writes > 0) {
+            --passing_writes;
+        } else if (fail_writes_with && failing_writes > 0) {
             --failing_writes;
             return make_error(*fail_writes_with, "injected");
         }

@@ -12,6 +12,8 @@
 
 using trueno::kPageSize;
 using trueno::test::RecordingPageStore;
+using trueno::ublk::Attempt;
+using trueno::ublk::attempt_request;
 using trueno::ublk::handle_request;
 using trueno::ublk::Request;
 
@@ -183,8 +185,8 @@ TEST_CASE("store errors become that request's negative errno")
     REQUIRE(handle_request(make(UBLK_IO_OP_READ, 0, 4096), buffer, store) == 4096); // still serving
 }
 
-// write_retrying_reserve: ENOMEM below the memory limit means the store's populated reserve ran
-// dry (its refill thread has not caught up); the write waits for it, up to 200 ms in all.
+// ENOMEM below the memory limit means the store's populated reserve ran dry (its refill thread
+// has not caught up); handle_request waits for it in place, up to its reserve wait in all.
 TEST_CASE("a write that finds the reserve empty retries only that page, and succeeds")
 {
     RecordingPageStore store(4);
@@ -233,6 +235,79 @@ TEST_CASE("at the memory limit a write fails at once; below it the reserve wait 
         CHECK(store.write_attempts == attempts + 1); // no wait: one attempt
     }
     CHECK(store.byte_writes.empty());
+}
+
+// attempt_request: what a queue parks and resumes (parked_writes.hpp).
+TEST_CASE("a write that finds no memory stops at that page; resumed, it stores only the rest") {
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer = pattern(3 * kPageSize, 8);
+    store.fail_writes_with = ENOMEM;
+    store.passing_writes = 1; // the first page finds memory, the second twice not
+    store.failing_writes = 2;
+    const auto write = make(UBLK_IO_OP_WRITE, 0, 3 * kPageSize);
+    Attempt first = attempt_request(write, buffer, store);
+    REQUIRE(first.needs_memory);
+    CHECK(first.bytes_done == kPageSize);
+    Attempt second = attempt_request(write, buffer, store, first.bytes_done);
+    REQUIRE(second.needs_memory);
+    CHECK(second.bytes_done == kPageSize);
+    Attempt third = attempt_request(write, buffer, store, second.bytes_done);
+    REQUIRE_FALSE(third.needs_memory);
+    CHECK(third.result == static_cast<int>(3 * kPageSize));
+    CHECK(store.write_attempts == 1 + 1 + 3);
+    // Each page stored once, in order.
+    CHECK(store.byte_writes ==
+          std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+              {0, kPageSize}, {kPageSize, kPageSize}, {2 * kPageSize, kPageSize}});
+    CHECK(std::equal(buffer.begin(), buffer.end(), store.raw().begin()));
+}
+
+TEST_CASE("an unaligned write resumes inside its span, at the page that found no memory") {
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer = pattern(2 * kPageSize, 9);
+    store.fail_writes_with = ENOMEM;
+    store.passing_writes = 1; // the head [1024, 4096) is stored, the next page is not
+    store.failing_writes = 1;
+    const auto write = make(UBLK_IO_OP_WRITE, 1024, 2 * kPageSize);
+    const Attempt first = attempt_request(write, buffer, store);
+    REQUIRE(first.needs_memory);
+    CHECK(first.bytes_done == kPageSize - 1024);
+    const Attempt rest = attempt_request(write, buffer, store, first.bytes_done);
+    REQUIRE_FALSE(rest.needs_memory);
+    CHECK(rest.result == static_cast<int>(2 * kPageSize));
+    CHECK(store.byte_writes ==
+          std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+              {1024, kPageSize - 1024}, {kPageSize, kPageSize}, {2 * kPageSize, 1024}});
+    CHECK(std::equal(buffer.begin(), buffer.end(), store.raw().begin() + 1024));
+}
+
+TEST_CASE(
+    "attempt_request never waits: at the memory limit, other errors and other ops end at once") {
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer = pattern(kPageSize, 10);
+    store.fail_writes_with = ENOMEM;
+    const auto write = make(UBLK_IO_OP_WRITE, 0, kPageSize);
+    const auto start = std::chrono::steady_clock::now();
+    const Attempt dry = attempt_request(write, buffer, store); // no limit: the reserve is dry
+    CHECK(dry.needs_memory);
+    CHECK(dry.bytes_done == 0);
+    CHECK(store.write_attempts == 1);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1)); // no wait in it
+    at_memory_limit(store);
+    const Attempt full = attempt_request(write, buffer, store);
+    CHECK_FALSE(full.needs_memory); // a full device does not get better by waiting
+    CHECK(full.result == -ENOSPC);
+    store.stat = {};
+    store.fail_writes_with = EIO;
+    const Attempt broken = attempt_request(write, buffer, store);
+    CHECK_FALSE(broken.needs_memory);
+    CHECK(broken.result == -EIO);
+    store.fail_writes_with.reset();
+    CHECK(attempt_request(write, buffer, store, kPageSize + 512).result ==
+          -EINVAL); // resume past the end
+    CHECK(attempt_request(make(UBLK_IO_OP_READ, 0, kPageSize), buffer, store).result ==
+          static_cast<int>(kPageSize));
+    CHECK(attempt_request(make(UBLK_IO_OP_FLUSH, 0, 0), buffer, store).result == 0);
 }
 
 TEST_CASE("user-copy offsets follow the kernel's layout")

@@ -150,6 +150,9 @@ public:
     // hold no data) and writes refused because none was ready.
     virtual std::uint64_t reserve_bytes() const { return 0; }
     virtual std::uint64_t reserve_misses() const { return 0; }
+    // Never-fault mode: a count that changes whenever the refill thread has published memory
+    // (a write that found none may succeed now). Constant where there is no reserve.
+    virtual std::uint64_t reserve_progress() const { return 0; }
     // The heap the store's bookkeeping holds outside its arena (zero where there is none).
     virtual StoreBookkeeping bookkeeping() const { return {}; }
     // ... of those misses: objects placed in a larger class's slot instead, writes that waited

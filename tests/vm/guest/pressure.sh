@@ -115,6 +115,7 @@ run() { # system
     rss_top $DAEMON 10 | sed 's/^/guest:   after the load, rss kB /'
     echo "guest: debug_stat $(attr $id debug_stat | sed 's/\\n/ /g')"
     grep 'found no populated memory' /tmp/zramd.log | head -6 | sed 's/^/guest:   /'
+    grep -E 'waited for the refiller while|failed \(ENOSPC\) after waiting' /tmp/zramd.log | head -12 | sed 's/^/guest:   /'
     grep -E ' (error|critical): ' /tmp/zramd.log | head -8 | sed 's/^/guest:   /'
     echo "guest: io_stat $(attr $id io_stat)"
     call RemoveDevice "{\"id\": $id}" >/dev/null
