@@ -222,8 +222,13 @@ bool IoQueue::complete(io_uring& ring, unsigned tag, int result) {
 
 unsigned IoQueue::retry_parked(io_uring& ring) {
     unsigned lost = 0;
-    auto finish = [&](unsigned tag, int result) {
-        if (!complete(ring, tag, result))
+    auto finish = [&](const ParkedWrites::Write& write, int result) {
+        const auto parked_at = write.deadline - config_.reserve_wait;
+        parked_times_.add(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - parked_at)
+                                           .count()));
+        if (!complete(ring, write.tag, result))
             ++lost;
     };
     const std::uint64_t progress = store_->reserve_progress();
@@ -327,8 +332,10 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             const auto tag = static_cast<unsigned>(cqe->user_data);
             const int res = cqe->res;
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
-                const bool write = (descriptors_[tag].op_flags & 0xff) == UBLK_IO_OP_WRITE;
-                const auto deadline = std::chrono::steady_clock::now() + config_.reserve_wait;
+                const auto op = static_cast<std::uint8_t>(descriptors_[tag].op_flags & 0xff);
+                const bool write = op == UBLK_IO_OP_WRITE;
+                const auto arrived = std::chrono::steady_clock::now();
+                const auto deadline = arrived + config_.reserve_wait;
                 if (write && !parked_.empty()) {
                     // Behind writes that wait for memory: in line after them, untried.
                     parked_.park({tag, 0, deadline}, store_->reserve_progress(),
@@ -344,8 +351,14 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
                     parked_.park({tag, attempt.bytes_done, deadline}, progress,
                                  std::chrono::steady_clock::now());
                     counters_.parked.fetch_add(1, std::memory_order_relaxed);
-                } else if (!complete(ring.get(), tag, attempt.result)) {
-                    --active;
+                } else {
+                    const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - arrived);
+                    if (op == UBLK_IO_OP_READ || write)
+                        (write ? write_times_ : read_times_)
+                            .add(static_cast<std::uint64_t>(took.count()));
+                    if (!complete(ring.get(), tag, attempt.result))
+                        --active;
                 }
             } else {
                 if (res != UBLK_IO_RES_ABORT)
@@ -362,6 +375,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         // Commit what was served in the last batch; the ring's exit then cancels the fetches.
         // Parked writes stay uncommitted: the kernel gives them to the next server.
         io_uring_submit(&ring.get());
+        log_service_times();
         spdlog::debug(
             "queue {}: leaving the device to the next server after {} requests ({} parked writes "
             "with it)",
@@ -369,6 +383,21 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         return;
     }
     spdlog::debug("queue {}: stopped after {} requests", config_.queue_id, counters_.requests.load());
+    log_service_times();
+}
+
+void IoQueue::log_service_times() const {
+    if (read_times_.count() + write_times_.count() + parked_times_.count() == 0)
+        return;
+    spdlog::info(
+        "queue {}: time in the daemon: {} reads p50 {:.0f} p99 {:.0f} max {:.0f} us; {} writes p50 "
+        "{:.0f} p99 {:.0f} max {:.0f} us; {} writes waited for memory p50 {:.0f} p99 {:.0f} max "
+        "{:.0f} us",
+        config_.queue_id, read_times_.count(), read_times_.quantile_us(0.5),
+        read_times_.quantile_us(0.99), read_times_.max_us(), write_times_.count(),
+        write_times_.quantile_us(0.5), write_times_.quantile_us(0.99), write_times_.max_us(),
+        parked_times_.count(), parked_times_.quantile_us(0.5), parked_times_.quantile_us(0.99),
+        parked_times_.max_us());
 }
 
 } // namespace trueno::ublk

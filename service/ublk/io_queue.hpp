@@ -8,6 +8,7 @@
 #include "parked_writes.hpp"
 #include "queue_ring.hpp"
 #include "request_handler.hpp"
+#include "trueno/latency_histogram.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
 #include "ublk_uapi.hpp"
@@ -84,6 +85,7 @@ private:
     // Tries the parked writes again when due (parked_writes.hpp) and fails those whose wait is
     // over. Returns the tags lost for want of an SQE (see complete()).
     unsigned retry_parked(io_uring& ring);
+    void log_service_times() const;
 
     QueueConfig config_;
     std::shared_ptr<PageStore> store_;
@@ -95,6 +97,12 @@ private:
     std::thread thread_;
     QueueCounters counters_;
     ParkedWrites parked_;                 // capacity depth, made before serving
+    // Time in the daemon, kept by this thread alone: reads and writes served at once (from the
+    // completion's arrival to the commit's queueing), and parked writes from parking to commit.
+    // Logged when the queue ends.
+    LatencyHistogram read_times_;
+    LatencyHistogram write_times_;
+    LatencyHistogram parked_times_;
     std::uint64_t failures_unlogged_ = 0; // parked writes failed since the last warning
     std::chrono::steady_clock::time_point last_failure_log_;
 };

@@ -57,7 +57,7 @@ public:
         return progress != progress_seen_ || now - last_try_ >= kRetryPeriod;
     }
 
-    // attempt(const Write&) -> Attempt; finish(unsigned tag, int result); now() -> time_point.
+    // attempt(const Write&) -> Attempt; finish(const Write&, int result); now() -> time_point.
     template <typename AttemptFn, typename FinishFn, typename NowFn>
     std::size_t retry(std::uint64_t progress, AttemptFn&& attempt, FinishFn&& finish, NowFn&& now) {
         progress_seen_ = progress;
@@ -70,7 +70,7 @@ public:
                 write.bytes_done = outcome.bytes_done;
                 break;
             }
-            finish(write.tag, outcome.result);
+            finish(write, outcome.result);
         }
         writes_.erase(writes_.begin(), writes_.begin() + static_cast<std::ptrdiff_t>(finished));
         return expire(now(), finish);
@@ -81,7 +81,7 @@ public:
         return std::erase_if(writes_, [&](const Write& write) {
             if (write.deadline > now)
                 return false;
-            finish(write.tag, -ENOSPC);
+            finish(write, -ENOSPC);
             return true;
         });
     }

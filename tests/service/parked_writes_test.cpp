@@ -37,7 +37,7 @@ struct Script {
     std::size_t retry(ParkedWrites& parked, std::uint64_t progress) {
         return parked.retry(
             progress, [&](const ParkedWrites::Write& w) { return next(w); },
-            [&](unsigned tag, int result) { finished.emplace_back(tag, result); },
+            [&](const ParkedWrites::Write& w, int result) { finished.emplace_back(w.tag, result); },
             [&] { return now; });
     }
 };
@@ -100,8 +100,8 @@ TEST_CASE("a write past its wait fails with ENOSPC; the others keep waiting in o
     parked.park({0, 0, start + 200ms}, 1, start);
     parked.park({1, 0, start + 2s}, 1, start);
     parked.park({2, 0, start + 300ms}, 1, start);
-    auto finish = [&](unsigned tag, int result) {
-        script.finished.emplace_back(tag, result);
+    auto finish = [&](const ParkedWrites::Write& write, int result) {
+        script.finished.emplace_back(write.tag, result);
     };
     CHECK(parked.expire(start + 199ms, finish) == 0);
     CHECK(parked.expire(start + 300ms, finish) == 2);

@@ -12,18 +12,19 @@
 // before the final check. It prints the time of each phase: "PHASES fill F touch T verify V",
 // and of those passes' page accesses (a swap-in, a swap-cache hit or a resident page):
 // "ACCESS p50 A p99 B p99.9 C max D us; faults major M minor N".
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <unistd.h>
+#include "trueno/latency_histogram.hpp"
 
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace {
 
@@ -84,50 +85,7 @@ std::uint64_t now_ns()
     return static_cast<std::uint64_t>(t.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(t.tv_nsec);
 }
 
-// Access times in buckets of 1/8 of a power of two (12 % wide), so percentiles cost no memory
-// or sorting, and a fault's time is not changed by recording it.
-class LatencyHistogram {
-public:
-    void add(std::uint64_t ns)
-    {
-        ++counts_[bucket(ns)];
-        ++total_;
-        if (ns > max_)
-            max_ = ns;
-    }
-    // The upper edge of the bucket holding the q-quantile, in microseconds.
-    double quantile_us(double q) const
-    {
-        const auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total_)));
-        std::uint64_t seen = 0;
-        for (std::size_t b = 0; b < counts_.size(); ++b) {
-            seen += counts_[b];
-            if (seen >= want && seen != 0)
-                return upper_ns(b) / 1000.0;
-        }
-        return max_ / 1000.0;
-    }
-    double max_us() const { return max_ / 1000.0; }
-
-private:
-    static std::size_t bucket(std::uint64_t ns)
-    {
-        if (ns < 8)
-            return ns;
-        const int log = 63 - __builtin_clzll(ns);
-        return static_cast<std::size_t>(log) * 8 + ((ns >> (log - 3)) & 7);
-    }
-    static double upper_ns(std::size_t b)
-    {
-        if (b < 8)
-            return static_cast<double>(b + 1);
-        const std::size_t log = b / 8;
-        return std::ldexp(8.0 + static_cast<double>(b % 8) + 1.0, static_cast<int>(log) - 3);
-    }
-    std::array<std::uint64_t, 64 * 8> counts_{};
-    std::uint64_t total_ = 0;
-    std::uint64_t max_ = 0;
-};
+using trueno::LatencyHistogram;
 
 } // namespace
 

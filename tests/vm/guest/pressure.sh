@@ -120,6 +120,7 @@ run() { # system
     echo "guest: io_stat $(attr $id io_stat)"
     call RemoveDevice "{\"id\": $id}" >/dev/null
     stop_daemon
+    grep -o 'queue [0-9]*: time in the daemon: .*' /tmp/zramd.log | sed 's/^/guest:   /'
   fi
   [ $verdict = pass ]
 }
