@@ -3,6 +3,7 @@
 // Not thread-safe: one writer, read by that writer or after it is done.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -20,7 +21,8 @@ public:
             max_ = ns;
     }
     std::uint64_t count() const { return total_; }
-    // The upper edge of the bucket holding the q-quantile, in microseconds (0 when empty).
+    // The upper edge of the bucket holding the q-quantile (at most the maximum), in microseconds
+    // (0 when empty).
     double quantile_us(double q) const
     {
         if (total_ == 0)
@@ -29,8 +31,8 @@ public:
         std::uint64_t seen = 0;
         for (std::size_t b = 0; b < counts_.size(); ++b) {
             seen += counts_[b];
-            if (seen >= want && seen != 0)
-                return upper_ns(b) / 1000.0;
+            if (seen >= want && seen != 0) // the bucket's edge, but never past the largest seen
+                return std::min(upper_ns(b), static_cast<double>(max_)) / 1000.0;
         }
         return static_cast<double>(max_) / 1000.0;
     }
