@@ -322,6 +322,9 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         io_uring_cqe* cqe = nullptr;
         unsigned head = 0;
         unsigned seen = 0;
+        // Every request of this batch arrived now: its time in the daemon includes waiting here
+        // behind the ones served before it (reads behind a write's compression).
+        const auto reaped = std::chrono::steady_clock::now();
         io_uring_for_each_cqe(&ring.get(), head, cqe)
         {
             ++seen;
@@ -334,7 +337,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
                 const auto op = static_cast<std::uint8_t>(descriptors_[tag].op_flags & 0xff);
                 const bool write = op == UBLK_IO_OP_WRITE;
-                const auto arrived = std::chrono::steady_clock::now();
+                const auto arrived = reaped;
                 const auto deadline = arrived + config_.reserve_wait;
                 if (write && !parked_.empty()) {
                     // Behind writes that wait for memory: in line after them, untried.

@@ -98,8 +98,8 @@ private:
     QueueCounters counters_;
     ParkedWrites parked_;                 // capacity depth, made before serving
     // Time in the daemon, kept by this thread alone: reads and writes served at once (from the
-    // completion's arrival to the commit's queueing), and parked writes from parking to commit.
-    // Logged when the queue ends.
+    // batch that brought them to the commit's queueing, so waiting behind others counts), and
+    // parked writes from parking to commit. Logged when the queue ends.
     LatencyHistogram read_times_;
     LatencyHistogram write_times_;
     LatencyHistogram parked_times_;
