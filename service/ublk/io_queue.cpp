@@ -220,6 +220,34 @@ bool IoQueue::complete(io_uring& ring, unsigned tag, int result) {
     return false;
 }
 
+bool IoQueue::take(io_uring& ring, unsigned tag, std::chrono::steady_clock::time_point arrived) {
+    const auto op = static_cast<std::uint8_t>(descriptors_[tag].op_flags & 0xff);
+    const bool write = op == UBLK_IO_OP_WRITE;
+    const auto deadline = arrived + config_.reserve_wait;
+    if (write && !parked_.empty()) {
+        // Behind writes that wait for memory: in line after them, untried.
+        parked_.park({tag, 0, deadline}, store_->reserve_progress(),
+                     std::chrono::steady_clock::now());
+        counters_.parked.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    const std::uint64_t progress = store_->reserve_progress(); // before the try
+    counters_.serving.store(true, std::memory_order_relaxed);
+    const Attempt attempt = serve(tag);
+    counters_.serving.store(false, std::memory_order_relaxed);
+    if (attempt.needs_memory) {
+        parked_.park({tag, attempt.bytes_done, deadline}, progress,
+                     std::chrono::steady_clock::now());
+        counters_.parked.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - arrived);
+    if (op == UBLK_IO_OP_READ || write)
+        (write ? write_times_ : read_times_).add(static_cast<std::uint64_t>(took.count()));
+    return complete(ring, tag, attempt.result);
+}
+
 unsigned IoQueue::retry_parked(io_uring& ring) {
     unsigned lost = 0;
     auto finish = [&](const ParkedWrites::Write& write, int result) {
@@ -298,6 +326,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         armed.set_value(make_error(-early->res, std::string("FETCH_REQ refused: ") + std::strerror(-early->res)));
         return;
     }
+    batch_writes_.reserve(config_.depth); // made now: serving allocates nothing
     armed.set_value(Status{});
 
     // Tags still in use: a command outstanding in the kernel, or a write parked here.
@@ -335,34 +364,12 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             const auto tag = static_cast<unsigned>(cqe->user_data);
             const int res = cqe->res;
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
-                const auto op = static_cast<std::uint8_t>(descriptors_[tag].op_flags & 0xff);
-                const bool write = op == UBLK_IO_OP_WRITE;
-                const auto arrived = reaped;
-                const auto deadline = arrived + config_.reserve_wait;
-                if (write && !parked_.empty()) {
-                    // Behind writes that wait for memory: in line after them, untried.
-                    parked_.park({tag, 0, deadline}, store_->reserve_progress(),
-                                 std::chrono::steady_clock::now());
-                    counters_.parked.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                const std::uint64_t progress = store_->reserve_progress(); // before the try
-                counters_.serving.store(true, std::memory_order_relaxed);
-                const Attempt attempt = serve(tag);
-                counters_.serving.store(false, std::memory_order_relaxed);
-                if (attempt.needs_memory) {
-                    parked_.park({tag, attempt.bytes_done, deadline}, progress,
-                                 std::chrono::steady_clock::now());
-                    counters_.parked.fetch_add(1, std::memory_order_relaxed);
-                } else {
-                    const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now() - arrived);
-                    if (op == UBLK_IO_OP_READ || write)
-                        (write ? write_times_ : read_times_)
-                            .add(static_cast<std::uint64_t>(took.count()));
-                    if (!complete(ring.get(), tag, attempt.result))
-                        --active;
-                }
+                // Writes after the batch's other requests: a swap-in must not wait for a
+                // write's compression that arrived beside it.
+                if ((descriptors_[tag].op_flags & 0xff) == UBLK_IO_OP_WRITE)
+                    batch_writes_.push_back(tag);
+                else if (!take(ring.get(), tag, reaped))
+                    --active;
             } else {
                 if (res != UBLK_IO_RES_ABORT)
                     spdlog::error("queue {} tag {}: fetch completed with {}", config_.queue_id, tag,
@@ -371,6 +378,10 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             }
         }
         io_uring_cq_advance(&ring.get(), seen);
+        for (const unsigned tag : batch_writes_)
+            if (!take(ring.get(), tag, reaped))
+                --active;
+        batch_writes_.clear();
         if (!parked_.empty() && !exiting)
             active -= retry_parked(ring.get());
     }

@@ -82,6 +82,10 @@ private:
     Attempt serve(unsigned tag, std::uint64_t resume_at = 0);
     // Commits the tag's result and counts it; false if no SQE was left (the tag is lost).
     bool complete(io_uring& ring, unsigned tag, int result);
+    // A request the kernel delivered (arrived: the batch that brought it): served, or parked
+    // if it is a write that finds no memory ready (or others wait already). False if its
+    // commit found no SQE (the tag is lost).
+    bool take(io_uring& ring, unsigned tag, std::chrono::steady_clock::time_point arrived);
     // Tries the parked writes again when due (parked_writes.hpp) and fails those whose wait is
     // over. Returns the tags lost for want of an SQE (see complete()).
     unsigned retry_parked(io_uring& ring);
@@ -96,6 +100,7 @@ private:
     std::size_t buffers_bytes_ = 0;
     std::thread thread_;
     QueueCounters counters_;
+    std::vector<unsigned> batch_writes_;  // a batch's writes, served after its other requests
     ParkedWrites parked_;                 // capacity depth, made before serving
     // Time in the daemon, kept by this thread alone: reads and writes served at once (from the
     // batch that brought them to the commit's queueing, so waiting behind others counts), and
