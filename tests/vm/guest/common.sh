@@ -10,6 +10,20 @@ DAEMON=
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
+# oom_report: the first OOM kill's memory summary, one "guest:   oom:" line each (the console,
+# quiet, shows none of it): what the kernel could not reclaim, what was under writeback to the
+# swap device, and the largest processes then.
+oom_report() {
+  dmesg | grep -m1 -o 'Killed process.*' | sed 's/^/guest:   oom: /'
+  dmesg | sed -n '/invoked oom-killer/,/Killed process/p' |
+    grep -m14 -E 'invoked oom-killer|active_anon|free:|writeback|unevictable:|Node 0 DMA32|Free swap|Total swap|pages in swap cache' |
+    sed 's/^\[[ 0-9.]*\] //; s/^/guest:   oom: /'
+  # The task table's largest entries (6.12: uid tgid total_vm rss rss_anon rss_file rss_shmem
+  # pgtables_bytes swapents oom_score_adj name; counts in pages): the daemon, its standby, the load.
+  dmesg | sed -n '/Tasks state/,/oom-kill:/p' | sed 's/^\[[ 0-9.]*\] //' | grep -E '^\[ *[0-9]+\]' |
+    sed 's/^\[ *[0-9]*\] *//' | awk '{print $NF " rss " $4 " anon " $5 " swapents " $9}' |
+    sort -k3 -n -r | head -6 | sed 's/^/guest:   oom: task /'
+}
 
 # call METHOD [JSON]: the reply on stdout, non-zero on any error.
 call() {

@@ -94,11 +94,7 @@ run() { # system
   [ $rc = 0 ] || { echo "guest:   the load exited with $rc; its last lines:"; tail -3 /tmp/pv.log | sed 's/^/guest:   /'; }
   [ $rerr = 0 ] || { echo "guest:   $rerr lines of read errors:"; dmesg | grep -m2 -E 'Read-error|op 0x0:\(READ\)' | sed 's/^/guest:   /'; }
   if [ $oom != 0 ]; then
-    dmesg | grep -m1 'Killed process' | sed 's/^/guest:   /'
-    # The first OOM report's memory summary (the console, quiet, shows none of it): what the
-    # kernel could not reclaim, and how much was under writeback to the swap device then.
-    dmesg | sed -n '/invoked oom-killer/,/Killed process/p' | grep -m12 -E 'invoked oom-killer|active_anon|free:|writeback|Node 0 DMA32|Free swap|Total swap|pages in swap cache' |
-      sed 's/^/guest:   oom: /'
+    oom_report
   fi
   [ $werr = 0 ] || dmesg | grep -m2 -E 'critical space|Write-error' | sed 's/^/guest:   /'
   if [ $sys = trueno ]; then

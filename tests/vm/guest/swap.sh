@@ -53,6 +53,7 @@ wait $pv
 rc=$?
 cat /tmp/pv.log
 if [ $rc != 0 ] && dmesg | grep -q 'Killed process [0-9]* (page-verify)'; then
+  oom_report
   fail $name "page-verify was killed by the OOM killer: memory ran out ($(dmesg | grep -m1 -o 'Out of memory.*'))"
   exit 0
 fi

@@ -119,6 +119,7 @@ echo
 cat /tmp/pv.log | grep -E 'TOUCHED|VERIFIED|corrupted'
 cat /tmp/pv2.log | grep -E 'VERIFIED|corrupted'
 if dmesg | grep -q 'Killed process'; then
+  oom_report
   fail $name "the OOM killer ran: $(dmesg | grep -m1 -o 'Killed process.*')"
   exit 0
 fi

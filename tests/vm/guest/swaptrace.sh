@@ -81,6 +81,6 @@ swapoff $dev 2>/dev/null
 call RemoveDevice "{\"id\": $id}" >/dev/null
 stop_daemon
 [ $rc = 0 ] || { fail $name "the load exited with $rc: $(tail -2 /tmp/pv.log | tr '\n' ' ')"; exit 0; }
-[ $oom = 0 ] || { fail $name "OOM kill: $(dmesg | grep -m1 'Killed process')"; exit 0; }
+[ $oom = 0 ] || { oom_report; fail $name "OOM kill: $(dmesg | grep -m1 'Killed process')"; exit 0; }
 [ $werr = 0 ] || { fail $name "swap I/O errors: $(dmesg | grep -m1 -E 'critical space|Write-error|Read-error')"; exit 0; }
 pass $name
