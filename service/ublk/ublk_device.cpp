@@ -172,7 +172,15 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::add(ControlDevice& control, int 
 }
 
 Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info,
-                                SpareQueueThreads* spares) {
+                                SpareQueueThreads* spares, bool log_steps) {
+    const auto began = std::chrono::steady_clock::now();
+    const auto step = [&](std::string_view what, unsigned q) {
+        if (log_steps)
+            spdlog::info("ublk device {}: queue {} {} at {} ms", id_, q, what,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - began)
+                             .count());
+    };
     store_ = std::move(store);
     auto fd = open_char_device(id_);
     if (!fd)
@@ -194,11 +202,14 @@ Status UblkDevice::start_queues(std::shared_ptr<PageStore> store, const ublksrv_
         if (!queue)
             return queue.error();
         queues_.push_back(std::move(queue.value()));
+        step("made (descriptors mapped, buffers locked)", q);
         armed.push_back(queues_.back()->start(spares));
     }
-    for (auto& f : armed)
-        if (auto st = f.get(); !st)
+    for (unsigned q = 0; q < armed.size(); ++q) {
+        if (auto st = armed[q].get(); !st)
             return st.error();
+        step("armed (a fetch on every tag)", q);
+    }
     return {};
 }
 
@@ -257,7 +268,7 @@ Result<std::unique_ptr<UblkDevice>> UblkDevice::recover(ControlDevice& control, 
     device->user_copy_ = (info->flags & UBLK_F_USER_COPY) != 0;
     // From here on the device is ours to serve; if that fails, it stays quiesced (never
     // removed: its data is in the store) for the next attempt.
-    if (auto st = device->start_queues(std::move(store), *info, spares); !st) {
+    if (auto st = device->start_queues(std::move(store), *info, spares, true); !st) {
         device->release();
         return st.error();
     }

@@ -94,9 +94,10 @@ public:
 private:
     UblkDevice(ControlDevice& control, int id);
     // Opens the char device and starts one queue per hardware queue, each with a fetch
-    // outstanding on every tag.
+    // outstanding on every tag. `log_steps`: each queue's steps are logged as they end (a
+    // take-over, where the device's I/O waits meanwhile: one that stalls says where).
     Status start_queues(std::shared_ptr<PageStore> store, const ublksrv_ctrl_dev_info& info,
-                        SpareQueueThreads* spares = nullptr);
+                        SpareQueueThreads* spares = nullptr, bool log_steps = false);
 
     ControlDevice& control_;
     int id_;
