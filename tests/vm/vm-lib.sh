@@ -117,7 +117,7 @@ boot_test() {
   for attempt in 1 2 3; do
     timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp 2 \
       -kernel "$cache/kernel/vmlinux" -initrd "$cache/${INITRD:-initrd.gz}" \
-      -append "console=ttyS0 quiet panic=-1 no_timer_check rootfstype=ramfs trueno.test=${name%%-*} trueno.hangwatch=$((limit - 60)) ${TRUENO_VM_APPEND:-}" \
+      -append "console=ttyS0 quiet panic=-1 no_timer_check rootfstype=ramfs trueno.test=${name%%-*} trueno.hangwatch=$((limit * 3 / 4 - 30)) ${TRUENO_VM_APPEND:-}" \
       -nographic -no-reboot -monitor none -serial stdio "$@" </dev/null >"$cache/$name.log" 2>&1
     tr -d '\r' <"$cache/$name.log" >"$cache/$name.log.txt"
     if ! grep -aq 'Kernel panic' "$cache/$name.log.txt" ||
