@@ -241,10 +241,8 @@ bool IoQueue::take(io_uring& ring, unsigned tag, std::chrono::steady_clock::time
         counters_.parked.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
-    const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::steady_clock::now() - arrived);
     if (op == UBLK_IO_OP_READ || write)
-        (write ? write_times_ : read_times_).add(static_cast<std::uint64_t>(took.count()));
+        served_.push_back({arrived, write});
     return complete(ring, tag, attempt.result);
 }
 
@@ -327,6 +325,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         return;
     }
     batch_writes_.reserve(config_.depth); // made now: serving allocates nothing
+    served_.reserve(config_.depth);
     armed.set_value(Status{});
 
     // Tags still in use: a command outstanding in the kernel, or a write parked here.
@@ -334,6 +333,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
     bool exiting = false;
     while (active > 0 && !exiting) {
         int rc = 0;
+        record_submitted(); // the commits queued by the last batch go in now
         if (parked_.empty()) {
             rc = io_uring_submit_and_wait(&ring.get(), 1);
         } else {
@@ -364,8 +364,9 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             const auto tag = static_cast<unsigned>(cqe->user_data);
             const int res = cqe->res;
             if (res == UBLK_IO_RES_OK && tag < config_.depth) {
-                // Writes after the batch's other requests: a swap-in must not wait for a
-                // write's compression that arrived beside it.
+                // Writes after the batch's other requests. Every commit of the batch is
+                // submitted at its end, so a swap-in's completion still waits for the batch's
+                // writes; committing reads at once was measured no better (README, "Swap-ins").
                 if ((descriptors_[tag].op_flags & 0xff) == UBLK_IO_OP_WRITE)
                     batch_writes_.push_back(tag);
                 else if (!take(ring.get(), tag, reaped))
@@ -389,6 +390,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         // Commit what was served in the last batch; the ring's exit then cancels the fetches.
         // Parked writes stay uncommitted: the kernel gives them to the next server.
         io_uring_submit(&ring.get());
+        record_submitted();
         log_service_times();
         spdlog::debug(
             "queue {}: leaving the device to the next server after {} requests ({} parked writes "
@@ -398,6 +400,16 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
     }
     spdlog::debug("queue {}: stopped after {} requests", config_.queue_id, counters_.requests.load());
     log_service_times();
+}
+
+void IoQueue::record_submitted() {
+    const auto now = std::chrono::steady_clock::now();
+    for (const Served& served : served_)
+        (served.write ? write_times_ : read_times_)
+            .add(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now - served.arrived)
+                    .count()));
+    served_.clear();
 }
 
 void IoQueue::log_service_times() const {

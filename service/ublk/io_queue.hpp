@@ -89,6 +89,9 @@ private:
     // Tries the parked writes again when due (parked_writes.hpp) and fails those whose wait is
     // over. Returns the tags lost for want of an SQE (see complete()).
     unsigned retry_parked(io_uring& ring);
+    // Adds the requests served since the last call to the histograms, their time ending now:
+    // called as their commits are submitted (a commit is only queued when a request is served).
+    void record_submitted();
     void log_service_times() const;
 
     QueueConfig config_;
@@ -103,8 +106,14 @@ private:
     std::vector<unsigned> batch_writes_;  // a batch's writes, served after its other requests
     ParkedWrites parked_;                 // capacity depth, made before serving
     // Time in the daemon, kept by this thread alone: reads and writes served at once (from the
-    // batch that brought them to the commit's queueing, so waiting behind others counts), and
-    // parked writes from parking to commit. Logged when the queue ends.
+    // batch that brought them to the submission of their commit, so waiting behind others and
+    // for the batch's end counts), and parked writes from parking to the commit's queueing.
+    // Logged when the queue ends.
+    struct Served {
+        std::chrono::steady_clock::time_point arrived;
+        bool write;
+    };
+    std::vector<Served> served_; // served, commit not yet submitted (capacity depth, made ahead)
     LatencyHistogram read_times_;
     LatencyHistogram write_times_;
     LatencyHistogram parked_times_;
