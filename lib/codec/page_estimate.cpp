@@ -1,8 +1,9 @@
-// Sampled word-pair statistics and the two thresholds the adaptive codec decides by.
+// Sampled word-pair statistics and the threshold the adaptive codec shortlists pages by.
 //
-// The thresholds were chosen on shared/corpus/python-heap.pages.zst (real heap pages) and sit in
-// the middle of wide plateaus, not on a knife edge: favours_byte_planes gives nearly the same
-// ratio anywhere from 68/128 to 104/128 (tests/bench/RESULTS.md, "adaptive").
+// The threshold was chosen on shared/corpus/python-heap.pages.zst (real heap pages) and sits in
+// the middle of a wide plateau there (nearly the same ratio anywhere from 68/128 to 104/128).
+// On other memory it shortlists many pages that lz4 compresses better whole, so the codec
+// checks each shortlisted page with a trial (adaptive_codec.cpp; tests/bench/RESULTS.md).
 #include "page_estimate.hpp"
 
 #include <algorithm>
@@ -44,16 +45,6 @@ WordPairSample sample_word_pairs(std::span<const std::byte> page) {
     for (std::size_t lane = 0; lane < 8; ++lane)
         sample.equal_bytes[lane] = static_cast<unsigned>((lane_counts >> (8 * lane)) & 0xFF);
     return sample;
-}
-
-bool may_be_incompressible(const WordPairSample& sample) {
-    if (sample.pairs == 0) return false;
-    unsigned equal_bytes = 0;
-    for (unsigned count : sample.equal_bytes) equal_bytes += count;
-    // Bytes equal outside whole-word repeats below 1/16 of those sampled (random data: 1/256),
-    // and whole-word repeats in under 1/64 of the pairs.
-    const unsigned partial = equal_bytes - 8 * sample.equal_words;
-    return partial * 16 < sample.pairs * 8 && sample.equal_words * 64 < sample.pairs;
 }
 
 bool favours_byte_planes(const WordPairSample& sample) {

@@ -19,12 +19,9 @@ struct WordPairSample {
 // (kPageSize bytes); returns an empty sample (pairs == 0) for anything else.
 WordPairSample sample_word_pairs(std::span<const std::byte> page);
 
-// Almost no byte repeats its neighbour word's byte and no word repeats: the page may be
-// incompressible for lz4 (a trial compression of a slice then decides).
-bool may_be_incompressible(const WordPairSample& sample);
-
 // Some byte position repeats from word to word in most pairs that are not whole-word repeats:
-// the page's byte planes hold long runs, which lz4 compresses far better than the words.
+// the page's byte planes may hold long runs, which lz4 compresses better than the words. A
+// shortlist, not a verdict: the words may also repeat whole further back, which lz4 prefers.
 bool favours_byte_planes(const WordPairSample& sample);
 
 } // namespace trueno::codec_detail

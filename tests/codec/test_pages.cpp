@@ -74,6 +74,11 @@ const Corpus& spread_corpus() {
     return corpus;
 }
 
+const Corpus& held_out_corpus() {
+    static const Corpus corpus = load_corpus(TRUENO_HELD_OUT_CORPUS_FILE, SIZE_MAX, kSpreadStride);
+    return corpus;
+}
+
 Page random_page(unsigned seed) {
     std::mt19937_64 rng(seed);
     Page page;

@@ -26,6 +26,10 @@ inline constexpr std::size_t kCorpusTestPages = 3000;
 const Corpus& spread_corpus();
 inline constexpr std::size_t kSpreadStride = 10;
 
+// Every kSpreadStride-th page of shared/corpus/redis-heap.pages.zst: memory no codec choice was
+// tuned on.
+const Corpus& held_out_corpus();
+
 // Named edge pages: zeros, single bytes set, random, repeating patterns.
 std::vector<std::pair<std::string, Page>> edge_pages();
 
