@@ -7,23 +7,24 @@
 //
 // Speeds are the median of PASSES (default 5) passes, the variants alternating in each, timed in
 // this thread's CPU time: on a shared machine wall time mostly measures the other tenants.
-#include <lz4.h>
-#include <zstd.h>
-#include <time.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <functional>
-#include <memory>
-#include <cstdlib>
-#include <string>
-#include <vector>
-
 #include "byte_planes.hpp"
 #include "page_estimate.hpp"
 #include "trueno/codec.hpp"
 #include "trueno/same_fill.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <lz4.h>
+#include <memory>
+#include <string>
+#include <time.h>
+#include <vector>
+#include <zstd.h>
 
 using namespace trueno;
 using namespace trueno::codec_detail;
@@ -120,6 +121,49 @@ double cpu_seconds() {
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// lz4's block of one page taken apart: its literal bytes' count and their order-0 entropy (bits).
+// A block is sequences of a token, literal length bytes, literals and (but for the last) a
+// 2-byte offset and match length bytes.
+struct Lz4Literals {
+    std::size_t bytes = 0;
+    double entropy_bits = 0;
+};
+
+Lz4Literals lz4_literals(std::span<const std::byte> block) {
+    std::array<std::size_t, 256> histogram{};
+    Lz4Literals r;
+    std::size_t at = 0;
+    const auto byte_at = [&](std::size_t i) {
+        return std::to_integer<unsigned>(block[i]);
+    };
+    while (at < block.size()) {
+        const unsigned token = byte_at(at++);
+        std::size_t literals = token >> 4;
+        if (literals == 15) {
+            unsigned more = 255;
+            while (more == 255 && at < block.size())
+                literals += more = byte_at(at++);
+        }
+        for (std::size_t i = 0; i < literals && at + i < block.size(); ++i)
+            ++histogram[byte_at(at + i)];
+        at += literals;
+        r.bytes += literals;
+        if (at >= block.size())
+            break;
+        at += 2; // offset
+        if ((token & 15) == 15) {
+            unsigned more = 255;
+            while (more == 255 && at < block.size())
+                more = byte_at(at++);
+        }
+    }
+    for (std::size_t n : histogram)
+        if (n != 0)
+            r.entropy_bits -= static_cast<double>(n) *
+                              std::log2(static_cast<double>(n) / static_cast<double>(r.bytes));
+    return r;
 }
 
 } // namespace
@@ -231,6 +275,47 @@ int main(int argc, char** argv) {
         plain_size[i] = plain > 0 ? (static_cast<std::size_t>(plain) + 1 + 15) / 16 * 16 : kPageSize;
         planes_size[i] = split > 0 ? (static_cast<std::size_t>(split) + 1 + 15) / 16 * 16 : kPageSize;
     }
+    // The shortlist (favours_byte_planes) against the per-page truth: how many shortlisted pages
+    // compress worse as planes, and what the better of the two on each shortlisted page gives.
+    std::size_t shortlisted = 0, worse_as_planes = 0, best_of_both = 0, best_everywhere = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        best_everywhere += std::min(plain_size[i], planes_size[i]);
+        if (!favours_byte_planes(sample_word_pairs(page(i)))) {
+            best_of_both += plain_size[i];
+            continue;
+        }
+        ++shortlisted;
+        worse_as_planes += planes_size[i] > plain_size[i];
+        best_of_both += std::min(plain_size[i], planes_size[i]);
+    }
+    const auto ratio = [&](std::size_t bytes) {
+        return static_cast<double>(count * kPageSize) / static_cast<double>(bytes);
+    };
+    std::printf("shortlisted for byte planes: %zu of %zu pages, %zu of them worse as planes; codec "
+                "ratio with the better of the two on shortlisted pages %.4f, on every page %.4f\n",
+                shortlisted, count, worse_as_planes, ratio(best_of_both), ratio(best_everywhere));
+    // Where lz4's bytes are: how much of its output is literals, and what coding each page's
+    // literals with their own order-0 entropy (plus a 40-byte table, never more than the
+    // literals themselves) would leave, for the design of a cheaper stage after lz4.
+    std::size_t lz4_bytes = 0, literal_bytes = 0;
+    double entropy_coded = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const int n = lz4.compress(page(i), std::span(out));
+        if (n <= 0)
+            continue;
+        const Lz4Literals literals =
+            lz4_literals(std::span(out).first(static_cast<std::size_t>(n)));
+        lz4_bytes += static_cast<std::size_t>(n);
+        literal_bytes += literals.bytes;
+        entropy_coded +=
+            static_cast<double>(static_cast<std::size_t>(n) - literals.bytes) +
+            std::min(literals.entropy_bits / 8 + 40, static_cast<double>(literals.bytes));
+    }
+    std::printf("lz4's blocks (pages it fits): literals %.1f %% of %zu bytes; with order-0 coded "
+                "literals %.3f of those bytes (%.3f times lz4's ratio on them)\n",
+                100.0 * static_cast<double>(literal_bytes) / static_cast<double>(lz4_bytes),
+                lz4_bytes, entropy_coded / static_cast<double>(lz4_bytes),
+                static_cast<double>(lz4_bytes) / entropy_coded);
     std::printf("byte planes when the best byte position repeats in >= T of 128 sampled pairs:\n");
     for (unsigned threshold = 60; threshold <= 128; threshold += 4) {
         std::size_t stored = 0;
