@@ -8,73 +8,29 @@
 // Speeds are the median of PASSES (default 5) passes, the variants alternating in each, timed in
 // this thread's CPU time: on a shared machine wall time mostly measures the other tenants.
 #include "byte_planes.hpp"
+#include "corpus_pages.hpp"
 #include "page_estimate.hpp"
 #include "trueno/codec.hpp"
-#include "trueno/same_fill.hpp"
+#include "trueno/page.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <lz4.h>
-#include <memory>
 #include <string>
 #include <time.h>
 #include <vector>
-#include <zstd.h>
 
 using namespace trueno;
 using namespace trueno::codec_detail;
+using trueno::test::load_corpus_pages;
 
 namespace {
 
 constexpr std::size_t kStoreCapacity = 3631; // kHugeSize - 1 (lib/store/compressed_page_store.hpp)
 using PageBytes = std::span<const std::byte, kPageSize>;
-
-struct FileClose {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
-struct DStreamFree {
-    void operator()(ZSTD_DStream* d) const noexcept { ZSTD_freeDStream(d); }
-};
-
-// All pages of a zstd stream of pages, minus the same-filled ones (the store keeps those
-// without a codec). Empty with a message on stderr when unreadable.
-std::vector<std::byte> load_pages(const char* path, std::size_t& same_filled) {
-    std::vector<std::byte> pages;
-    std::unique_ptr<std::FILE, FileClose> file(std::fopen(path, "rb"));
-    if (!file) {
-        std::perror(path);
-        return pages;
-    }
-    std::unique_ptr<ZSTD_DStream, DStreamFree> stream(ZSTD_createDStream());
-    std::vector<std::byte> in(ZSTD_DStreamInSize()), out(ZSTD_DStreamOutSize()), all;
-    while (const std::size_t got = std::fread(in.data(), 1, in.size(), file.get())) {
-        ZSTD_inBuffer input{in.data(), got, 0};
-        while (input.pos < input.size) {
-            ZSTD_outBuffer output{out.data(), out.size(), 0};
-            const std::size_t rc = ZSTD_decompressStream(stream.get(), &output, &input);
-            if (ZSTD_isError(rc)) {
-                std::fprintf(stderr, "%s: %s\n", path, ZSTD_getErrorName(rc));
-                return {};
-            }
-            all.insert(all.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(output.pos));
-        }
-    }
-    same_filled = 0;
-    for (std::size_t at = 0; at + kPageSize <= all.size(); at += kPageSize) {
-        if (same_fill_value(PageBytes(all.data() + at, kPageSize))) {
-            ++same_filled;
-            continue;
-        }
-        pages.insert(pages.end(), all.begin() + static_cast<std::ptrdiff_t>(at),
-                     all.begin() + static_cast<std::ptrdiff_t>(at + kPageSize));
-    }
-    return pages;
-}
 
 // One technique: returns the compressed size within dst, 0 for "stored raw".
 using Technique = std::function<std::size_t(PageBytes, std::span<std::byte>)>;
@@ -123,56 +79,13 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// lz4's block of one page taken apart: its literal bytes' count and their order-0 entropy (bits).
-// A block is sequences of a token, literal length bytes, literals and (but for the last) a
-// 2-byte offset and match length bytes.
-struct Lz4Literals {
-    std::size_t bytes = 0;
-    double entropy_bits = 0;
-};
-
-Lz4Literals lz4_literals(std::span<const std::byte> block) {
-    std::array<std::size_t, 256> histogram{};
-    Lz4Literals r;
-    std::size_t at = 0;
-    const auto byte_at = [&](std::size_t i) {
-        return std::to_integer<unsigned>(block[i]);
-    };
-    while (at < block.size()) {
-        const unsigned token = byte_at(at++);
-        std::size_t literals = token >> 4;
-        if (literals == 15) {
-            unsigned more = 255;
-            while (more == 255 && at < block.size())
-                literals += more = byte_at(at++);
-        }
-        for (std::size_t i = 0; i < literals && at + i < block.size(); ++i)
-            ++histogram[byte_at(at + i)];
-        at += literals;
-        r.bytes += literals;
-        if (at >= block.size())
-            break;
-        at += 2; // offset
-        if ((token & 15) == 15) {
-            unsigned more = 255;
-            while (more == 255 && at < block.size())
-                more = byte_at(at++);
-        }
-    }
-    for (std::size_t n : histogram)
-        if (n != 0)
-            r.entropy_bits -= static_cast<double>(n) *
-                              std::log2(static_cast<double>(n) / static_cast<double>(r.bytes));
-    return r;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     const char* corpus = argc > 1 ? argv[1] : TRUENO_CORPUS_FILE;
     const int passes = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
     std::size_t same_filled = 0;
-    const std::vector<std::byte> pages = load_pages(corpus, same_filled);
+    const std::vector<std::byte> pages = load_corpus_pages(corpus, same_filled);
     if (pages.empty()) return 1;
     const std::size_t count = pages.size() / kPageSize;
     auto page = [&](std::size_t i) { return PageBytes(pages.data() + i * kPageSize, kPageSize); };
@@ -294,28 +207,6 @@ int main(int argc, char** argv) {
     std::printf("shortlisted for byte planes: %zu of %zu pages, %zu of them worse as planes; codec "
                 "ratio with the better of the two on shortlisted pages %.4f, on every page %.4f\n",
                 shortlisted, count, worse_as_planes, ratio(best_of_both), ratio(best_everywhere));
-    // Where lz4's bytes are: how much of its output is literals, and what coding each page's
-    // literals with their own order-0 entropy (plus a 40-byte table, never more than the
-    // literals themselves) would leave, for the design of a cheaper stage after lz4.
-    std::size_t lz4_bytes = 0, literal_bytes = 0;
-    double entropy_coded = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-        const int n = lz4.compress(page(i), std::span(out));
-        if (n <= 0)
-            continue;
-        const Lz4Literals literals =
-            lz4_literals(std::span(out).first(static_cast<std::size_t>(n)));
-        lz4_bytes += static_cast<std::size_t>(n);
-        literal_bytes += literals.bytes;
-        entropy_coded +=
-            static_cast<double>(static_cast<std::size_t>(n) - literals.bytes) +
-            std::min(literals.entropy_bits / 8 + 40, static_cast<double>(literals.bytes));
-    }
-    std::printf("lz4's blocks (pages it fits): literals %.1f %% of %zu bytes; with order-0 coded "
-                "literals %.3f of those bytes (%.3f times lz4's ratio on them)\n",
-                100.0 * static_cast<double>(literal_bytes) / static_cast<double>(lz4_bytes),
-                lz4_bytes, entropy_coded / static_cast<double>(lz4_bytes),
-                static_cast<double>(lz4_bytes) / entropy_coded);
     std::printf("byte planes when the best byte position repeats in >= T of 128 sampled pairs:\n");
     for (unsigned threshold = 60; threshold <= 128; threshold += 4) {
         std::size_t stored = 0;
