@@ -7,7 +7,7 @@
 //
 // The choice: a sample of word pairs (page_estimate.hpp) says whether byte planes may help. On
 // memory other than the one the sample's threshold was tuned on it is often wrong (a compiler's
-// pages: 94 % of the pages it picked compressed worse as planes), so a page it picks is then
+// pages: 91 % of the pages it picked compressed worse as planes), so a page it picks is then
 // tried both ways on a slice from its middle, and goes to planes only if the slice is smaller
 // as planes. A page lz4 cannot fit is stored raw only after a full lz4 attempt, never on a
 // guess. tests/bench/RESULTS.md, "adaptive", has the measurements on seven kinds of memory.
@@ -31,8 +31,8 @@ namespace {
 enum AdaptiveTag : unsigned char { kPlainLz4 = 0, kBytePlanesLz4 = 1 };
 
 // The trial slice: lz4 of these bytes from the middle of the page, as they are and as byte
-// planes. 1 KiB matched the better of the two whole-page sizes on all seven corpora (512 bytes
-// lost a tenth of the gain on python-heap); a multiple of kBytePlaneBlock.
+// planes. 1 KiB came within 0.3 % of the better of the two whole-page sizes on all seven
+// corpora (512 bytes lost a tenth of the gain on python-heap); a multiple of kBytePlaneBlock.
 constexpr std::size_t kTrialBytes = 1024;
 static_assert(kTrialBytes % kBytePlaneBlock == 0 && kTrialBytes <= kPageSize);
 
