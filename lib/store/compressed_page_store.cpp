@@ -99,8 +99,10 @@ Result<std::unique_ptr<PageStore>> CompressedPageStore::create(const StoreConfig
     h.limit_pages.store(pages_for(config.mem_limit));
     h.next_serial.store(1);
     h.checksum = header_checksum(h);
-    h.layout_version = kLayoutVersion;
-    h.header_bytes = sizeof(ArenaHeader);
+    // Version 2 only once a backing device is set (set_backing_device): until then an older
+    // daemon can take the store over.
+    h.layout_version = kLayoutVersionWithoutWriteback;
+    h.header_bytes = kHeaderBytesVersion1;
     std::atomic_signal_fence(std::memory_order_release);
     h.magic = kArenaMagic; // last: a store killed while being made is not one
 
@@ -233,7 +235,7 @@ CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content co
     constexpr std::uint32_t kContentBits = slot_flags::kSame | slot_flags::kObject |
                                            slot_flags::kHuge | slot_flags::kSizeMask |
                                            slot_flags::kCodecMask | slot_flags::kShared |
-                                           slot_flags::kGroupMember;
+                                           slot_flags::kGroupMember | slot_flags::kBacked;
     const Content old{SlotTable::kind(slot) & kContentBits, slot.value};
     SlotTable::set_content(slot, content.kind, content.value, now_seconds()); // a new write is not idle
 
@@ -242,9 +244,13 @@ CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content co
         // A shared object's bytes are counted once, by the object (see drop_shared).
         if (old.kind & slot_flags::kSame) same_pages_.fetch_sub(1, kRelaxed);
         else if (old.kind & slot_flags::kGroupMember) grouped_pages_.fetch_sub(1, kRelaxed);
+        // A written-back object's bytes left compr_data_size and huge_pages when it went.
+        else if (old.kind & slot_flags::kBacked)
+            backed_pages_.fetch_sub(1, kRelaxed);
         else if (!(old.kind & slot_flags::kShared))
             compr_data_size_.fetch_sub(old.kind & slot_flags::kSizeMask, kRelaxed);
-        if (old.kind & slot_flags::kHuge) huge_pages_.fetch_sub(1, kRelaxed);
+        if ((old.kind & slot_flags::kHuge) && !(old.kind & slot_flags::kBacked))
+            huge_pages_.fetch_sub(1, kRelaxed);
     }
     if (!content.empty()) {
         stored_pages_.fetch_add(1, kRelaxed);
@@ -261,6 +267,11 @@ CompressedPageStore::Content CompressedPageStore::install(Slot& slot, Content co
 void CompressedPageStore::release(Content old) {
     if (old.kind & slot_flags::kObject) allocator_->free(old.value);
     else if (old.kind & slot_flags::kShared) drop_shared(old.kind, static_cast<std::uint32_t>(old.value));
+    else if (old.kind & slot_flags::kBacked) {
+        // Its block is free again once nothing else lives in it (a damaged place is no one's).
+        if (Backing* b = backing())
+            (void)b->blocks.release(backing_location(old.value, old.kind & slot_flags::kSizeMask));
+    }
 }
 
 void CompressedPageStore::touch(Slot& slot) {
@@ -277,6 +288,8 @@ Status CompressedPageStore::decode(std::uint64_t index, Slot& slot, MutablePageV
         fill_page(out, slot.value);
     } else if (kind & slot_flags::kShared) {
         return decode_shared(index, kind, static_cast<std::uint32_t>(slot.value), out);
+    } else if (kind & slot_flags::kBacked) {
+        return decode_backed(index, kind, slot.value, out);
     } else if (!(kind & slot_flags::kObject)) {
         std::memset(out.data(), 0, kPageSize);
     } else {
@@ -479,7 +492,8 @@ void CompressedPageStore::clear() {
     allocator_->reset_counters();
     for (auto* counter : {&stored_pages_, &compr_data_size_, &same_pages_, &huge_pages_})
         counter->store(0, kRelaxed);
-    for (auto* counter : {&huge_pages_since_, &failed_reads_, &failed_writes_, &invalid_io_, &notify_free_})
+    for (auto* counter : {&huge_pages_since_, &failed_reads_, &failed_writes_, &invalid_io_,
+                          &notify_free_, &header_.bd_reads, &header_.bd_writes})
         counter->store(0);
     damaged_pages_.store(0, kRelaxed);
 }
@@ -546,7 +560,9 @@ std::uint64_t CompressedPageStore::mark_idle(std::uint64_t age_seconds) {
         Slot& slot = slots_[index];
         SlotGuard guard(slot);
         const std::uint32_t kind = SlotTable::kind(slot);
-        if ((kind & (slot_flags::kSame | slot_flags::kObject | slot_flags::kShared)) == 0) continue;
+        if ((kind & (slot_flags::kSame | slot_flags::kObject | slot_flags::kShared |
+                     slot_flags::kBacked)) == 0)
+            continue;
         if (age_seconds != 0 && now - slot.access_time < age_seconds) continue;
         SlotTable::set_kind(slot, kind | slot_flags::kIdle);
         ++marked;

@@ -3,16 +3,9 @@
 // store_layout.hpp) that can outlive the process.
 #pragma once
 
-#include <array>
-#include <atomic>
-#include <cstdint>
-#include <ctime>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "arena.hpp"
+#include "backing_blocks.hpp"
+#include "backing_device.hpp"
 #include "group_cache.hpp"
 #include "recomp_codecs.hpp"
 #include "shared_objects.hpp"
@@ -21,6 +14,15 @@
 #include "store_layout.hpp"
 #include "stream_pool.hpp"
 #include "trueno/page_store.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace trueno::store {
 
@@ -75,6 +77,21 @@ public:
     Result<RecompressReport> recompress(const RecompressOptions& options) override;
     std::vector<RecompAlgorithm> recomp_algorithms() const override;
     ObjectStat object_stat() const override;
+    // Writeback (writeback.cpp).
+    Status set_backing_device(const std::string& path) override;
+    std::string backing_device() const override;
+    Result<WritebackReport> writeback(const WritebackOptions& options) override;
+    BdStat bd_stat() const override;
+    void set_writeback_limit(std::uint64_t blocks) override {
+        header_.writeback_limit.store(blocks);
+    }
+    std::uint64_t writeback_limit() const override { return header_.writeback_limit.load(); }
+    void set_writeback_limit_enable(bool on) override;
+    bool writeback_limit_enable() const override;
+    // Where a written-back page's object is on the backing device, for tests.
+    std::optional<BackingLocation> backing_place(std::uint64_t index);
+    // Blocks of the backing device in use, and the live bytes in them.
+    std::uint64_t backing_used_blocks() const;
     Status save_policy(std::string_view text) override;
     std::string saved_policy() const override;
     std::uint64_t attaches() const override { return header_.attaches.load(); }
@@ -113,7 +130,8 @@ private:
         std::uint32_t kind = 0;
         std::uint64_t value = 0;
         bool empty() const {
-            return (kind & (slot_flags::kSame | slot_flags::kObject | slot_flags::kShared)) == 0;
+            return (kind & (slot_flags::kSame | slot_flags::kObject | slot_flags::kShared |
+                            slot_flags::kBacked)) == 0;
         }
     };
     // A page's slot as seen by a background pass: kind, value and the object's bytes.
@@ -151,6 +169,26 @@ private:
     // Makes a recompression codec generation and records it in the header (dictionary
     // first: a generation pages can use is always one a new process can make again).
     Result<unsigned> add_generation(unsigned priority, const std::string& algorithm, const CodecParams& params);
+
+    // The backing device set for the store, with its blocks' bookkeeping. Once set it is only
+    // replaced while no slot points into it, so a reader that found a written-back slot
+    // (under its lock) may use it; replaced ones are kept (their device closed) until the
+    // store goes.
+    struct Backing {
+        std::string path;
+        std::unique_ptr<BackingDevice> device; // null: it could not be opened at a take-over
+        BackingBlocks blocks;
+    };
+    Backing* backing() const { return backing_.load(std::memory_order_acquire); }
+    // Attach: opens the header's backing device again (same identity) and rebuilds its
+    // blocks' bookkeeping from the written-back slots (rebuild() adds them).
+    void reopen_backing();
+    // A written-back page's object, read from the backing device and decoded (slot locked).
+    Status decode_backed(std::uint64_t index, std::uint32_t kind, std::uint64_t value,
+                         MutablePageView out);
+    // One batch of a writeback pass: packs, writes and switches the snapshots' slots.
+    Status write_back_batch(Backing& backing, std::vector<Snapshot>& batch, std::size_t count,
+                            WritebackReport& report);
 
     Status invalid(std::string what);
     Result<Content> encode(std::uint64_t index, PageView page);
@@ -225,6 +263,9 @@ private:
     std::atomic<std::uint64_t> groups_{0};
     std::atomic<std::uint64_t> dedup_slots_{0}; // slots referring to deduplicated objects
     std::atomic<std::uint64_t> shared_objects_{0};
+    std::atomic<std::uint64_t> backed_pages_{0}; // bd_count
+    std::atomic<Backing*> backing_{nullptr};
+    std::vector<std::unique_ptr<Backing>> backings_; // settings_mutex_; the last is current
 };
 
 } // namespace trueno::store

@@ -54,6 +54,9 @@ inline constexpr std::uint32_t kGroupMember = 1u << 25;
 // Found unusable when the store was attached (a handle outside the store, an object claimed
 // twice): reads fail with EIO until the page is written or discarded again.
 inline constexpr std::uint32_t kDamaged = 1u << 24;
+// Written back (layout version 2): value is the object's place on the backing device
+// (backing_blocks.hpp), the size bits its size; kHuge and the codec bits say how it decodes.
+inline constexpr std::uint32_t kBacked = 1u << 23;
 } // namespace slot_flags
 
 // A view of the table in the arena (the store owns the memory).

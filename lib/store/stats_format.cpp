@@ -19,6 +19,14 @@ std::string format_mm_stat(const MmStat& s) {
     return std::string(text, static_cast<std::size_t>(n));
 }
 
+std::string format_bd_stat(const BdStat& s) {
+    char text[96];
+    const int n = std::snprintf(
+        text, sizeof text, "%8llu %8llu %8llu\n", static_cast<unsigned long long>(s.count),
+        static_cast<unsigned long long>(s.reads), static_cast<unsigned long long>(s.writes));
+    return std::string(text, static_cast<std::size_t>(n));
+}
+
 std::string format_io_stat(const IoStat& s) {
     char text[128];
     const int n = std::snprintf(text, sizeof text, "%8llu %8llu %8llu %8llu\n",

@@ -124,7 +124,11 @@ void CompressedPageStore::damage(Slot& slot) {
 }
 
 void CompressedPageStore::rebuild(bool keep_reserve) {
-    constexpr std::uint32_t kKinds = slot_flags::kSame | slot_flags::kObject | slot_flags::kShared;
+    constexpr std::uint32_t kKinds =
+        slot_flags::kSame | slot_flags::kObject | slot_flags::kShared | slot_flags::kBacked;
+    // Version 2: the backing device, opened again before its slots are counted.
+    reopen_backing();
+    Backing* backing = this->backing();
     // 1. Which shared objects the slots refer to, and how often: their reference counts.
     std::unordered_map<std::uint32_t, std::uint32_t> references;
     std::uint32_t high_water = 0;
@@ -158,7 +162,8 @@ void CompressedPageStore::rebuild(bool keep_reserve) {
     objects_.finish_adoption(max_serial);
 
     // 3. Every slot: its object adopted, the statistics counted again.
-    std::uint64_t stored = 0, same = 0, huge = 0, compressed = 0, grouped = 0, dedup_slots = 0;
+    std::uint64_t stored = 0, same = 0, huge = 0, compressed = 0, grouped = 0, dedup_slots = 0,
+                  backed = 0;
     for (std::uint64_t index = 0; index < page_count(); ++index) {
         Slot& slot = slots_[index];
         const std::uint32_t kind = SlotTable::kind(slot);
@@ -177,6 +182,20 @@ void CompressedPageStore::rebuild(bool keep_reserve) {
                 continue;
             }
             compressed += size;
+        } else if (kind & slot_flags::kBacked) {
+            // Its place must lie on the device and fit its block with the others found there.
+            const std::uint32_t size = kind & slot_flags::kSizeMask;
+            const bool size_ok =
+                (kind & slot_flags::kHuge) ? size == kPageSize : size >= 1 && size < kHugeSize;
+            if (backing == nullptr || !size_ok ||
+                !backing->blocks.add_live(backing_location(slot.value, size))) {
+                SlotGuard guard(slot);
+                damage(slot);
+                continue;
+            }
+            ++backed;
+            ++stored;
+            continue; // not in RAM: neither huge_pages nor compr_data_size
         } else if (kind & slot_flags::kShared) {
             auto it = objects.find(static_cast<std::uint32_t>(slot.value));
             const bool group = kind & slot_flags::kGroupMember;
@@ -199,6 +218,9 @@ void CompressedPageStore::rebuild(bool keep_reserve) {
             ++huge;
     }
     allocator_->finish_adoption(keep_reserve);
+    if (backing != nullptr)
+        backing->blocks.end_rebuild();
+    backed_pages_.store(backed, kRelaxed);
     std::uint64_t groups = 0, dedup_objects = 0;
     for (const auto& [id, info] : objects) {
         compressed += info.payload_size;

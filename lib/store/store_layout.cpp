@@ -57,7 +57,11 @@ std::uint64_t header_checksum(const ArenaHeader& header) {
 Status check_header(const ArenaHeader& h, std::size_t arena_bytes) {
     if (h.magic != kArenaMagic)
         return make_error(EINVAL, "not a trueno-zram store (no magic number)");
-    if (h.layout_version != kLayoutVersion || h.header_bytes != sizeof(ArenaHeader))
+    const bool known =
+        (h.layout_version == kLayoutVersion && h.header_bytes == sizeof(ArenaHeader)) ||
+        (h.layout_version == kLayoutVersionWithoutWriteback &&
+         h.header_bytes == kHeaderBytesVersion1);
+    if (!known)
         return make_error(EPROTO, "store layout version " + std::to_string(h.layout_version) +
                                       " (header " + std::to_string(h.header_bytes) +
                                       " bytes); this trueno-zramd knows version " +

@@ -10,7 +10,9 @@
 // counters of events (failed reads, discards ...).
 //
 // A version this binary does not know is refused, never reinterpreted: any change to these
-// structs or to what the slot bits mean is a new kLayoutVersion.
+// structs or to what the slot bits mean is a new kLayoutVersion. Version 2 adds writeback (the
+// header's backing record and counters, the slots' kBacked). A store stays at version 1, which
+// older daemons take over, until a backing device is set for it.
 #pragma once
 
 #include "trueno/codec.hpp"
@@ -28,7 +30,8 @@
 namespace trueno::store {
 
 inline constexpr std::array<char, 8> kArenaMagic = {'T', 'R', 'U', 'E', 'N', 'O', 'Z', 'R'};
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersionWithoutWriteback = 1;
 inline constexpr std::size_t kHeaderBytes = 64 * 1024;
 inline constexpr std::size_t kClassCount = kPageSize / 16;
 inline constexpr std::size_t kSegmentBytes = std::size_t{16} << 20;
@@ -126,8 +129,20 @@ struct ArenaHeader {
     PersistentCounter max_used_pages;
     PersistentCounter next_serial; // multi-page object serials (the group cache's keys)
     PersistentCounter attaches;    // how many times a new process took the store over
+
+    // Version 2: writeback. All zero in a version 1 store.
+    std::array<char, 256> backing_path; // "" = none
+    std::uint64_t backing_identity;     // st_rdev (block device) or st_ino (file) when set
+    std::uint64_t backing_blocks;       // its size in 4 KiB blocks when set
+    PersistentCounter bd_reads;         // pages read back from it
+    PersistentCounter bd_writes;        // blocks written to it
+    PersistentCounter writeback_limit;  // blocks still allowed while the limit is enabled
+    std::uint32_t writeback_limit_enable;
+    std::uint32_t reserved2;
 };
 static_assert(sizeof(ArenaHeader) <= kHeaderBytes);
+// A version 1 header ends where version 2's fields begin.
+inline constexpr std::size_t kHeaderBytesVersion1 = offsetof(ArenaHeader, backing_path);
 
 // Where everything goes for a device of `pages` pages holding up to `max_objects` objects;
 // ram_bytes caps each size class's region (a class can never hold more than the RAM).

@@ -2,6 +2,7 @@
 // segment serves every page, with the same statistics and settings; a layout or header it does
 // not understand is refused and left as it was.
 #include "arena.hpp"
+#include "backing_file.hpp"
 #include "fault_count.hpp"
 #include "shared_memory_key.hpp"
 #include "slot_table.hpp"
@@ -240,10 +241,102 @@ TEST_CASE("an unknown layout version is refused and the segment left untouched",
     {
         auto raw = store::Arena::attach_shared(key.value());
         REQUIRE(raw.ok());
-        header_of(*raw).layout_version = store::kLayoutVersion;
+        header_of(*raw).layout_version = store::kLayoutVersionWithoutWriteback;
     }
     auto store = attach(key.value()); // untouched: a binary that knows the layout takes it
     require_identical(*store, mixed_pages(256));
+}
+
+TEST_CASE("written-back pages are taken over with their backing device; the store is then layout 2",
+          "[persistence][writeback]") {
+    SharedMemoryKey key;
+    const std::uint64_t count = 1024;
+    const auto pages = mixed_pages(count);
+    BackingFile file(2048);
+    BdStat bd;
+    {
+        auto created = PageStore::create(persistent_config(key.value(), count));
+        REQUIRE(created.ok());
+        auto& store = **created;
+        write_all(store, pages);
+        {
+            auto raw = store::Arena::attach_shared(key.value(), /*read_only=*/true);
+            REQUIRE(raw.ok());
+            CHECK(header_of(*raw).layout_version == 1); // older daemons can still take it over
+        }
+        REQUIRE(store.set_backing_device(file.path()).ok());
+        store.set_writeback_limit(100000);
+        store.set_writeback_limit_enable(true);
+        REQUIRE(store.writeback(WritebackOptions{WritebackOptions::Type::any, 0, count / 2}).ok());
+        store.discard(10, 5); // frees some places, so the taken-over store must know the free ones
+        bd = store.bd_stat();
+        REQUIRE(bd.count > 0);
+        require_stats_exact(store);
+    }
+    {
+        auto raw = store::Arena::attach_shared(key.value(), /*read_only=*/true);
+        REQUIRE(raw.ok());
+        CHECK(header_of(*raw).layout_version == store::kLayoutVersion);
+        CHECK(header_of(*raw).header_bytes == sizeof(store::ArenaHeader));
+    }
+    auto store = attach(key.value());
+    CHECK(store->damaged_pages() == 0);
+    CHECK(store->backing_device() == file.path());
+    CHECK(store->bd_stat().count == bd.count);
+    CHECK(store->bd_stat().writes == bd.writes);
+    CHECK(store->writeback_limit_enable());
+    CHECK(store->writeback_limit() == 100000 - bd.writes);
+    require_stats_exact(*store);
+    for (std::uint64_t i = 0; i < count; ++i)
+        require_page(*store, i,
+                     i >= 10 && i < 15 ? std::span<const std::byte>(same_filled_page(0))
+                                       : page_of(pages, i));
+    // It writes back on, into the blocks that are free, without overwriting live ones.
+    REQUIRE(store->writeback(WritebackOptions{WritebackOptions::Type::any}).ok());
+    require_stats_exact(*store);
+    for (std::uint64_t i = 0; i < count; ++i)
+        require_page(*store, i,
+                     i >= 10 && i < 15 ? std::span<const std::byte>(same_filled_page(0))
+                                       : page_of(pages, i));
+}
+
+TEST_CASE("a taken-over store whose backing device is gone serves its other pages",
+          "[persistence][writeback]") {
+    SharedMemoryKey key;
+    const std::uint64_t count = 256;
+    const auto pages = mixed_pages(count);
+    std::uint64_t backed = 0;
+    {
+        BackingFile file(512);
+        auto created = PageStore::create(persistent_config(key.value(), count));
+        REQUIRE(created.ok());
+        write_all(**created, pages);
+        REQUIRE((*created)->set_backing_device(file.path()).ok());
+        REQUIRE((*created)->writeback(WritebackOptions{WritebackOptions::Type::any, 0, 99}).ok());
+        backed = (*created)->bd_stat().count;
+    } // the file is removed
+    auto store = attach(key.value());
+    CHECK(store->bd_stat().count == backed);
+    std::uint64_t failed = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        Page out{};
+        auto read = store->read_page(i, out);
+        if (i < 100 && !read.ok()) {
+            CHECK(read.error().code == EIO);
+            ++failed;
+        } else {
+            REQUIRE(read.ok());
+            CHECK(std::memcmp(out.data(), page_of(pages, i).data(), kPageSize) == 0);
+        }
+    }
+    CHECK(failed == backed);
+    // Written again, they are whole; once none is on the device, another can be set.
+    for (std::uint64_t i = 0; i < 100; ++i)
+        REQUIRE(store->write_page(i, page_of(pages, i).first<kPageSize>()).ok());
+    CHECK(store->bd_stat().count == 0);
+    BackingFile other(16);
+    CHECK(store->set_backing_device(other.path()).ok());
+    require_identical(*store, pages);
 }
 
 TEST_CASE("a damaged header or a foreign segment is refused and left untouched", "[persistence]") {

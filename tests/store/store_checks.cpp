@@ -27,7 +27,8 @@ void require_identical(PageStore& store, const std::vector<std::byte>& pages, st
 
 void require_stats_exact(PageStore& store) {
     auto& s = dynamic_cast<store::CompressedPageStore&>(store);
-    std::uint64_t compr = 0, huge = 0, grouped = 0, stored = 0, recompressed = 0;
+    std::uint64_t compr = 0, huge = 0, grouped = 0, stored = 0, recompressed = 0, backed = 0;
+    std::set<std::uint64_t> backing_blocks;
     std::map<std::uint32_t, std::uint64_t> dedup_refs; // id -> pages referring to it
     std::set<std::uint32_t> groups;
     std::map<std::uint32_t, std::uint64_t> slots_of;    // id -> slots referring to it
@@ -46,6 +47,11 @@ void require_stats_exact(PageStore& store) {
                 if (dedup_refs[shared->id]++ == 0) compr += shared->info.payload_size;
                 if (shared->info.raw) ++huge;
             }
+        } else if (auto place = s.backing_place(i)) {
+            // Written back: stored, but neither in compr_data_size nor in huge_pages.
+            ++stored;
+            ++backed;
+            backing_blocks.insert(place->block);
         } else if (!object.empty()) {
             ++stored;
             if (s.codec_id(i) != 0) ++recompressed;
@@ -68,6 +74,8 @@ void require_stats_exact(PageStore& store) {
     CHECK(objects.dedup_pages == dedup_pages);
     CHECK(objects.shared_objects == dedup_refs.size());
     CHECK(objects.recompressed_pages == recompressed);
+    CHECK(store.bd_stat().count == backed);
+    CHECK(s.backing_used_blocks() == backing_blocks.size());
 }
 
 } // namespace trueno::test

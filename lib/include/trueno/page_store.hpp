@@ -55,6 +55,26 @@ struct RecompressReport {
     std::uint64_t split = 0;        // sparse multi-page objects split back into single pages
 };
 
+// The kernel's writeback attribute: which pages go to the backing device.
+struct WritebackOptions {
+    enum class Type { any, idle, huge, huge_idle, incompressible };
+    Type type = Type::idle;
+    // Only pages in [first_page, last_page] (the 6.16 page_index= and page_indexes= forms);
+    // with Type::any, every stored object in the range.
+    std::uint64_t first_page = 0;
+    std::uint64_t last_page = ~std::uint64_t{0};
+};
+
+// What one writeback() call did.
+struct WritebackReport {
+    std::uint64_t pages = 0;    // pages now on the backing device
+    std::uint64_t blocks = 0;   // 4 KiB blocks written for them
+    std::uint64_t bytes = 0;    // compressed bytes those pages took in RAM (and now on the device)
+    std::uint64_t raced = 0;    // pages that changed while their block was written (stay in RAM)
+    bool limit_reached = false; // writeback_limit ran out
+    bool device_full = false;   // no free block was left
+};
+
 // The secondary algorithm currently set for a priority (the recomp_algorithm attribute).
 struct RecompAlgorithm {
     unsigned priority = 0;
@@ -216,6 +236,32 @@ public:
 
     // The current generation of each priority that has one, in priority order.
     virtual std::vector<RecompAlgorithm> recomp_algorithms() const { return {}; }
+
+    // Writeback to a backing device (writeback.cpp). The device (a block device, or a regular
+    // file) is kept with the store and opened again when a new process takes it over. It can be
+    // set or changed ("" = none) only while no page is written back: EBUSY otherwise.
+    virtual Status set_backing_device(const std::string& path) {
+        (void)path;
+        return make_error(EOPNOTSUPP, "this store has no writeback");
+    }
+    // The path, or "" for none.
+    virtual std::string backing_device() const { return {}; }
+    // Writes matching stored objects (single-page objects only: not same-filled, grouped or
+    // deduplicated pages) to the backing device, packed several to a 4 KiB block, and frees
+    // their memory. A written-back page reads back from the device; a rewrite or discard frees
+    // its place there. ENODEV without a backing device; EIO when the limit is enabled and
+    // spent before the call, or when the device fails (pages written until then stay there).
+    virtual Result<WritebackReport> writeback(const WritebackOptions& options) {
+        (void)options;
+        return make_error(EOPNOTSUPP, "this store has no writeback");
+    }
+    virtual BdStat bd_stat() const { return {}; }
+    // writeback_limit (4 KiB blocks still allowed) and writeback_limit_enable, kept with the
+    // store.
+    virtual void set_writeback_limit(std::uint64_t blocks) { (void)blocks; }
+    virtual std::uint64_t writeback_limit() const { return 0; }
+    virtual void set_writeback_limit_enable(bool on) { (void)on; }
+    virtual bool writeback_limit_enable() const { return false; }
 
     // Multi-page objects and deduplication (see ObjectStat).
     virtual ObjectStat object_stat() const { return {}; }

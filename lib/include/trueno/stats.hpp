@@ -27,6 +27,15 @@ struct IoStat {
     std::uint64_t notify_free = 0;
 };
 
+// /sys/block/zramN/bd_stat, in 4 KiB units: pages held on the backing device, pages read
+// from it, blocks written to it (the kernel writes one page per block; this store packs
+// several, so writes can be fewer than the pages written back).
+struct BdStat {
+    std::uint64_t count = 0;
+    std::uint64_t reads = 0;
+    std::uint64_t writes = 0;
+};
+
 // Ours, beyond the kernel: multi-page objects and deduplication (the object_stat attribute).
 struct ObjectStat {
     std::uint64_t grouped_pages = 0; // pages held in multi-page objects
@@ -45,5 +54,7 @@ std::string format_object_stat(const ObjectStat& s);
 std::string format_mm_stat(const MmStat& s);
 // The kernel's text: "%8llu %8llu %8llu %8llu\n".
 std::string format_io_stat(const IoStat& s);
+// The kernel's text: "%8llu %8llu %8llu\n".
+std::string format_bd_stat(const BdStat& s);
 
 } // namespace trueno

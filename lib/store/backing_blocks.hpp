@@ -1,0 +1,95 @@
+// Which 4 KiB blocks of a backing device hold written-back objects, and where a batch of new
+// objects goes. Objects are packed: several per block where they fit, so a page that
+// compressed 3:1 costs a third of a block (kernel zram writes one object per block). A block is
+// written once, whole, and is reused only when every object in it is gone: a live block is
+// never rewritten in place, so a process killed mid-write leaves every slot pointing at bytes
+// that are still there. Blocks left sparse by discards and rewrites are emptied by repacking
+// their live objects (the store's writeback compaction), chosen by sparse_blocks().
+//
+// The slot table is the truth (a slot says block, offset and size); this is rebuilt from it
+// after a take-over (add_live). Thread safe: the I/O path releases objects while a writeback
+// pass packs and commits.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace trueno::store {
+
+inline constexpr std::uint32_t kBackingBlockBytes = 4096;
+
+struct BackingLocation {
+    std::uint64_t block = 0;
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+};
+
+// A slot's 64-bit value for a written-back object: block << 12 | offset (the size is in the
+// slot's size bits).
+inline std::uint64_t backing_value(const BackingLocation& at) {
+    return at.block << 12 | at.offset;
+}
+inline BackingLocation backing_location(std::uint64_t value, std::uint32_t size) {
+    return {value >> 12, static_cast<std::uint32_t>(value & 0xfff), size};
+}
+
+// Where a batch's objects go: objects[i] -> placed[i] (nullopt: no free block was left for it)
+// and the blocks taken, each to be written whole.
+struct BackingPlan {
+    std::vector<std::optional<BackingLocation>> placed;
+    std::vector<std::uint64_t> blocks;
+};
+
+class BackingBlocks {
+public:
+    explicit BackingBlocks(std::uint64_t block_count) : block_count_(block_count) {}
+
+    std::uint64_t block_count() const { return block_count_; }
+
+    // Takes free blocks (lowest first) and packs objects of these sizes (each 1..4096 bytes)
+    // into them, largest first, each into the first taken block with room. The blocks are
+    // reserved until finish(): not handed out again, and not free while nothing lives in them.
+    BackingPlan plan(std::span<const std::uint32_t> sizes);
+    // An object of a plan now lives where it was placed (its slot points there).
+    void commit(const BackingLocation& at);
+    // The plan's blocks stop being reserved; those that nothing was committed to are free again.
+    void finish(const BackingPlan& plan);
+    // An object's slot let go of it (rewritten, discarded, written back again elsewhere).
+    // Returns false for a location that holds no live object (a damaged slot's value).
+    bool release(const BackingLocation& at);
+
+    // Take-over: a slot found pointing here. False if the location is impossible (outside the
+    // device, or the block's bytes would overflow): the caller marks the slot damaged. Once
+    // every slot is added, end_rebuild() lists the blocks nothing lives in as free.
+    bool add_live(const BackingLocation& at);
+    void end_rebuild();
+
+    // Blocks holding live objects, and the bytes of those objects.
+    std::uint64_t used_blocks() const;
+    std::uint64_t live_bytes() const;
+    // Blocks in use whose live bytes are at most `max_live_bytes`: worth repacking. At most
+    // `limit` of them, lowest first.
+    std::vector<std::uint64_t> sparse_blocks(std::uint32_t max_live_bytes, std::size_t limit) const;
+
+private:
+    struct Block {
+        std::uint16_t objects = 0;
+        std::uint16_t bytes = 0; // live bytes, up to 4096
+    };
+    std::optional<std::uint64_t> take_free(); // lock held
+    void give_back(std::uint64_t block);      // lock held; block has no objects, not reserved
+
+    mutable std::mutex lock_;
+    const std::uint64_t block_count_;
+    // Per block below the high-water mark (blocks are taken lowest first, so this grows with
+    // what is used, not with the device). A reserved block has the top bit of objects set.
+    std::vector<Block> blocks_;
+    std::vector<std::uint64_t> free_; // emptied blocks below the high-water mark, as a min-heap
+    std::uint64_t used_blocks_ = 0;
+    std::uint64_t live_bytes_ = 0;
+};
+
+} // namespace trueno::store

@@ -1,0 +1,281 @@
+// Writeback: single-page objects go to a backing device, packed several to a 4 KiB block
+// (backing_blocks.hpp), and their memory is freed. The slot is switched to the object's place
+// on the device in one 16-byte store after its block is written, and only if the page did not
+// change meanwhile, so a process killed at any point leaves each slot pointing at RAM or at a
+// block that holds its bytes.
+#include "compressed_page_store.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+namespace trueno::store {
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+// Objects snapshotted before their blocks are written: up to this many pages' bytes in flight.
+constexpr std::size_t kBatchObjects = 256;
+
+bool writeback_type_matches(WritebackOptions::Type type, std::uint32_t kind) {
+    switch (type) {
+    case WritebackOptions::Type::any:
+        return true;
+    case WritebackOptions::Type::idle:
+        return kind & slot_flags::kIdle;
+    case WritebackOptions::Type::huge:
+        return kind & slot_flags::kHuge;
+    case WritebackOptions::Type::huge_idle:
+        return (kind & slot_flags::kHuge) && (kind & slot_flags::kIdle);
+    case WritebackOptions::Type::incompressible:
+        return kind & slot_flags::kIncompressible;
+    }
+    return false;
+}
+
+} // namespace
+
+Status CompressedPageStore::set_backing_device(const std::string& path) {
+    std::lock_guard pass(pass_mutex_); // no writeback pass meanwhile
+    std::lock_guard settings(settings_mutex_);
+    if (backed_pages_.load() != 0) {
+        return make_error(EBUSY, std::to_string(backed_pages_.load()) +
+                                     " page(s) are written back to " + backing()->path +
+                                     "; the backing device changes only while none is");
+    }
+    std::unique_ptr<BackingDevice> device;
+    if (!path.empty()) {
+        auto opened = BackingDevice::open(path);
+        if (!opened)
+            return opened.error();
+        device = std::move(*opened);
+    }
+    // Header first (a process killed here leaves a path no slot refers to yet), then publish.
+    if (device) {
+        set_record_text(header_.backing_path, path);
+        header_.backing_identity = device->identity();
+        header_.backing_blocks = device->blocks();
+        std::atomic_signal_fence(std::memory_order_release);
+        // From now on the slots may hold kBacked: older daemons must refuse the store.
+        header_.header_bytes = sizeof(ArenaHeader);
+        header_.layout_version = kLayoutVersion;
+    } else {
+        header_.backing_path.fill('\0');
+        header_.backing_identity = 0;
+        header_.backing_blocks = 0;
+    }
+    if (Backing* old = backing())
+        old->device.reset(); // gives up the exclusive claim
+    if (device) {
+        const std::uint64_t blocks = device->blocks();
+        backings_.push_back(
+            std::unique_ptr<Backing>(new Backing{path, std::move(device), BackingBlocks(blocks)}));
+        backing_.store(backings_.back().get(), std::memory_order_release);
+    } else {
+        backing_.store(nullptr, std::memory_order_release);
+    }
+    return {};
+}
+
+std::string CompressedPageStore::backing_device() const {
+    const Backing* b = backing();
+    return b ? b->path : std::string();
+}
+
+BdStat CompressedPageStore::bd_stat() const {
+    return BdStat{backed_pages_.load(kRelaxed), header_.bd_reads.load(), header_.bd_writes.load()};
+}
+
+void CompressedPageStore::set_writeback_limit_enable(bool on) {
+    std::atomic_ref<std::uint32_t>(header_.writeback_limit_enable).store(on ? 1 : 0, kRelaxed);
+}
+
+bool CompressedPageStore::writeback_limit_enable() const {
+    return std::atomic_ref<std::uint32_t>(
+               const_cast<std::uint32_t&>(header_.writeback_limit_enable))
+               .load(kRelaxed) != 0;
+}
+
+std::uint64_t CompressedPageStore::backing_used_blocks() const {
+    const Backing* b = backing();
+    return b ? b->blocks.used_blocks() : 0;
+}
+
+std::optional<BackingLocation> CompressedPageStore::backing_place(std::uint64_t index) {
+    if (index >= page_count())
+        return std::nullopt;
+    Slot& slot = slots_[index];
+    SlotGuard guard(slot);
+    const std::uint32_t kind = SlotTable::kind(slot);
+    if (!(kind & slot_flags::kBacked))
+        return std::nullopt;
+    return backing_location(slot.value, kind & slot_flags::kSizeMask);
+}
+
+Status CompressedPageStore::decode_backed(std::uint64_t index, std::uint32_t kind,
+                                          std::uint64_t value, MutablePageView out) {
+    Backing* b = backing();
+    const BackingLocation at = backing_location(value, kind & slot_flags::kSizeMask);
+    if (b == nullptr || !b->device)
+        return make_error(EIO, "page " + std::to_string(index) + " was written back to " +
+                                   (b ? b->path : std::string("a backing device")) +
+                                   ", which is not open");
+    alignas(4096) std::array<std::byte, kBackingBlockBytes> block; // O_DIRECT: aligned
+    if (auto read = b->device->read_block(at.block, block); !read)
+        return make_error(EIO, "page " + std::to_string(index) + ": " + read.error().message);
+    header_.bd_reads.add(1);
+    return decode_object(index, kind, std::span<const std::byte>(block).subspan(at.offset, at.size),
+                         out);
+}
+
+Result<WritebackReport> CompressedPageStore::writeback(const WritebackOptions& options) {
+    std::lock_guard pass(pass_mutex_);
+    Backing* b = backing();
+    if (b == nullptr)
+        return make_error(ENODEV, "no backing device is set (backing_dev)");
+    if (!b->device)
+        return make_error(EIO, "the backing device " + b->path + " is not open");
+    if (writeback_limit_enable() && header_.writeback_limit.load() == 0)
+        return make_error(EIO, "writeback_limit is spent (0 blocks left)");
+    if (options.first_page > options.last_page || options.first_page >= page_count())
+        return make_error(EINVAL, "page range [" + std::to_string(options.first_page) + ", " +
+                                      std::to_string(options.last_page) +
+                                      "] is outside the device's " + std::to_string(page_count()) +
+                                      " pages");
+    const std::uint64_t last = std::min(options.last_page, page_count() - 1);
+
+    WritebackReport report;
+    std::vector<Snapshot> batch(kBatchObjects);
+    std::size_t count = 0;
+    for (std::uint64_t index = options.first_page; index <= last; ++index) {
+        Slot& slot = slots_[index];
+        // A look without the lock first: most slots do not match.
+        const std::uint32_t seen = SlotTable::flags(slot).load(kRelaxed);
+        if (!(seen & slot_flags::kObject) || !writeback_type_matches(options.type, seen))
+            continue;
+        if (!snapshot(index, batch[count]) ||
+            !writeback_type_matches(options.type, batch[count].kind))
+            continue;
+        if (++count < kBatchObjects)
+            continue;
+        auto status = write_back_batch(*b, batch, count, report);
+        count = 0;
+        if (!status)
+            return status.error();
+        if (report.limit_reached || report.device_full)
+            break;
+    }
+    if (count != 0)
+        if (auto status = write_back_batch(*b, batch, count, report); !status)
+            return status.error();
+    return report;
+}
+
+Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snapshot>& batch,
+                                             std::size_t count, WritebackReport& report) {
+    std::vector<std::uint32_t> sizes(count);
+    for (std::size_t i = 0; i < count; ++i)
+        sizes[i] = static_cast<std::uint32_t>(batch[i].size);
+    BackingPlan plan = backing.blocks.plan(sizes);
+    if (std::count(plan.placed.begin(), plan.placed.end(), std::nullopt) != 0)
+        report.device_full = true;
+
+    // The limit counts blocks written (the kernel's counts pages; a block is at most one page).
+    std::size_t allowed = plan.blocks.size();
+    if (writeback_limit_enable()) {
+        const std::uint64_t left = header_.writeback_limit.load();
+        if (left < allowed) {
+            allowed = left;
+            report.limit_reached = true;
+        }
+    }
+    // Write each block whole: its objects at their offsets, zeros after.
+    alignas(4096) std::array<std::byte, kBackingBlockBytes> block;
+    std::vector<bool> written(plan.blocks.size(), false);
+    Status failure;
+    for (std::size_t k = 0; k < allowed; ++k) {
+        block.fill(std::byte{0});
+        for (std::size_t i = 0; i < count; ++i)
+            if (plan.placed[i] && plan.placed[i]->block == plan.blocks[k])
+                std::memcpy(block.data() + plan.placed[i]->offset, batch[i].bytes.data(),
+                            batch[i].size);
+        if (auto status = backing.device->write_block(plan.blocks[k], block); !status) {
+            spdlog::error("writeback: {}", status.error().message);
+            failure = make_error(EIO, status.error().message);
+            break;
+        }
+        written[k] = true;
+        header_.bd_writes.add(1);
+        if (writeback_limit_enable()) {
+            // Another caller may have lowered it meanwhile: never below zero.
+            std::uint64_t left = header_.writeback_limit.load();
+            header_.writeback_limit.store(left != 0 ? left - 1 : 0);
+        }
+        ++report.blocks;
+    }
+
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!plan.placed[i])
+            continue;
+        const auto k = static_cast<std::size_t>(
+            std::find(plan.blocks.begin(), plan.blocks.end(), plan.placed[i]->block) -
+            plan.blocks.begin());
+        if (!written[k])
+            continue;
+        const Snapshot& snap = batch[i];
+        Slot& slot = slots_[snap.index];
+        bool switched = false;
+        {
+            SlotGuard guard(slot);
+            if (unchanged(slot, snap)) {
+                // The size, codec and raw (kHuge) bits say how it decodes; idle and the
+                // recompression verdict go, as the kernel clears them when it frees the object.
+                const std::uint32_t kept = snap.kind & (slot_flags::kSizeMask |
+                                                        slot_flags::kCodecMask | slot_flags::kHuge);
+                backing.blocks.commit(*plan.placed[i]);
+                SlotTable::set_content(slot, kept | slot_flags::kBacked,
+                                       backing_value(*plan.placed[i]), slot.access_time);
+                switched = true;
+                backed_pages_.fetch_add(1, kRelaxed);
+                compr_data_size_.fetch_sub(snap.size, kRelaxed);
+                if (snap.kind & slot_flags::kHuge)
+                    huge_pages_.fetch_sub(1, kRelaxed);
+            }
+        }
+        if (switched) {
+            allocator_->free(snap.value);
+            ++report.pages;
+            report.bytes += snap.size;
+        } else {
+            ++report.raced;
+        }
+    }
+    backing.blocks.finish(plan);
+    return failure;
+}
+
+void CompressedPageStore::reopen_backing() {
+    const std::string path = record_text(header_.backing_path);
+    if (path.empty())
+        return;
+    auto opened = BackingDevice::open(path);
+    std::unique_ptr<BackingDevice> device;
+    if (!opened) {
+        spdlog::error("store: the backing device {} cannot be opened ({}); pages written back to "
+                      "it read as errors",
+                      path, opened.error().message);
+    } else if ((*opened)->identity() != header_.backing_identity ||
+               (*opened)->blocks() < header_.backing_blocks) {
+        spdlog::error("store: {} is not the backing device the pages were written to (another "
+                      "device or smaller); "
+                      "pages written back read as errors",
+                      path);
+    } else {
+        device = std::move(*opened);
+    }
+    backings_.push_back(std::unique_ptr<Backing>(
+        new Backing{path, std::move(device), BackingBlocks(header_.backing_blocks)}));
+    backing_.store(backings_.back().get(), std::memory_order_release);
+}
+
+} // namespace trueno::store
