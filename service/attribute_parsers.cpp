@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -177,6 +178,92 @@ Result<std::vector<Arg>> split_args(std::string_view text) {
         args.push_back({std::move(key), std::move(value)});
     }
     return args;
+}
+
+namespace {
+
+std::optional<WritebackOptions::Type> writeback_mode(std::string_view word) {
+    if (word == "idle")
+        return WritebackOptions::Type::idle;
+    if (word == "huge")
+        return WritebackOptions::Type::huge;
+    if (word == "huge_idle")
+        return WritebackOptions::Type::huge_idle;
+    if (word == "incompressible")
+        return WritebackOptions::Type::incompressible;
+    return std::nullopt;
+}
+
+Result<std::uint64_t> writeback_page(std::string_view text, std::uint64_t pages, const char* what) {
+    auto n = kstrto<std::uint64_t>(text, 10);
+    if (!n)
+        return n.error();
+    if (*n >= pages)
+        return make_error(ERANGE, std::string(what) + " " + std::string(text) +
+                                      " is beyond the device's " + std::to_string(pages) +
+                                      " pages");
+    return *n;
+}
+
+} // namespace
+
+Result<std::vector<WritebackOptions>> parse_writeback(std::string_view text, std::uint64_t pages) {
+    std::vector<WritebackOptions> passes;
+    std::uint64_t first = 0;
+    std::uint64_t last = pages == 0 ? 0 : pages - 1;
+    std::size_t pos = 0;
+    while (true) {
+        while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos])))
+            ++pos;
+        if (pos >= text.size())
+            break;
+        std::size_t end = pos;
+        while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])))
+            ++end;
+        const std::string_view token = text.substr(pos, end - pos);
+        pos = end;
+        const auto eq = token.find('=');
+        const std::string_view key = token.substr(0, eq);
+        const std::string_view value =
+            eq == std::string_view::npos ? std::string_view() : token.substr(eq + 1);
+        if (eq == std::string_view::npos || key == "type") {
+            const auto mode = writeback_mode(eq == std::string_view::npos ? token : value);
+            if (!mode)
+                return make_error(EINVAL,
+                                  "writeback: '" + std::string(token) +
+                                      "' is not a mode (idle, huge, huge_idle, incompressible, or "
+                                      "type=..., page_index=N, page_indexes=A-B)");
+            passes.push_back({*mode, first, last});
+            break; // as the kernel: a mode ends the list
+        }
+        if (key == "page_index") {
+            auto n = writeback_page(value, pages, "page_index");
+            if (!n)
+                return n.error();
+            first = last = *n;
+        } else if (key == "page_indexes") {
+            const auto dash = value.find('-');
+            if (dash == std::string_view::npos)
+                return make_error(EINVAL,
+                                  "writeback: page_indexes=" + std::string(value) + " is not A-B");
+            auto a = writeback_page(value.substr(0, dash), pages, "page_indexes");
+            if (!a)
+                return a.error();
+            auto b = writeback_page(value.substr(dash + 1), pages, "page_indexes");
+            if (!b)
+                return b.error();
+            if (*a > *b)
+                return make_error(ERANGE, "writeback: page_indexes=" + std::string(value) +
+                                              " ends before it starts");
+            first = *a;
+            last = *b;
+        } else {
+            return make_error(EINVAL, "writeback: unknown parameter '" + std::string(key) +
+                                          "' (known: type, page_index, page_indexes)");
+        }
+        passes.push_back({WritebackOptions::Type::any, first, last});
+    }
+    return passes;
 }
 
 } // namespace trueno::service

@@ -9,6 +9,7 @@
 //   - it throws nothing but std::bad_alloc (from building that message or the result).
 #pragma once
 
+#include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
 
 #include <cstdint>
@@ -55,5 +56,15 @@ struct Arg {
 // '"' removed. EINVAL for an unbalanced quote, and for a token whose value comes out empty
 // ("key", "key=", "key=\"\""). White space alone is an empty list.
 Result<std::vector<Arg>> split_args(std::string_view text);
+
+// The writeback attribute's text for a device of `pages` pages, as the passes to run in order.
+// Kernel 6.12's forms: one word (idle, huge, huge_idle, incompressible) or page_index=N. 6.16's:
+// white-space separated tokens type=MODE, page_index=N and page_indexes=A-B (inclusive),
+// several in one write. Each page_index(es) is a pass over its pages whatever their state; a
+// mode (a word or type=) is a pass over the last range given (every page if none) and ends the
+// list, as in the kernel. N, A or B beyond the device, or A > B: ERANGE. Unknown words and keys:
+// EINVAL (the kernel ignores unknown keys; a typo here should not pass silently). White space
+// alone: no pass.
+Result<std::vector<WritebackOptions>> parse_writeback(std::string_view text, std::uint64_t pages);
 
 } // namespace trueno::service

@@ -3,21 +3,21 @@
 // its size is fixed when it starts), so everything that needs an uninitialised device is EBUSY.
 #include "zram_attributes.hpp"
 
+#include "attribute_parsers.hpp"
+#include "trueno/codec.hpp"
+#include "trueno/stats.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <future>
 #include <limits>
 #include <new>
 #include <optional>
+#include <spdlog/spdlog.h>
 #include <string_view>
+#include <sys/stat.h>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
-
-#include "attribute_parsers.hpp"
-#include "trueno/codec.hpp"
-#include "trueno/stats.hpp"
 
 namespace trueno::service {
 
@@ -160,9 +160,16 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
                "\ntakeover_mapped_pages " + std::to_string(store_->takeover_mapping().mapped_pages) +
                "\ntakeover_unmapped_pages " + std::to_string(store_->takeover_mapping().unmapped_pages);
     }
-    if (name == "bd_stat") return std::string("       0        0        0"); // no backing device
-    if (name == "backing_dev") return std::string("none");
-    if (name == "writeback_limit" || name == "writeback_limit_enable") return std::string("0");
+    if (name == "bd_stat")
+        return without_newline(format_bd_stat(store_->bd_stat()));
+    if (name == "backing_dev") {
+        const std::string path = store_->backing_device();
+        return path.empty() ? std::string("none") : path;
+    }
+    if (name == "writeback_limit")
+        return uint_text(store_->writeback_limit());
+    if (name == "writeback_limit_enable")
+        return std::string(store_->writeback_limit_enable() ? "1" : "0");
     if (name == "recomp_algorithm") return recomp_algorithm_text();
     if (name == "max_comp_streams") return uint_text(store_->streams());
     if (name == "object_stat") return without_newline(format_object_stat(store_->object_stat()));
@@ -172,7 +179,8 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
 }
 
 Status ZramAttributes::write(const std::string& name, const std::string& value) {
-    if (name != "compact" && name != "idle") return write_now(name, value);
+    if (name != "compact" && name != "idle" && name != "writeback")
+        return write_now(name, value);
     std::promise<Status> result;
     auto done = result.get_future();
     write_async(name, value, [&result](Status st) { result.set_value(std::move(st)); });
@@ -227,6 +235,16 @@ void ZramAttributes::write_async(const std::string& name, const std::string& val
             age = *seconds;
         }
         work = [store = store_, age] { store->mark_idle(age); };
+    } else if (name == "writeback") {
+        // Parsed here, so a malformed request is refused at once; the passes (disk writes) run
+        // on the device's worker, as compact and idle do.
+        auto passes = parse_writeback(strip_newline(value), store_->page_count());
+        if (!passes)
+            return done(passes.error());
+        if (store_->backing_device().empty())
+            return done(make_error(
+                ENODEV, "writeback: no backing device is set (write backing_dev first)"));
+        return post_writeback(std::move(*passes), std::move(done));
     } else {
         return done(write_now(name, value));
     }
@@ -287,12 +305,87 @@ Status ZramAttributes::write_now(const std::string& name, const std::string& val
         if (auto st = recompressor_.set_policy(std::move(*policy)); !st) return st;
         return store_->save_policy(text == "off" ? "" : text); // it comes back with the store
     }
-    if (name == "backing_dev" || name == "writeback" || name == "writeback_limit" ||
-        name == "writeback_limit_enable")
-        return make_error(EOPNOTSUPP, name + ": writeback to a backing device is not supported by trueno-zram");
+    if (name == "backing_dev")
+        return write_backing_dev(value);
+    if (name == "writeback_limit") {
+        auto blocks = kstrto<std::uint64_t>(value, 10);
+        if (!blocks)
+            return blocks.error();
+        store_->set_writeback_limit(*blocks);
+        return {};
+    }
+    if (name == "writeback_limit_enable") {
+        auto on = kstrto<std::uint64_t>(value, 10);
+        if (!on)
+            return on.error();
+        store_->set_writeback_limit_enable(*on != 0);
+        return {};
+    }
     if (name == "max_comp_streams")
         return make_error(EBUSY, "max_comp_streams is fixed when the device is created (CreateDevice streams)");
     return make_error(ENOENT, "no attribute '" + name + "'");
+}
+
+// --- writeback ---------------------------------------------------------------------------------
+
+Status ZramAttributes::write_backing_dev(const std::string& value) {
+    const std::string path(strip_newline(value));
+    // Ours, beyond the kernel (which takes a backing device only before disksize is set, and a
+    // ublk device has its size from the start): set, changed or dropped ("none") whenever no
+    // page is written back.
+    if (path.empty() || path == "none")
+        return store_->set_backing_device("");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return errno_error(errno, "backing_dev " + path);
+    if (!S_ISBLK(st.st_mode))
+        return make_error(ENOTBLK, "backing_dev " + path +
+                                       " is not a block device (a partition, a loop device "
+                                       "over a file, NBD ...)");
+    if (auto st_set = store_->set_backing_device(path); !st_set)
+        return st_set;
+    spdlog::info("backing device {} set ({} MiB)", path, std::uint64_t(st.st_size) >> 20);
+    return {};
+}
+
+void ZramAttributes::post_writeback(std::vector<WritebackOptions> passes, WriteDone done) {
+    worker_.post([store = store_, passes = std::move(passes), done = std::move(done)](bool run) {
+        if (!run)
+            return done(make_error(ENODEV, "writeback was not done: the device was removed"));
+        WritebackReport total;
+        Status result;
+        try {
+            for (const auto& pass : passes) {
+                auto report = store->writeback(pass);
+                if (!report) {
+                    result = report.error();
+                    break;
+                }
+                total.pages += report->pages;
+                total.blocks += report->blocks;
+                total.bytes += report->bytes;
+                total.raced += report->raced;
+                // As the kernel: a spent limit is EIO, a full device ENOSPC; what was written
+                // stays.
+                if (report->limit_reached) {
+                    result = make_error(EIO, "writeback: writeback_limit spent");
+                    break;
+                }
+                if (report->device_full) {
+                    result = make_error(ENOSPC, "writeback: the backing device is full");
+                    break;
+                }
+            }
+        } catch (const std::bad_alloc&) {
+            result = make_error(ENOMEM, "writeback: out of memory");
+        }
+        if (total.pages != 0 || !result)
+            spdlog::info("writeback: {} page(s) ({} kB compressed) in {} block(s){}{}", total.pages,
+                         total.bytes >> 10, total.blocks,
+                         total.raced ? fmt::format(", {} changed meanwhile", total.raced) : "",
+                         result ? "" : "; " + result.error().message);
+        done(std::move(result));
+    });
 }
 
 // --- recompression -------------------------------------------------------------------------

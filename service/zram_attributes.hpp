@@ -39,8 +39,8 @@ public:
     // EACCES for read-only ones, ENOENT for unknown names. "reset" is not handled here (the
     // device manager removes the device). "recompress" queues the work on the device's
     // recompression thread and returns at once (recompress_status shows when it is done);
-    // EBUSY while the previous one still runs. "compact" and "idle" run on the device's worker
-    // (as write_async); this waits for them, as the kernel's write does.
+    // EBUSY while the previous one still runs. "compact", "idle" and "writeback" run on the
+    // device's worker (as write_async); this waits for them, as the kernel's write does.
     Status write(const std::string& name, const std::string& value);
 
     // write() for a caller that must not wait: done gets the result. compact and idle (which
@@ -66,6 +66,10 @@ private:
     Status write_recomp_algorithm(const std::string& value);
     Status write_algorithm_params(const std::string& value);
     Status write_recompress(const std::string& value);
+    Status write_backing_dev(const std::string& value);
+    // Runs writeback passes on the worker; done gets EIO when the limit ran out, ENOSPC when
+    // the backing device filled (what was written before stays written).
+    void post_writeback(std::vector<WritebackOptions> passes, WriteDone done);
     std::string recomp_algorithm_text() const;
     std::string recompress_policy_text() const;
     std::string recompress_status_text() const;

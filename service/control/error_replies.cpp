@@ -23,7 +23,12 @@ varlink::Reply permission_denied(const std::string& method) {
 varlink::Reply error_reply(const Error& error, const ErrorContext& context) {
     const int id = context.id.value_or(-1);
     switch (error.code) {
-    case ENODEV: return varlink::Reply::failure(error_name("NoSuchDevice"), {{"id", id}});
+    case ENODEV:
+        // The writeback attribute's ENODEV (the kernel's) means "no backing device", not "no
+        // such zram device": the client must see the reason.
+        if (context.name == "writeback")
+            return invalid_argument(context.name, error.message, error.code);
+        return varlink::Reply::failure(error_name("NoSuchDevice"), {{"id", id}});
     case EEXIST: return varlink::Reply::failure(error_name("DeviceExists"), {{"id", id}});
     case EBUSY:
         return varlink::Reply::failure(error_name("DeviceBusy"), {{"id", id}, {"reason", error.message}});

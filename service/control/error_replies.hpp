@@ -16,9 +16,10 @@ struct ErrorContext {
     std::string name;           // the parameter or attribute at fault, for InvalidArgument
 };
 
-// ENODEV -> NoSuchDevice, EEXIST -> DeviceExists, EBUSY -> DeviceBusy, EPERM ->
-// PermissionDenied, EINVAL/ERANGE/E2BIG/ENOENT/EACCES/EOPNOTSUPP/ENAMETOOLONG ->
-// InvalidArgument, anything else -> SystemError.
+// ENODEV -> NoSuchDevice (but InvalidArgument for the writeback attribute: no backing device),
+// EEXIST -> DeviceExists, EBUSY -> DeviceBusy, EPERM -> PermissionDenied,
+// EINVAL/ERANGE/E2BIG/ENOENT/EACCES/EOPNOTSUPP/ENAMETOOLONG -> InvalidArgument, anything else ->
+// SystemError.
 varlink::Reply error_reply(const Error& error, const ErrorContext& context);
 
 // Shorthands for errors raised by the handlers themselves.

@@ -5,7 +5,8 @@
 namespace trueno::service {
 
 std::string_view zram_interface_description() {
-    static constexpr std::string_view text = R"VARLINK(# Compressed-RAM block devices (/dev/ublkbN) served by trueno-zramd through the kernel's ublk
+    static constexpr std::string_view text =
+        R"VARLINK(# Compressed-RAM block devices (/dev/ublkbN) served by trueno-zramd through the kernel's ublk
 # driver. Attributes carry kernel zram's names and value formats (see zram(4) sysfs).
 interface io.trueno.zram
 
@@ -69,8 +70,8 @@ error DeviceBusy (id: int, reason: string)
 
 # A value the kernel would reject with EINVAL (or ERANGE, E2BIG ...): errno names the code.
 # name is the parameter or attribute at fault. Also an unknown attribute (ENOENT), reading a
-# write-only or writing a read-only one (EACCES), and what this service does not support
-# (EOPNOTSUPP, e.g. writeback).
+# write-only or writing a read-only one (EACCES), what this service does not support
+# (EOPNOTSUPP), and writeback without a backing device (ENODEV, as the kernel's).
 error InvalidArgument (name: string, reason: string, errno: int)
 
 # Only root may change state (CreateDevice, RemoveDevice, SetAttribute); anyone may read.

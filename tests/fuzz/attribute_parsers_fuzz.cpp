@@ -126,13 +126,24 @@ void check_split_args(std::string_view text) {
               "written-back arguments split the same");
 }
 
+void check_writeback(std::string_view text) {
+    constexpr std::uint64_t kPages = 1000;
+    const auto got = svc::parse_writeback(text, kPages);
+    check_error_code(got, "parse_writeback fails with EINVAL or ERANGE");
+    if (!got)
+        return;
+    for (const auto& pass : *got)
+        check(pass.first_page <= pass.last_page && pass.last_page < kPages,
+              "every pass lies on the device");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1)
         return 0;
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-    switch (data[0] % 8) {
+    switch (data[0] % 9) {
     case 0:
         check_kstrto<int>(text, 10);
         break;
@@ -153,6 +164,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
     case 6:
         check_split_args(text);
+        break;
+    case 8:
+        check_writeback(text);
         break;
     default: {
         const auto stripped = svc::strip_newline(text);

@@ -96,3 +96,48 @@ TEST_CASE("split_args: tokens, first '=', quotes, empty values") {
         CHECK(error_of(split_args(bad)) == EINVAL);
     }
 }
+
+TEST_CASE("parse_writeback: 6.12's words, 6.16's tokens, ranges and their errors") {
+    using Type = WritebackOptions::Type;
+    auto one = [](const char* text, Type type, std::uint64_t first, std::uint64_t last) {
+        CAPTURE(text);
+        auto passes = parse_writeback(text, 100);
+        REQUIRE(passes);
+        REQUIRE(passes->size() == 1);
+        CHECK((*passes)[0].type == type);
+        CHECK((*passes)[0].first_page == first);
+        CHECK((*passes)[0].last_page == last);
+    };
+    one("idle", Type::idle, 0, 99);
+    one("huge\n", Type::huge, 0, 99);
+    one("huge_idle", Type::huge_idle, 0, 99);
+    one("incompressible", Type::incompressible, 0, 99);
+    one("type=huge", Type::huge, 0, 99);
+    one("page_index=7", Type::any, 7, 7);
+    one("page_indexes=3-9", Type::any, 3, 9);
+    one("page_indexes=99-99", Type::any, 99, 99);
+
+    // Several ranges; a mode applies to the last one and ends the list.
+    auto passes = parse_writeback("page_index=1 page_indexes=10-20 type=idle page_index=50", 100);
+    REQUIRE(passes);
+    REQUIRE(passes->size() == 3);
+    CHECK(((*passes)[0].first_page == 1 && (*passes)[0].last_page == 1));
+    CHECK(((*passes)[1].type == Type::any && (*passes)[1].first_page == 10 &&
+           (*passes)[1].last_page == 20));
+    CHECK(((*passes)[2].type == Type::idle && (*passes)[2].first_page == 10 &&
+           (*passes)[2].last_page == 20));
+    REQUIRE(parse_writeback(" \n", 100));
+    CHECK(parse_writeback(" \n", 100)->empty());
+
+    for (const char* bad :
+         {"lazy", "type=lazy", "type=", "page_index=", "page_index=x", "page_indexes=5",
+          "page_indexes=-5", "page_indexes=1-", "colour=red", "IDLE"}) {
+        CAPTURE(bad);
+        CHECK(error_of(parse_writeback(bad, 100)) == EINVAL);
+    }
+    for (const char* far : {"page_index=100", "page_indexes=50-100", "page_indexes=100-100",
+                            "page_indexes=9-3", "page_index=99999999999999999999"}) {
+        CAPTURE(far);
+        CHECK(error_of(parse_writeback(far, 100)) == ERANGE);
+    }
+}

@@ -394,14 +394,81 @@ TEST_CASE("recompress_policy and object_stat: read and write") {
     CHECK(d.read("recompress_policy").rfind("off", 0) == 0);
 }
 
-TEST_CASE("writeback is not supported; streams are fixed") {
+TEST_CASE("streams are fixed") {
     Device d;
-    for (const char* a : {"backing_dev", "writeback", "writeback_limit", "writeback_limit_enable"}) {
-        INFO(a);
-        CHECK(d.write_errno(a, "/dev/sdz") == EOPNOTSUPP);
-    }
     CHECK(d.write_errno("max_comp_streams", "4") == EBUSY);
     CHECK(d.read("max_comp_streams") == "2");
+}
+
+TEST_CASE("writeback attributes: the kernel's formats and errors") {
+    Device d("lz4", 64 * kPageSize);
+    CHECK(d.read("backing_dev") == "none");
+    CHECK(d.read("writeback_limit") == "0");
+    CHECK(d.read("writeback_limit_enable") == "0");
+    // backing_dev takes a block device only, as the kernel's.
+    CHECK(d.write_errno("backing_dev", "/dev/null") == ENOTBLK);
+    CHECK(d.write_errno("backing_dev", "/nonexistent/disk") == ENOENT);
+    CHECK(d.write_errno("backing_dev", "none\n") == 0);
+    CHECK(d.read("backing_dev") == "none");
+    // No backing device: ENODEV, once the request itself is well formed.
+    CHECK(d.write_errno("writeback", "idle") == ENODEV);
+    CHECK(d.write_errno("writeback", "page_indexes=1-3 type=huge") == ENODEV);
+    CHECK(d.write_errno("writeback", "lazy") == EINVAL);
+    CHECK(d.write_errno("writeback", "page_index=64") == ERANGE);
+    CHECK(d.write_errno("writeback", "page_indexes=5-2") == ERANGE);
+    CHECK(d.write_errno("writeback", "color=red") == EINVAL);
+    // The limit: a number of 4 KiB blocks, and an on/off switch (any non-zero number is on).
+    CHECK(d.write_errno("writeback_limit", "12x") == EINVAL);
+    CHECK(d.write_errno("writeback_limit", "400\n") == 0);
+    CHECK(d.read("writeback_limit") == "400");
+    CHECK(d.write_errno("writeback_limit_enable", "7") == 0);
+    CHECK(d.read("writeback_limit_enable") == "1");
+    CHECK(d.write_errno("writeback_limit_enable", "0") == 0);
+    CHECK(d.read("writeback_limit_enable") == "0");
+}
+
+TEST_CASE("writeback through the attributes moves pages out and bd_stat counts them") {
+    Device d("lz4", 64 * kPageSize);
+    std::vector<std::array<std::byte, kPageSize>> pages;
+    for (unsigned i = 0; i < 64; ++i) {
+        pages.push_back(text_page(i));
+        REQUIRE(d.store->write_page(i, PageView(pages.back())).ok());
+    }
+    // A regular file stands in for the block device (the store takes one; the attribute not).
+    char path[] = "/var/tmp/trueno-attr-backing-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 256 * 4096) == 0);
+    ::close(fd);
+    REQUIRE(d.store->set_backing_device(path).ok());
+    CHECK(d.read("backing_dev") == path);
+    CHECK(d.write_errno("writeback", "page_index=3") == 0);
+    CHECK(d.read("bd_stat") == "       1        0        1");
+    CHECK(d.write_errno("writeback", "page_indexes=10-19 page_index=30") == 0);
+    CHECK(d.write_errno("idle", "all") == 0);
+    CHECK(d.write_errno("writeback", "type=idle\n") == 0);
+    std::istringstream bd(d.read("bd_stat"));
+    std::uint64_t count = 0, reads = 0, writes = 0;
+    bd >> count >> reads >> writes;
+    CHECK(count == 64);
+    CHECK(writes < count);        // packed
+    CHECK(d.mm_fields()[1] == 0); // compr_data_size: nothing left in RAM
+    for (unsigned i = 0; i < 64; ++i) {
+        std::array<std::byte, kPageSize> out{};
+        REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
+        CHECK(out == pages[i]);
+    }
+    // Changing the backing device while pages are on it: EBUSY.
+    CHECK(d.write_errno("backing_dev", "none") == EBUSY);
+    // The limit, enabled and spent: EIO.
+    for (unsigned i = 0; i < 64; ++i)
+        REQUIRE(d.store->write_page(i, PageView(pages[i])).ok());
+    CHECK(d.write_errno("writeback_limit", "1") == 0);
+    CHECK(d.write_errno("writeback_limit_enable", "1") == 0);
+    CHECK(d.write_errno("writeback", "page_indexes=0-63") == EIO);
+    CHECK(d.read("writeback_limit") == "0");
+    CHECK(d.write_errno("writeback", "page_indexes=0-63") == EIO);
+    ::unlink(path);
 }
 
 TEST_CASE("no attribute write disturbs stored data") {

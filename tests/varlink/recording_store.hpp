@@ -148,6 +148,18 @@ public:
         return real_->recomp_algorithms();
     }
     ObjectStat object_stat() const override { return real_->object_stat(); }
+    Status set_backing_device(const std::string& path) override {
+        return real_->set_backing_device(path);
+    }
+    std::string backing_device() const override { return real_->backing_device(); }
+    Result<WritebackReport> writeback(const WritebackOptions& o) override {
+        return real_->writeback(o);
+    }
+    BdStat bd_stat() const override { return real_->bd_stat(); }
+    void set_writeback_limit(std::uint64_t blocks) override { real_->set_writeback_limit(blocks); }
+    std::uint64_t writeback_limit() const override { return real_->writeback_limit(); }
+    void set_writeback_limit_enable(bool on) override { real_->set_writeback_limit_enable(on); }
+    bool writeback_limit_enable() const override { return real_->writeback_limit_enable(); }
 
 private:
     std::unique_ptr<PageStore> real_;
