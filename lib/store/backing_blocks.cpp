@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
+#include <xxhash.h>
 
 namespace trueno::store {
 
@@ -12,6 +13,10 @@ constexpr std::uint16_t kReserved = 0x8000;
 constexpr std::uint16_t kCountMask = 0x7fff;
 
 } // namespace
+
+std::uint16_t backing_check_of(std::span<const std::byte> object, std::uint64_t index) {
+    return static_cast<std::uint16_t>(XXH3_64bits_withSeed(object.data(), object.size(), index));
+}
 
 std::optional<std::uint64_t> BackingBlocks::take_free() {
     if (!free_.empty()) {

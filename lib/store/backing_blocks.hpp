@@ -11,6 +11,7 @@
 // pass packs and commits.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -27,14 +28,25 @@ struct BackingLocation {
     std::uint32_t size = 0;
 };
 
-// A slot's 64-bit value for a written-back object: block << 12 | offset (the size is in the
-// slot's size bits).
-inline std::uint64_t backing_value(const BackingLocation& at) {
-    return at.block << 12 | at.offset;
+// A slot's 64-bit value for a written-back object: a 16-bit check of the object's bytes (and
+// its page's index), the block (36 bits: 256 TiB of 4 KiB blocks) and the offset in it (12
+// bits); the size is in the slot's size bits. The check makes a device that returns wrong
+// bytes (zeros from a truncated file, a block written for another page) a read error, never a
+// page silently wrong: a raw page has no codec to notice it.
+inline constexpr unsigned kBackingBlockBits = 36;
+inline constexpr std::uint64_t kMaxBackingBlocks = std::uint64_t{1} << kBackingBlockBits;
+inline std::uint64_t backing_value(const BackingLocation& at, std::uint16_t check) {
+    return std::uint64_t{check} << 48 | (at.block & (kMaxBackingBlocks - 1)) << 12 | at.offset;
 }
 inline BackingLocation backing_location(std::uint64_t value, std::uint32_t size) {
-    return {value >> 12, static_cast<std::uint32_t>(value & 0xfff), size};
+    return {(value >> 12) & (kMaxBackingBlocks - 1), static_cast<std::uint32_t>(value & 0xfff),
+            size};
 }
+inline std::uint16_t backing_check(std::uint64_t value) {
+    return static_cast<std::uint16_t>(value >> 48);
+}
+// The check of an object's bytes as written for page `index`.
+std::uint16_t backing_check_of(std::span<const std::byte> object, std::uint64_t index);
 
 // Where a batch's objects go: objects[i] -> placed[i] (nullopt: no free block was left for it)
 // and the blocks taken, each to be written whole.
@@ -45,7 +57,9 @@ struct BackingPlan {
 
 class BackingBlocks {
 public:
-    explicit BackingBlocks(std::uint64_t block_count) : block_count_(block_count) {}
+    // Devices beyond kMaxBackingBlocks use only that many.
+    explicit BackingBlocks(std::uint64_t block_count)
+        : block_count_(std::min(block_count, kMaxBackingBlocks)) {}
 
     std::uint64_t block_count() const { return block_count_; }
 

@@ -124,8 +124,12 @@ Status CompressedPageStore::decode_backed(std::uint64_t index, std::uint32_t kin
     if (auto read = b->device->read_block(at.block, block); !read)
         return make_error(EIO, "page " + std::to_string(index) + ": " + read.error().message);
     header_.bd_reads.add(1);
-    return decode_object(index, kind, std::span<const std::byte>(block).subspan(at.offset, at.size),
-                         out);
+    const auto object = std::span<const std::byte>(block).subspan(at.offset, at.size);
+    if (backing_check_of(object, index) != backing_check(value))
+        return make_error(EIO, "page " + std::to_string(index) + ": block " +
+                                   std::to_string(at.block) + " of " + b->path +
+                                   " does not hold what was written there (check mismatch)");
+    return decode_object(index, kind, object, out);
 }
 
 Result<WritebackReport> CompressedPageStore::writeback(const WritebackOptions& options) {
@@ -233,8 +237,12 @@ Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snaps
                 const std::uint32_t kept = snap.kind & (slot_flags::kSizeMask |
                                                         slot_flags::kCodecMask | slot_flags::kHuge);
                 backing.blocks.commit(*plan.placed[i]);
+                // The check is of the bytes written to the block (the snapshot's, which
+                // unchanged() just found still to be the page's).
+                const std::uint16_t check = backing_check_of(
+                    std::span<const std::byte>(snap.bytes.data(), snap.size), snap.index);
                 SlotTable::set_content(slot, kept | slot_flags::kBacked,
-                                       backing_value(*plan.placed[i]), slot.access_time);
+                                       backing_value(*plan.placed[i], check), slot.access_time);
                 switched = true;
                 backed_pages_.fetch_add(1, kRelaxed);
                 compr_data_size_.fetch_sub(snap.size, kRelaxed);
