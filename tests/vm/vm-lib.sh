@@ -33,7 +33,7 @@ prepare_kernel() {
   mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
   local m
   for m in mm/zsmalloc lib/lz4/lz4_compress lib/lz4/lz4hc_compress drivers/block/zram/zram \
-           drivers/block/ublk_drv drivers/block/virtio_blk; do
+           drivers/block/ublk_drv drivers/block/virtio_blk drivers/block/loop; do
     local ko
     ko=$(ls "$x"/lib/modules/*/kernel/$m.ko* 2>/dev/null | head -1)
     if [[ -z $ko ]]; then

@@ -350,3 +350,9 @@ pid_of_comm() {
   done
   return 1
 }
+
+# setattr ID NAME VALUE: writes one attribute; the reply (an error's, with its errno) on
+# stdout, non-zero if it was refused.
+setattr() {
+  call SetAttribute "{\"id\": $1, \"name\": \"$2\", \"value\": \"$3\"}"
+}
