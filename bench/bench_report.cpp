@@ -76,6 +76,17 @@ nlohmann::json report_json(const BenchSetup& setup, const BenchResult& r) {
         j["read_p99_us_during_recompress"] = latency_or_null(rc.read_latency, &LatencySummary::p99_us);
         j["read_max_us_during_recompress"] = latency_or_null(rc.read_latency, &LatencySummary::max_us);
     }
+    if (r.writeback) {
+        const auto& wb = *r.writeback;
+        j["writeback_device"] = wb.device;
+        j["writeback_pages"] = wb.report.pages;
+        j["writeback_blocks"] = wb.report.blocks;
+        j["writeback_bytes"] = wb.report.bytes;
+        j["writeback_blocks_per_page"] = rounded(wb.blocks_per_page(), 4);
+        j["writeback_seconds"] = rounded(wb.seconds, 3);
+        j["mem_used_total_before_writeback"] = wb.before.mem_used_total;
+        j["mem_used_total_after_writeback"] = wb.after.mem_used_total;
+    }
     j["verified"] = !r.first_bad_page.has_value();
     if (r.first_bad_page) {
         j["first_bad_page"] = *r.first_bad_page;
@@ -118,6 +129,16 @@ std::string report_table(const BenchSetup& s, const BenchResult& r) {
                                 fixed(rc.report.cpu_seconds, 3) + " CPU s, " + fixed(rc.seconds, 3) + " s)");
         row("read p99 / max meanwhile", latency_text(rc.read_latency, &LatencySummary::p99_us) + " / " +
                                             latency_text(rc.read_latency, &LatencySummary::max_us));
+    }
+    if (r.writeback) {
+        const auto& wb = *r.writeback;
+        row("writeback", std::to_string(wb.report.pages) + " pages to " + wb.device + " in " +
+                             std::to_string(wb.report.blocks) + " blocks (" +
+                             fixed(wb.blocks_per_page(), 3) + " per page; kernel zram: 1), " +
+                             fixed(wb.seconds, 3) + " s");
+        row("mem_used_total", std::to_string(wb.before.mem_used_total) + " -> " +
+                                  std::to_string(wb.after.mem_used_total) +
+                                  " (reads below come from the device)");
     }
     row("verified", r.first_bad_page ? "NO: page " + std::to_string(*r.first_bad_page) + ": " + r.failure
                                      : "every page read back identical");

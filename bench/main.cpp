@@ -88,6 +88,11 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"on", "off"}));
 
     std::string memory_text = "private";
+    std::string writeback_device;
+    app.add_option(
+        "--writeback", writeback_device,
+        "after the writes, write every page back to this block device or file (it is overwritten) "
+        "and read them from it: blocks per page, RAM freed, read latency from the device");
     bool never_fault = false;
     app.add_flag("--never-fault", never_fault,
                  "as trueno-zramd's devices: writes use only memory a refill thread populated ahead "
@@ -147,6 +152,7 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.write_mode = write_mode_text == "batch" ? WriteMode::batch : WriteMode::split;
     options.progress = corpus->page_count() >= kProgressMinPages;
+    options.writeback_device = writeback_device;
     std::optional<RecompressPolicy> policy;
     if (!recompress_text.empty()) {
         const auto* named = find_recompress_policy(recompress_text);

@@ -219,6 +219,25 @@ Result<RecompressPhase> recompress_with_reader(PageStore& store, const PageCorpu
     return phase;
 }
 
+// Every stored page to the backing device: what it costs on the device and frees in RAM.
+Result<WritebackPhase> write_back_all(PageStore& store, const std::string& device) {
+    WritebackPhase phase;
+    phase.device = device;
+    if (auto set = store.set_backing_device(device); !set)
+        return set.error();
+    phase.before = store.mm_stat();
+    store.mark_idle(0);
+    auto t0 = Clock::now();
+    auto report = store.writeback(WritebackOptions{WritebackOptions::Type::idle});
+    phase.seconds = seconds_between(t0, Clock::now());
+    if (!report)
+        return report.error();
+    phase.report = *report;
+    store.compact();
+    phase.after = store.mm_stat();
+    return phase;
+}
+
 double mb_per_s(std::uint64_t pages, double seconds) {
     return seconds > 0 ? static_cast<double>(pages * kPageSize) / 1e6 / seconds : 0.0;
 }
@@ -229,6 +248,11 @@ double RecompressPhase::mb_s_per_core() const {
     return report.cpu_seconds > 0
                ? static_cast<double>(report.tried * kPageSize) / 1e6 / report.cpu_seconds
                : 0.0;
+}
+
+double WritebackPhase::blocks_per_page() const {
+    return report.pages ? static_cast<double>(report.blocks) / static_cast<double>(report.pages)
+                        : 0.0;
 }
 
 double BenchResult::write_mb_s() const { return mb_per_s(pages, write.seconds); }
@@ -265,6 +289,12 @@ Result<BenchResult> run_page_store_bench(PageStore& store, const PageCorpus& cor
         if (!phase) return make_error(phase.error().code, "recompression: " + phase.error().message);
         result.recompress = *phase;
         result.mm = store.mm_stat();
+    }
+    if (!options.writeback_device.empty()) {
+        auto phase = write_back_all(store, options.writeback_device);
+        if (!phase)
+            return make_error(phase.error().code, "writeback: " + phase.error().message);
+        result.writeback = *phase;
     }
     result.read = read_and_verify(store, corpus, options, failure);
     result.first_bad_page = failure.page();

@@ -27,6 +27,19 @@ struct BenchOptions {
     // After the writes: mark every page idle and recompress with this policy (while a reader
     // thread samples read latency), then read and verify as usual.
     const RecompressPolicy* recompress = nullptr;
+    // After the writes (and recompression): write every page back to this backing device or
+    // file (mark idle, writeback idle, compact), so the read phase reads them from it.
+    std::string writeback_device;
+};
+
+struct WritebackPhase {
+    std::string device;
+    WritebackReport report; // pages, blocks written, compressed bytes
+    MmStat before;          // mm_stat before and after (after a compaction)
+    MmStat after;
+    double seconds = 0;
+    // Bytes written per page written back, against kernel zram's one 4 KiB block per page.
+    double blocks_per_page() const;
 };
 
 struct RecompressPhase {
@@ -52,6 +65,7 @@ struct BenchResult {
     PhaseResult write;
     PhaseResult read;
     std::optional<RecompressPhase> recompress;
+    std::optional<WritebackPhase> writeback;
     MmStat mm{};                           // after the writes (and recompression, if any)
     IoStat io{};
     // Verification: the first page that failed to read or read back different, and why.
