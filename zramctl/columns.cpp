@@ -13,30 +13,48 @@ namespace {
 
 // Widths and alignment follow zramctl's libsmartcols hints (NAME and MOUNTPOINT have relative
 // hints that only matter on a terminal narrower than the table, so they are 0 here).
-constexpr std::array<ColumnInfo, 18> kColumns{{
+constexpr std::array<ColumnInfo, 22> kColumns{{
     {ColumnId::Name, "NAME", 0, false, JsonKind::String, "zram device name"},
-    {ColumnId::DiskSize, "DISKSIZE", 5, true, JsonKind::Size, "limit on the uncompressed amount of data"},
+    {ColumnId::DiskSize, "DISKSIZE", 5, true, JsonKind::Size,
+     "limit on the uncompressed amount of data"},
     {ColumnId::Data, "DATA", 5, true, JsonKind::Size, "uncompressed size of stored data"},
     {ColumnId::Compr, "COMPR", 5, true, JsonKind::Size, "compressed size of stored data"},
-    {ColumnId::Algorithm, "ALGORITHM", 3, false, JsonKind::String, "the selected compression algorithm"},
-    {ColumnId::Streams, "STREAMS", 3, true, JsonKind::Number, "number of concurrent compress operations"},
-    {ColumnId::ZeroPages, "ZERO-PAGES", 3, true, JsonKind::Number, "empty pages with no allocated memory"},
+    {ColumnId::Algorithm, "ALGORITHM", 3, false, JsonKind::String,
+     "the selected compression algorithm"},
+    {ColumnId::Streams, "STREAMS", 3, true, JsonKind::Number,
+     "number of concurrent compress operations"},
+    {ColumnId::ZeroPages, "ZERO-PAGES", 3, true, JsonKind::Number,
+     "empty pages with no allocated memory"},
     {ColumnId::Total, "TOTAL", 5, true, JsonKind::Size,
      "all memory including allocator fragmentation and metadata overhead"},
-    {ColumnId::MemLimit, "MEM-LIMIT", 5, true, JsonKind::Size, "memory limit used to store compressed data"},
-    {ColumnId::MemUsed, "MEM-USED", 5, true, JsonKind::Size, "peak memory usage to store compressed data"},
-    {ColumnId::Migrated, "MIGRATED", 5, true, JsonKind::Size, "number of objects migrated by compaction"},
+    {ColumnId::MemLimit, "MEM-LIMIT", 5, true, JsonKind::Size,
+     "memory limit used to store compressed data"},
+    {ColumnId::MemUsed, "MEM-USED", 5, true, JsonKind::Size,
+     "peak memory usage to store compressed data"},
+    {ColumnId::Migrated, "MIGRATED", 5, true, JsonKind::Size,
+     "number of objects migrated by compaction"},
     {ColumnId::CompRatio, "COMP-RATIO", 5, true, JsonKind::Number, "compression ratio: DATA/TOTAL"},
     {ColumnId::MountPoint, "MOUNTPOINT", 0, false, JsonKind::String, "where the device is mounted"},
     // mm_stat's fields 8 and 9 (util-linux's open request for zramctl), then object_stat's.
-    {ColumnId::HugePages, "HUGE-PAGES", 3, true, JsonKind::Number, "incompressible pages stored uncompressed", false},
+    {ColumnId::HugePages, "HUGE-PAGES", 3, true, JsonKind::Number,
+     "incompressible pages stored uncompressed", false},
     {ColumnId::HugeSince, "HUGE-SINCE", 3, true, JsonKind::Number,
      "incompressible pages stored since the device was set up", false},
-    {ColumnId::Grouped, "GROUPED", 3, true, JsonKind::Number, "pages held in multi-page objects", false},
+    {ColumnId::Grouped, "GROUPED", 3, true, JsonKind::Number, "pages held in multi-page objects",
+     false},
     {ColumnId::Deduplicated, "DEDUPLICATED", 3, true, JsonKind::Number,
      "pages sharing another page's identical object", false},
     {ColumnId::Recompressed, "RECOMPRESSED", 3, true, JsonKind::Number,
      "pages held by objects a recompression algorithm made", false},
+    // Writeback: backing_dev and bd_stat's fields (in 4 KiB units).
+    {ColumnId::BackingDev, "BACKING-DEV", 0, false, JsonKind::String,
+     "the backing device pages are written back to", false},
+    {ColumnId::WrittenBack, "WRITTEN-BACK", 3, true, JsonKind::Number,
+     "pages held on the backing device", false},
+    {ColumnId::BdReads, "BD-READS", 3, true, JsonKind::Number, "pages read from the backing device",
+     false},
+    {ColumnId::BdWrites, "BD-WRITES", 3, true, JsonKind::Number,
+     "4 KiB blocks written to the backing device (several pages each, packed)", false},
 }};
 
 // mm_stat field positions (kernel order).
@@ -110,6 +128,23 @@ std::optional<std::string> mm_field(const DeviceRecord& d, std::size_t index)
         fields.push_back(field);
     }
     if (fields.size() <= PagesCompacted || index >= fields.size())
+        return std::nullopt;
+    return fields[index];
+}
+
+// One bd_stat field (count, reads, writes), or nothing when it is absent or malformed.
+std::optional<std::string> bd_field(const DeviceRecord& d, std::size_t index) {
+    auto bd = attribute(d, "bd_stat");
+    if (!bd)
+        return std::nullopt;
+    std::istringstream in(*bd);
+    std::vector<std::string> fields;
+    for (std::string field; in >> field;) {
+        if (!to_u64(field))
+            return std::nullopt;
+        fields.push_back(field);
+    }
+    if (fields.size() != 3 || index >= fields.size())
         return std::nullopt;
     return fields[index];
 }
@@ -272,6 +307,18 @@ std::optional<std::string> cell_text(ColumnId id, const DeviceRecord& d, bool in
         return object_field(d, DedupPages);
     case ColumnId::Recompressed:
         return object_field(d, RecompressedPages); // empty from a daemon older than the field
+    case ColumnId::BackingDev: {
+        auto dev = attribute(d, "backing_dev");
+        if (!dev || dev->empty() || *dev == "none")
+            return std::nullopt;
+        return dev;
+    }
+    case ColumnId::WrittenBack:
+        return bd_field(d, 0);
+    case ColumnId::BdReads:
+        return bd_field(d, 1);
+    case ColumnId::BdWrites:
+        return bd_field(d, 2);
     }
     return std::nullopt;
 }

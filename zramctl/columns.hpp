@@ -36,6 +36,10 @@ enum class ColumnId {
     Grouped,
     Deduplicated,
     Recompressed,
+    BackingDev,
+    WrittenBack,
+    BdReads,
+    BdWrites,
 };
 
 // How a cell appears in --json: always a string, always a number, or a number only with --bytes

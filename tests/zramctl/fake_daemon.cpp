@@ -7,28 +7,38 @@ namespace trueno::zramctl::testing {
 std::map<int, Device> sample_devices()
 {
     std::map<int, Device> d;
-    d[0] = Device{0, "/dev/ublkb0",
-                       {{"disksize", "4294967296"},
-                        {"initstate", "1"},
-                        {"comp_algorithm", "lzo-rle lzo lz4 lz4hc [zstd] deflate"},
-                        {"max_comp_streams", "2"},
-                        {"mem_limit", "0"},
-                        {"mm_stat", "12058624  2674688  2859008        0  3145728      371        5       12       12"},
-                        {"io_stat", "       0        0        0       42"},
-                        {"object_stat", "     640       20       12        5      300"}}};
+    d[0] = Device{
+        0,
+        "/dev/ublkb0",
+        {{"disksize", "4294967296"},
+         {"initstate", "1"},
+         {"comp_algorithm", "lzo-rle lzo lz4 lz4hc [zstd] deflate"},
+         {"max_comp_streams", "2"},
+         {"mem_limit", "0"},
+         {"mm_stat",
+          "12058624  2674688  2859008        0  3145728      371        5       12       12"},
+         {"io_stat", "       0        0        0       42"},
+         {"object_stat", "     640       20       12        5      300"},
+         {"backing_dev", "/dev/vdb1"},
+         {"bd_stat", "    2048      117      903"}}};
     d[1] = Device{1, "/dev/ublkb1",
                        {{"disksize", "1073741824"},
                         {"initstate", "1"},
                         {"comp_algorithm", "[lzo-rle] lzo lz4 zstd"},
                         {"mm_stat", "      74       48    12288  1048576    12288        0        0        0        0"}}};
-    d[12] = Device{12, "/dev/ublkb12",
-                        {{"disksize", "536870912"},
-                         {"initstate", "1"},
-                         {"comp_algorithm", "lz4"},
-                         {"max_comp_streams", "16"},
-                         {"mm_stat", "       0        0        0        0        0        0        0        0        0"},
-                         // As a daemon from before RECOMPRESSED wrote it: four fields.
-                         {"object_stat", "       0        0        0        0"}}};
+    d[12] = Device{
+        12,
+        "/dev/ublkb12",
+        {{"disksize", "536870912"},
+         {"initstate", "1"},
+         {"comp_algorithm", "lz4"},
+         {"max_comp_streams", "16"},
+         {"mm_stat",
+          "       0        0        0        0        0        0        0        0        0"},
+         // As a daemon from before RECOMPRESSED wrote it: four fields.
+         {"object_stat", "       0        0        0        0"},
+         {"backing_dev", "none"},
+         {"bd_stat", "       0        0        0"}}};
     return d;
 }
 

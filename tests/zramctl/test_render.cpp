@@ -220,3 +220,13 @@ TEST_CASE("HUGE-PAGES, HUGE-SINCE, GROUPED, DEDUPLICATED and RECOMPRESSED: table
     // --output-all stays zramctl's columns, so its output is zramctl's byte for byte.
     CHECK(listing({"--output-all"}).find("HUGE-PAGES") == std::string::npos);
 }
+
+TEST_CASE("BACKING-DEV, WRITTEN-BACK, BD-READS and BD-WRITES: table and JSON", "[render]") {
+    // backing_dev and bd_stat: a device writing back (ublkb0), one without bd_stat (an older
+    // daemon: empty cells, null in JSON) and one with no backing device (none: empty).
+    check_golden("writeback-columns.txt",
+                 listing({"-o", "NAME,BACKING-DEV,WRITTEN-BACK,BD-READS,BD-WRITES"}));
+    check_golden("writeback-columns-json.txt",
+                 listing({"--json", "-o", "NAME,BACKING-DEV,WRITTEN-BACK,BD-READS,BD-WRITES"}));
+    CHECK(listing({"--output-all"}).find("WRITTEN-BACK") == std::string::npos);
+}
