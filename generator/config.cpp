@@ -197,6 +197,12 @@ public:
                             "algorithm: no periodic recompression");
                 dev.recompress_interval_s.reset();
             }
+            if ((dev.writeback_age_s || dev.writeback_interval_s || dev.writeback_budget_bytes) &&
+                dev.writeback_device.empty()) {
+                warn(name + ": writeback-age, writeback-interval or writeback-budget is set but "
+                            "writeback-device is "
+                            "not: no automatic writeback");
+            }
             config.devices.emplace(id, std::move(dev));
         }
         config.messages = std::move(messages_);
@@ -323,6 +329,55 @@ private:
                 return bad(std::string("not a recompression policy (off ") + kRecompressPolicyNames + ")",
                            dev.recompress_policy.value_or("off"));
             dev.recompress_policy = value;
+        } else if (key == "writeback-age" || key == "writeback-interval") {
+            auto& slot = key == "writeback-age" ? dev.writeback_age_s : dev.writeback_interval_s;
+            if (value.empty() || value == "none") {
+                slot.reset();
+                return;
+            }
+            auto v = parse_timespan_s(value);
+            if (!v)
+                return bad(v.error().message, slot ? std::to_string(*slot) + "s" : "none");
+            if (key == "writeback-interval" && *v == 0)
+                return bad("must be at least 1s",
+                           slot ? std::to_string(*slot) + "s" : "the daemon's default");
+            slot = *v;
+        } else if (key == "writeback-budget") {
+            // Bytes a day, with an optional K, M, G or T (powers of 1024); 0: no limit.
+            std::string_view v = value;
+            std::uint64_t scale = 1;
+            if (!v.empty()) {
+                switch (v.back()) {
+                case 'K':
+                case 'k':
+                    scale = 1ull << 10;
+                    break;
+                case 'M':
+                case 'm':
+                    scale = 1ull << 20;
+                    break;
+                case 'G':
+                case 'g':
+                    scale = 1ull << 30;
+                    break;
+                case 'T':
+                case 't':
+                    scale = 1ull << 40;
+                    break;
+                default:
+                    break;
+                }
+                if (scale != 1)
+                    v.remove_suffix(1);
+            }
+            std::uint64_t n = 0;
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (v.empty() || ec != std::errc{} || p != v.data() + v.size() ||
+                n > UINT64_MAX / scale)
+                return bad("must be a size a day, in bytes or with K, M, G, T (0: no limit)",
+                           dev.writeback_budget_bytes ? std::to_string(*dev.writeback_budget_bytes)
+                                                      : "the daemon's default");
+            dev.writeback_budget_bytes = n * scale;
         } else if (key == "recompress-rate") {
             std::uint64_t rate = 0;
             auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), rate);
@@ -369,6 +424,17 @@ std::optional<std::string> DeviceConfig::recompress_policy_value() const
     if (recompress_interval_s) out += " interval=" + std::to_string(*recompress_interval_s);
     if (recompress_rate) out += " rate=" + std::to_string(*recompress_rate);
     if (recompress_cpu_percent) out += " cpu=" + std::to_string(*recompress_cpu_percent);
+    return out;
+}
+
+std::optional<std::string> DeviceConfig::writeback_policy_value() const {
+    if (!writeback_age_s || writeback_device.empty())
+        return std::nullopt;
+    std::string out = "on age=" + std::to_string(*writeback_age_s);
+    if (writeback_interval_s)
+        out += " interval=" + std::to_string(*writeback_interval_s);
+    if (writeback_budget_bytes)
+        out += " budget=" + std::to_string(*writeback_budget_bytes);
     return out;
 }
 

@@ -63,6 +63,11 @@ struct DeviceConfig {
     std::optional<std::string> recompress_policy;
     std::optional<std::uint64_t> recompress_rate;  // pages per second, 0 = no limit
     std::optional<unsigned> recompress_cpu_percent; // 1..100
+    // Automatic writeback to writeback-device (the writeback_policy attribute): on when an age
+    // is set; the interval and daily budget unset take the daemon's defaults.
+    std::optional<std::uint64_t> writeback_age_s;
+    std::optional<std::uint64_t> writeback_interval_s;
+    std::optional<std::uint64_t> writeback_budget_bytes; // per day, 0 = no limit
 
     // Worked out after all files are read.
     bool enabled = true;
@@ -76,6 +81,9 @@ struct DeviceConfig {
     // The recompress_policy attribute text, e.g. "balanced age=3600 interval=600"; none
     // without a policy.
     std::optional<std::string> recompress_policy_value() const;
+    // The writeback_policy attribute text, e.g. "on age=86400 budget=1073741824"; none without
+    // a writeback-age or a writeback-device.
+    std::optional<std::string> writeback_policy_value() const;
 };
 
 // The daemon's recompression policy names, for checking the configuration at boot.

@@ -123,9 +123,15 @@ Status setup_device(const DeviceConfig& c, Daemon& daemon, BlockTools& tools, st
         if (auto policy = c.recompress_policy_value())
             if (auto s = daemon.set_attribute(c.id, "recompress_policy", *policy); !s)
                 log << path << ": warning: recompress_policy \"" << *policy << "\" refused: " << s.error().message << "\n";
-        if (!c.writeback_device.empty())
-            if (auto s = daemon.set_attribute(c.id, "backing_dev", c.writeback_device); !s)
+        if (!c.writeback_device.empty()) {
+            if (auto s = daemon.set_attribute(c.id, "backing_dev", c.writeback_device); !s) {
                 log << path << ": warning: writeback-device " << c.writeback_device << " refused: " << s.error().message << "\n";
+            } else if (auto policy = c.writeback_policy_value()) {
+                if (auto p = daemon.set_attribute(c.id, "writeback_policy", *policy); !p)
+                    log << path << ": warning: writeback_policy \"" << *policy
+                        << "\" refused: " << p.error().message << "\n";
+            }
+        }
     }
 
     std::string fs_type = c.effective_fs_type();

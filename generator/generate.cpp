@@ -59,6 +59,8 @@ int print_config(const std::filesystem::path& root, std::ostream& out, std::ostr
         out << "options=" << d.effective_options() << '\n';
         if (d.is_swap()) out << "swap-priority=" << d.swap_priority << '\n';
         if (!d.writeback_device.empty()) out << "writeback-device=" << d.writeback_device << '\n';
+        if (auto policy = d.writeback_policy_value())
+            out << "writeback_policy=" << *policy << '\n';
         std::string from;
         for (const auto& s : d.sources) from += (from.empty() ? "" : ", ") + s;
         out << "from=" << from << "\n\n";

@@ -97,6 +97,7 @@ const std::vector<std::pair<std::string, Access>>& attribute_table() {
         {"object_stat", Access::read_only},
         {"recompress_policy", Access::read_write},
         {"recompress_status", Access::read_only},
+        {"writeback_policy", Access::read_write},
     };
     return table;
 }
@@ -115,6 +116,15 @@ ZramAttributes::ZramAttributes(std::shared_ptr<PageStore> store, StoreConfig con
     if (const std::string saved = store_->saved_policy(); !saved.empty()) {
         auto policy = parse_background_policy(saved);
         if (policy) (void)recompressor_.set_policy(std::move(*policy));
+    }
+    if (const std::string saved = store_->saved_writeback_policy(); !saved.empty()) {
+        auto policy = parse_writeback_policy(saved);
+        if (policy)
+            writeback_policy_ = *policy;
+        else
+            spdlog::error(
+                "the saved writeback_policy \"{}\" does not parse ({}); writeback policy off",
+                saved, policy.error().message);
     }
 }
 
@@ -175,6 +185,8 @@ Result<std::string> ZramAttributes::read(const std::string& name) const {
     if (name == "object_stat") return without_newline(format_object_stat(store_->object_stat()));
     if (name == "recompress_policy") return recompress_policy_text();
     if (name == "recompress_status") return recompress_status_text();
+    if (name == "writeback_policy")
+        return writeback_policy_text();
     return make_error(ENOENT, "no attribute '" + name + "'");
 }
 
@@ -189,6 +201,7 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
 
 void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clock::time_point now) {
     report_refusals(device);
+    maybe_writeback(device, now);
     const MmStat mm = store_->mm_stat();
     const CompactionSample sample{mm.mem_used_total, mm.compr_data_size, store_->reserve_misses(), now};
     if (!auto_compaction_.due(sample) || auto_compacting_.exchange(true)) return;
@@ -307,6 +320,18 @@ Status ZramAttributes::write_now(const std::string& name, const std::string& val
     }
     if (name == "backing_dev")
         return write_backing_dev(value);
+    if (name == "writeback_policy") {
+        auto policy = parse_writeback_policy(strip_newline(value));
+        if (!policy)
+            return policy.error();
+        const std::string text = format_writeback_policy(*policy);
+        if (auto saved = store_->save_writeback_policy(text == "off" ? "" : text); !saved)
+            return saved;
+        writeback_policy_ = *policy;
+        writeback_next_ = {}; // the first pass is due at once
+        writeback_last_.clear();
+        return {};
+    }
     if (name == "writeback_limit") {
         auto blocks = kstrto<std::uint64_t>(value, 10);
         if (!blocks)
@@ -385,6 +410,99 @@ void ZramAttributes::post_writeback(std::vector<WritebackOptions> passes, WriteD
                          total.raced ? fmt::format(", {} changed meanwhile", total.raced) : "",
                          result ? "" : "; " + result.error().message);
         done(std::move(result));
+    });
+}
+
+namespace {
+
+// MemTotal and MemAvailable in bytes (0 where /proc/meminfo cannot be read).
+std::pair<std::uint64_t, std::uint64_t> machine_memory() {
+    std::FILE* f = std::fopen("/proc/meminfo", "re");
+    if (f == nullptr)
+        return {0, 0};
+    std::uint64_t total = 0, available = 0;
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        unsigned long long kb = 0;
+        if (std::sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+            total = kb * 1024;
+        else if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            available = kb * 1024;
+    }
+    std::fclose(f);
+    return {total, available};
+}
+
+} // namespace
+
+std::string ZramAttributes::writeback_policy_text() const {
+    std::string text = format_writeback_policy(writeback_policy_);
+    if (!writeback_last_.empty())
+        text += "\nlast pass: " + writeback_last_;
+    return text;
+}
+
+void ZramAttributes::maybe_writeback(const std::string& device,
+                                     std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    if (!writeback_policy_ || now < writeback_next_ || writeback_running_.load())
+        return;
+    const WritebackPolicy policy = *writeback_policy_;
+    writeback_next_ = now + std::chrono::seconds(policy.interval_seconds);
+    if (store_->backing_device().empty()) {
+        writeback_last_ = "not run: no backing device";
+        return;
+    }
+    // The budget's day: 24 hours from the first pass (or since the last day ended).
+    const std::uint64_t writes = store_->bd_stat().writes;
+    if (writeback_day_start_ == std::chrono::steady_clock::time_point{} ||
+        now - writeback_day_start_ >= std::chrono::hours(24) || writes < writeback_day_writes_) {
+        writeback_day_start_ = now;
+        writeback_day_writes_ = writes;
+    }
+    const MmStat mm = store_->mm_stat();
+    const auto [total, available] = machine_memory();
+    const WritebackDecision decision =
+        decide_writeback(policy, {mm.mem_used_total, mm.mem_limit, total, available},
+                         writes - writeback_day_writes_);
+    if (!decision.run) {
+        writeback_last_ = "not run: " + decision.reason;
+        return;
+    }
+    writeback_running_.store(true);
+    worker_.post([this, device, policy, max_blocks = decision.max_blocks](bool run) {
+        struct Clear {
+            std::atomic<bool>& flag;
+            ~Clear() { flag.store(false); }
+        } clear{writeback_running_};
+        if (!run)
+            return;
+        const auto start = std::chrono::steady_clock::now();
+        auto report = run_writeback_pass(*store_, policy, max_blocks);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::string text;
+        if (!report) {
+            text = "failed: " + report.error().message;
+            spdlog::error("{}: writeback policy: {}", device, report.error().message);
+        } else {
+            char line[256];
+            std::snprintf(line, sizeof line,
+                          "pages=%llu blocks=%llu bytes=%llu raced=%llu seconds=%.3f%s%s%s",
+                          static_cast<unsigned long long>(report->pages),
+                          static_cast<unsigned long long>(report->blocks),
+                          static_cast<unsigned long long>(report->bytes),
+                          static_cast<unsigned long long>(report->raced), seconds,
+                          report->budget_reached ? " budget_reached" : "",
+                          report->limit_reached ? " limit_reached" : "",
+                          report->device_full ? " device_full" : "");
+            text = line;
+            if (report->pages != 0)
+                spdlog::info("{}: writeback policy: {} page(s) ({} kB) in {} block(s)", device,
+                             report->pages, report->bytes >> 10, report->blocks);
+        }
+        std::lock_guard done(mutex_);
+        writeback_last_ = text;
     });
 }
 

@@ -9,12 +9,13 @@
 #include <string>
 
 // The recompression worker lives with the store code (lib/store); its header is not public.
-#include "trueno/background_recompressor.hpp"
 #include "auto_compaction.hpp"
 #include "device_manager.hpp"
 #include "device_worker.hpp"
+#include "trueno/background_recompressor.hpp"
 #include "trueno/page_store.hpp"
 #include "trueno/result.hpp"
+#include "trueno/writeback_policy.hpp"
 
 namespace trueno::service {
 
@@ -70,6 +71,9 @@ private:
     // Runs writeback passes on the worker; done gets EIO when the limit ran out, ENOSPC when
     // the backing device filled (what was written before stays written).
     void post_writeback(std::vector<WritebackOptions> passes, WriteDone done);
+    // The automatic writeback policy's pass, when due (maintain()).
+    void maybe_writeback(const std::string& device, std::chrono::steady_clock::time_point now);
+    std::string writeback_policy_text() const;
     std::string recomp_algorithm_text() const;
     std::string recompress_policy_text() const;
     std::string recompress_status_text() const;
@@ -85,6 +89,14 @@ private:
     PageStore::ReserveEvents reserve_seen_; // maintain()'s too: what it last reported
     std::atomic<bool> auto_compacting_{false};
     std::atomic<std::uint64_t> auto_compactions_{0};
+    // The writeback policy (mutex_) and its schedule: the next pass, and the day its budget
+    // counts from (bd_writes then). What the last pass did, or why it did not run, for reading.
+    std::optional<WritebackPolicy> writeback_policy_;
+    std::chrono::steady_clock::time_point writeback_next_{};
+    std::chrono::steady_clock::time_point writeback_day_start_{};
+    std::uint64_t writeback_day_writes_ = 0;
+    std::string writeback_last_;
+    std::atomic<bool> writeback_running_{false};
     // compact and idle; last: what it runs finishes (what is queued is cancelled) first of all.
     DeviceWorker worker_;
 };

@@ -1,20 +1,24 @@
 #include "trueno/background_recompressor.hpp"
-#include "trueno/thread_name.hpp"
-#include "thread_cpu_time.hpp"
 
-#include <pthread.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include "policy_text.hpp"
+#include "thread_cpu_time.hpp"
+#include "trueno/thread_name.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace trueno {
+
+using store::parse_count;
+using store::parse_seconds;
 
 namespace {
 
@@ -30,7 +34,6 @@ constexpr std::uint64_t kMaxBatch = 4096;
 constexpr std::uint64_t kMinDriftPages = 64;
 // Retrain when a pass's gain falls this far below the gain right after the last training.
 constexpr double kDriftFactor = 0.9;
-constexpr std::uint64_t kMaxSeconds = 10ULL * 365 * 24 * 3600;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -60,34 +63,6 @@ std::uint64_t next_batch(std::uint64_t tried, double cpu_seconds, std::uint64_t 
         next = static_cast<std::uint64_t>(static_cast<double>(std::max<std::uint64_t>(tried, 1)) *
                                           kBatchCpuSeconds / cpu_seconds);
     return std::clamp<std::uint64_t>(next, kMinBatch, std::max<std::uint64_t>(cap, kMinBatch));
-}
-
-Result<std::uint64_t> parse_count(std::string_view key, std::string_view text) {
-    std::uint64_t value = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size())
-        return make_error(EINVAL, std::string(key) + "=" + std::string(text) + " is not a whole number");
-    return value;
-}
-
-// Seconds, bare or with s, m (or min), h, d: "3600", "90s", "30min", "1h", "2d".
-Result<std::uint64_t> parse_seconds(std::string_view key, std::string_view text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    const std::string_view unit = text.substr(digits);
-    std::uint64_t scale = 0;
-    if (unit.empty() || unit == "s") scale = 1;
-    else if (unit == "m" || unit == "min") scale = 60;
-    else if (unit == "h") scale = 3600;
-    else if (unit == "d") scale = 86400;
-    if (digits == 0 || scale == 0)
-        return make_error(EINVAL, std::string(key) + "=" + std::string(text) +
-                                      " is not a time (seconds, or with s, min, h, d)");
-    auto n = parse_count(key, text.substr(0, digits));
-    if (!n) return n.error();
-    if (*n > kMaxSeconds / scale)
-        return make_error(EINVAL, std::string(key) + "=" + std::string(text) + " is more than ten years");
-    return *n * scale;
 }
 
 // The policy's codec as a generation of its priority: set only when the current one differs,

@@ -88,6 +88,8 @@ public:
     std::uint64_t writeback_limit() const override { return header_.writeback_limit.load(); }
     void set_writeback_limit_enable(bool on) override;
     bool writeback_limit_enable() const override;
+    Status save_writeback_policy(std::string_view text) override;
+    std::string saved_writeback_policy() const override;
     // Where a written-back page's object is on the backing device, for tests.
     std::optional<BackingLocation> backing_place(std::uint64_t index);
     // Blocks of the backing device in use, and the live bytes in them.
@@ -140,6 +142,7 @@ private:
         std::uint32_t kind = 0;
         std::uint64_t value = 0;
         std::size_t size = 0;
+        std::uint32_t access_time = 0;
         alignas(64) std::array<std::byte, kPageSize> bytes;
     };
 
@@ -186,9 +189,10 @@ private:
     // A written-back page's object, read from the backing device and decoded (slot locked).
     Status decode_backed(std::uint64_t index, std::uint32_t kind, std::uint64_t value,
                          MutablePageView out);
-    // One batch of a writeback pass: packs, writes and switches the snapshots' slots.
+    // One batch of a writeback pass: packs, writes (at most max_blocks in the whole pass, 0:
+    // no limit) and switches the snapshots' slots.
     Status write_back_batch(Backing& backing, std::vector<Snapshot>& batch, std::size_t count,
-                            WritebackReport& report);
+                            WritebackReport& report, std::uint64_t max_blocks);
 
     Status invalid(std::string what);
     Result<Content> encode(std::uint64_t index, PageView page);

@@ -93,6 +93,7 @@ bool CompressedPageStore::snapshot(std::uint64_t index, Snapshot& out) {
     out.kind = kind;
     out.value = slot.value;
     out.size = kind & slot_flags::kSizeMask;
+    out.access_time = slot.access_time;
     std::memcpy(out.bytes.data(), allocator_->address(slot.value), out.size);
     return true;
 }

@@ -138,7 +138,9 @@ struct ArenaHeader {
     PersistentCounter bd_writes;        // blocks written to it
     PersistentCounter writeback_limit;  // blocks still allowed while the limit is enabled
     std::uint32_t writeback_limit_enable;
-    std::uint32_t reserved2;
+    std::uint32_t writeback_policy_current; // which text is current; the other is written first
+    std::array<std::array<char, 256>, 2> writeback_policy_text;
+    std::array<std::uint64_t, 32> reserved2; // zero: room for later settings of version 2
 };
 static_assert(sizeof(ArenaHeader) <= kHeaderBytes);
 // A version 1 header ends where version 2's fields begin.

@@ -96,6 +96,25 @@ bool CompressedPageStore::writeback_limit_enable() const {
                .load(kRelaxed) != 0;
 }
 
+Status CompressedPageStore::save_writeback_policy(std::string_view text) {
+    if (text.size() >= header_.writeback_policy_text[0].size())
+        return make_error(EINVAL, "writeback_policy text longer than " +
+                                      std::to_string(header_.writeback_policy_text[0].size() - 1) +
+                                      " bytes");
+    std::lock_guard settings(settings_mutex_);
+    // The spare copy first, then switch: a process killed meanwhile leaves the old one.
+    const std::uint32_t next = 1 - (header_.writeback_policy_current & 1);
+    set_record_text(header_.writeback_policy_text[next], text);
+    std::atomic_signal_fence(std::memory_order_release);
+    std::atomic_ref<std::uint32_t>(header_.writeback_policy_current)
+        .store(next, std::memory_order_release);
+    return {};
+}
+
+std::string CompressedPageStore::saved_writeback_policy() const {
+    return record_text(header_.writeback_policy_text[header_.writeback_policy_current & 1]);
+}
+
 std::uint64_t CompressedPageStore::backing_used_blocks() const {
     const Backing* b = backing();
     return b ? b->blocks.used_blocks() : 0;
@@ -149,6 +168,7 @@ Result<WritebackReport> CompressedPageStore::writeback(const WritebackOptions& o
     const std::uint64_t last = std::min(options.last_page, page_count() - 1);
 
     WritebackReport report;
+    const std::uint32_t now = now_seconds();
     std::vector<Snapshot> batch(kBatchObjects);
     std::size_t count = 0;
     for (std::uint64_t index = options.first_page; index <= last; ++index) {
@@ -160,23 +180,27 @@ Result<WritebackReport> CompressedPageStore::writeback(const WritebackOptions& o
         if (!snapshot(index, batch[count]) ||
             !writeback_type_matches(options.type, batch[count].kind))
             continue;
+        if (options.min_age_seconds != 0 &&
+            now - batch[count].access_time < options.min_age_seconds)
+            continue;
         if (++count < kBatchObjects)
             continue;
-        auto status = write_back_batch(*b, batch, count, report);
+        auto status = write_back_batch(*b, batch, count, report, options.max_blocks);
         count = 0;
         if (!status)
             return status.error();
-        if (report.limit_reached || report.device_full)
+        if (report.limit_reached || report.device_full || report.budget_reached)
             break;
     }
     if (count != 0)
-        if (auto status = write_back_batch(*b, batch, count, report); !status)
+        if (auto status = write_back_batch(*b, batch, count, report, options.max_blocks); !status)
             return status.error();
     return report;
 }
 
 Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snapshot>& batch,
-                                             std::size_t count, WritebackReport& report) {
+                                             std::size_t count, WritebackReport& report,
+                                             std::uint64_t max_blocks) {
     std::vector<std::uint32_t> sizes(count);
     for (std::size_t i = 0; i < count; ++i)
         sizes[i] = static_cast<std::uint32_t>(batch[i].size);
@@ -186,10 +210,15 @@ Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snaps
 
     // The limit counts blocks written (the kernel's counts pages; a block is at most one page).
     std::size_t allowed = plan.blocks.size();
+    if (max_blocks != 0 && report.blocks + allowed >= max_blocks) {
+        allowed =
+            max_blocks > report.blocks ? static_cast<std::size_t>(max_blocks - report.blocks) : 0;
+        report.budget_reached = true;
+    }
     if (writeback_limit_enable()) {
         const std::uint64_t left = header_.writeback_limit.load();
         if (left < allowed) {
-            allowed = left;
+            allowed = static_cast<std::size_t>(left);
             report.limit_reached = true;
         }
     }

@@ -63,12 +63,16 @@ TEST_CASE("every key is parsed", "[config]")
                    "zram-size = 2G\n"
                    "zram-resident-limit = 512M\n"
                    "host-memory-limit = 16G\n"
-                   "compression-algorithm = zstd(level=3,dict=/etc/d) lz4hc(level=9) (type=idle threshold=100)\n"
+                   "compression-algorithm = zstd(level=3,dict=/etc/d) lz4hc(level=9) (type=idle "
+                   "threshold=100)\n"
                    "writeback-device = /dev/sdb1\n"
                    "swap-priority = -1\n"
                    "options = discard=pages\n"
                    "recompress-interval = 1h\n"
-                   "recompress-idle-age = 30min\n");
+                   "recompress-idle-age = 30min\n"
+                   "writeback-age = 2d\n"
+                   "writeback-interval = 2h\n"
+                   "writeback-budget = 512M\n");
     REQUIRE(c.devices.contains(3));
     const auto& d = c.devices.at(3);
     CHECK(d.disksize_bytes == 2048 * MiB);
@@ -86,7 +90,25 @@ TEST_CASE("every key is parsed", "[config]")
     CHECK(d.effective_options() == "discard=pages");
     CHECK(*d.recompress_interval_s == 3600);
     CHECK(*d.recompress_idle_age_s == 1800);
+    CHECK(*d.writeback_age_s == 2 * 86400);
+    CHECK(*d.writeback_interval_s == 7200);
+    CHECK(*d.writeback_budget_bytes == 512 * MiB);
+    CHECK(d.writeback_policy_value() == "on age=172800 interval=7200 budget=536870912");
     CHECK(c.messages.empty());
+}
+
+TEST_CASE("writeback policy keys: errors, and no policy without a writeback device", "[config]") {
+    auto bad = parse(
+        "[zram0]\nwriteback-device = /dev/vdb\nwriteback-budget = lots\nwriteback-age = soon\n"
+        "writeback-interval = 0\n");
+    CHECK(bad.messages.size() == 3);
+    CHECK(!bad.devices.at(0).writeback_policy_value());
+    auto no_device = parse("[zram0]\nwriteback-age = 1d\n");
+    CHECK(!no_device.devices.at(0).writeback_policy_value());
+    REQUIRE(no_device.messages.size() == 1);
+    CHECK(no_device.messages[0].find("writeback-device is not") != std::string::npos);
+    auto bare = parse("[zram0]\nwriteback-device = /dev/vdb\nwriteback-age = 12h\n");
+    CHECK(bare.devices.at(0).writeback_policy_value() == "on age=43200");
 }
 
 TEST_CASE("recompression policy keys: the attribute text, no timer, bad values reported", "[config]")

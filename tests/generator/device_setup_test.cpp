@@ -87,7 +87,7 @@ TEST_CASE("setup creates the device as configured and formats it", "[setup]")
     std::ostringstream log;
     auto d = device("[zram2]\nzram-size = 100M + 1K\nzram-resident-limit = 50\n"
                     "compression-algorithm = zstd(level=3) lz4hc(level=9) deflate (type=idle)\n"
-                    "writeback-device = /dev/vdb\n");
+                    "writeback-device = /dev/vdb\nwriteback-age = 1d\n");
     auto s = gen::setup_device(d, daemon, tools, log);
     INFO(log.str() << (s ? "" : s.error().message));
     REQUIRE(s.ok());
@@ -101,7 +101,8 @@ TEST_CASE("setup creates the device as configured and formats it", "[setup]")
     CHECK(daemon.set_calls == std::vector<std::string>{"2 recomp_algorithm=algo=lz4hc priority=1",
                                                        "2 algorithm_params=priority=1 level=9",
                                                        "2 recomp_algorithm=algo=deflate priority=2",
-                                                       "2 backing_dev=/dev/vdb"});
+                                                       "2 backing_dev=/dev/vdb",
+                                                       "2 writeback_policy=on age=86400"});
     CHECK(tools.formatted == std::vector<std::string>{"swap /dev/ublkb2"});
 }
 

@@ -74,10 +74,14 @@ TEST_CASE("read_all has every readable attribute and no write-only one") {
     const auto all = d.attrs->read_all();
     std::set<std::string> names;
     for (const auto& [k, _] : all) names.insert(k);
-    const std::set<std::string> expected = {"disksize", "initstate", "comp_algorithm", "mm_stat", "io_stat",
-                                            "debug_stat", "bd_stat", "backing_dev", "writeback_limit",
-                                            "writeback_limit_enable", "recomp_algorithm", "max_comp_streams",
-                                            "object_stat", "recompress_policy", "recompress_status"};
+    const std::set<std::string> expected = {"disksize",          "initstate",
+                                            "comp_algorithm",    "mm_stat",
+                                            "io_stat",           "debug_stat",
+                                            "bd_stat",           "backing_dev",
+                                            "writeback_limit",   "writeback_limit_enable",
+                                            "recomp_algorithm",  "max_comp_streams",
+                                            "object_stat",       "recompress_policy",
+                                            "recompress_status", "writeback_policy"};
     CHECK(names == expected);
     for (const auto& [k, v] : all) {
         INFO(k);
@@ -596,4 +600,59 @@ TEST_CASE("maintain() compacts a store that holds much more memory than its data
     d.attrs->maintain("test", t + std::chrono::seconds(30));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     CHECK(d.attrs->auto_compactions() == 1);
+}
+
+TEST_CASE(
+    "writeback_policy: set, read back, kept with the store, and its passes run from maintain()") {
+    Device d("lz4", 64 * kPageSize);
+    CHECK(d.read("writeback_policy") == "off");
+    CHECK(d.write_errno("writeback_policy", "sometimes") == EINVAL);
+    CHECK(d.write_errno("writeback_policy", "on age=1x") == EINVAL);
+    REQUIRE(d.write_errno("writeback_policy", "on age=0 interval=1h budget=1M used=0\n") == 0);
+    CHECK(d.read("writeback_policy") == "on age=0 interval=3600 budget=1048576 used=0");
+    CHECK(d.store->saved_writeback_policy() == "on age=0 interval=3600 budget=1048576 used=0");
+    // A new set of attributes over the same store (a restarted daemon) has it again.
+    ZramAttributes again(d.store, d.config);
+    CHECK(again.read("writeback_policy")->rfind("on age=0 interval=3600", 0) == 0);
+
+    // Due at once; without a backing device it says so and waits for the next interval.
+    auto now = std::chrono::steady_clock::now();
+    d.attrs->maintain("test", now);
+    CHECK(d.read("writeback_policy").find("last pass: not run: no backing device") !=
+          std::string::npos);
+
+    std::vector<std::array<std::byte, kPageSize>> pages;
+    for (unsigned i = 0; i < 64; ++i) {
+        pages.push_back(text_page(i));
+        REQUIRE(d.store->write_page(i, PageView(pages.back())).ok());
+    }
+    char path[] = "/var/tmp/trueno-attr-policy-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 256 * 4096) == 0);
+    ::close(fd);
+    REQUIRE(d.store->set_backing_device(path).ok());
+    d.attrs->maintain("test", now + std::chrono::minutes(30)); // not due yet
+    CHECK(d.store->bd_stat().count == 0);
+    d.attrs->maintain("test", now + std::chrono::hours(1));
+    // The pass runs on the device's worker: wait for its line.
+    std::string text;
+    for (int i = 0; i < 500; ++i) {
+        text = d.read("writeback_policy");
+        if (text.find("last pass: pages=") != std::string::npos)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    INFO(text);
+    CHECK(text.find("last pass: pages=64 ") != std::string::npos);
+    CHECK(d.store->bd_stat().count == 64);
+    for (unsigned i = 0; i < 64; ++i) {
+        std::array<std::byte, kPageSize> out{};
+        REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
+        CHECK(out == pages[i]);
+    }
+    REQUIRE(d.write_errno("writeback_policy", "off") == 0);
+    CHECK(d.read("writeback_policy") == "off");
+    CHECK(d.store->saved_writeback_policy().empty());
+    ::unlink(path);
 }

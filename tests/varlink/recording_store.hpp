@@ -160,6 +160,10 @@ public:
     std::uint64_t writeback_limit() const override { return real_->writeback_limit(); }
     void set_writeback_limit_enable(bool on) override { real_->set_writeback_limit_enable(on); }
     bool writeback_limit_enable() const override { return real_->writeback_limit_enable(); }
+    Status save_writeback_policy(std::string_view t) override {
+        return real_->save_writeback_policy(t);
+    }
+    std::string saved_writeback_policy() const override { return real_->saved_writeback_policy(); }
 
 private:
     std::unique_ptr<PageStore> real_;

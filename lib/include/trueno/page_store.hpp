@@ -63,6 +63,11 @@ struct WritebackOptions {
     // with Type::any, every stored object in the range.
     std::uint64_t first_page = 0;
     std::uint64_t last_page = ~std::uint64_t{0};
+    // Ours: only pages not read or written for at least this long (0: any age). The automatic
+    // policy goes by age itself, not by the idle marks others set.
+    std::uint64_t min_age_seconds = 0;
+    // Ours: stop after writing this many blocks (0: no limit), a budget beside writeback_limit.
+    std::uint64_t max_blocks = 0;
 };
 
 // What one writeback() call did.
@@ -72,6 +77,7 @@ struct WritebackReport {
     std::uint64_t bytes = 0;    // compressed bytes those pages took in RAM (and now on the device)
     std::uint64_t raced = 0;    // pages that changed while their block was written (stay in RAM)
     bool limit_reached = false; // writeback_limit ran out
+    bool budget_reached = false; // max_blocks were written
     bool device_full = false;   // no free block was left
 };
 
@@ -262,6 +268,13 @@ public:
     virtual std::uint64_t writeback_limit() const { return 0; }
     virtual void set_writeback_limit_enable(bool on) { (void)on; }
     virtual bool writeback_limit_enable() const { return false; }
+    // The writeback_policy attribute's text, kept with the store as save_policy's (at most
+    // 255 bytes).
+    virtual Status save_writeback_policy(std::string_view text) {
+        (void)text;
+        return {};
+    }
+    virtual std::string saved_writeback_policy() const { return {}; }
 
     // Multi-page objects and deduplication (see ObjectStat).
     virtual ObjectStat object_stat() const { return {}; }

@@ -1,0 +1,108 @@
+// The automatic writeback policy: its text, when a pass runs and with what budget, and a pass
+// itself (old pages only, raw ones first, within the blocks allowed).
+#include "backing_file.hpp"
+#include "store_fixtures.hpp"
+#include "test_pages.hpp"
+#include "trueno/writeback_policy.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+namespace trueno::test {
+
+TEST_CASE("writeback_policy text: on/off, keys, defaults and errors", "[writeback-policy]") {
+    auto off = parse_writeback_policy("off\n");
+    REQUIRE(off);
+    CHECK(!off->has_value());
+    auto plain = parse_writeback_policy("on");
+    REQUIRE(plain);
+    REQUIRE(plain->has_value());
+    CHECK(**plain == WritebackPolicy{});
+    auto set = parse_writeback_policy(" on age=2h interval=10min budget=512M used=80 ");
+    REQUIRE(set);
+    CHECK((*set)->age_seconds == 7200);
+    CHECK((*set)->interval_seconds == 600);
+    CHECK((*set)->budget_bytes == std::uint64_t{512} << 20);
+    CHECK((*set)->used_percent == 80);
+    // What it prints reads back to the same settings.
+    auto again = parse_writeback_policy(format_writeback_policy(*set));
+    REQUIRE(again);
+    CHECK(**again == **set);
+    CHECK(format_writeback_policy(std::nullopt) == "off");
+    for (const char* bad : {"", "yes", "off age=1", "on age=", "on age=1y", "on interval=0", "on budget=1Q",
+                            "on used=101", "on colour=red", "on age"}) {
+        CAPTURE(bad);
+        auto r = parse_writeback_policy(bad);
+        REQUIRE(!r);
+        CHECK(r.error().code == EINVAL);
+        CHECK(!r.error().message.empty());
+    }
+}
+
+TEST_CASE("a pass runs only while memory is short, within the day's budget", "[writeback-policy]") {
+    WritebackPolicy policy; // budget 1 GiB = 262144 blocks a day, used=50
+    // With a memory limit: the device's use of it decides.
+    CHECK(!decide_writeback(policy, {40, 100, 0, 0}, 0).run);
+    auto d = decide_writeback(policy, {50, 100, 0, 0}, 0);
+    CHECK(d.run);
+    CHECK(d.max_blocks == 262144);
+    CHECK(decide_writeback(policy, {90, 100, 0, 0}, 262000).max_blocks == 144);
+    auto spent = decide_writeback(policy, {90, 100, 0, 0}, 262144);
+    CHECK(!spent.run);
+    CHECK(spent.reason.find("budget") != std::string::npos);
+    // Without one: the machine's memory in use (total - available).
+    CHECK(!decide_writeback(policy, {10, 0, 1000, 600}, 0).run);
+    CHECK(decide_writeback(policy, {10, 0, 1000, 400}, 0).run);
+    // used=0: always; budget=0: no limit.
+    policy.used_percent = 0;
+    policy.budget_bytes = 0;
+    auto always = decide_writeback(policy, {0, 100, 1000, 1000}, 1u << 30);
+    CHECK(always.run);
+    CHECK(always.max_blocks == 0);
+}
+
+TEST_CASE("a pass writes back old pages only, within the blocks allowed", "[writeback-policy]") {
+    constexpr std::uint64_t kPages = 400;
+    BackingFile file(1024);
+    StoreConfig config;
+    config.disksize = kPages * kPageSize;
+    config.algorithm = "lz4";
+    config.streams = 2;
+    auto created = PageStore::create(config);
+    REQUIRE(created.ok());
+    auto& store = **created;
+    for (std::uint64_t i = 0; i < kPages / 2; ++i)
+        REQUIRE(store.write_page(i, i % 4 == 0 ? incompressible_page(i) : compressible_page(i)).ok());
+    // Access times count whole seconds: these pages are at least a second older than the rest.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    for (std::uint64_t i = kPages / 2; i < kPages; ++i) REQUIRE(store.write_page(i, compressible_page(i)).ok());
+    REQUIRE(store.set_backing_device(file.path()).ok());
+
+    WritebackPolicy policy;
+    policy.age_seconds = 1;
+    // A budget of 10 blocks: the raw (huge) old pages go first, one block each.
+    auto first = run_writeback_pass(store, policy, 10);
+    REQUIRE(first);
+    CHECK(first->blocks == 10);
+    CHECK(first->budget_reached);
+    CHECK(first->pages == 10);
+    for (std::uint64_t i = 0; i < kPages; ++i)
+        if (concrete(store).backing_place(i)) CHECK(i % 4 == 0);
+    // No budget: every old page goes, no young one.
+    auto second = run_writeback_pass(store, policy, 0);
+    REQUIRE(second);
+    for (std::uint64_t i = 0; i < kPages; ++i) {
+        CAPTURE(i);
+        CHECK(concrete(store).backing_place(i).has_value() == (i < kPages / 2));
+    }
+    for (std::uint64_t i = 0; i < kPages; ++i) {
+        Page out{};
+        REQUIRE(store.read_page(i, out).ok());
+        const Page expected = i < kPages / 2 && i % 4 == 0 ? incompressible_page(i) : compressible_page(i);
+        CHECK(out == expected);
+    }
+}
+
+} // namespace trueno::test
