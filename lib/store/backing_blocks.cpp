@@ -60,6 +60,16 @@ BackingPlan BackingBlocks::plan(std::span<const std::uint32_t> sizes) {
             blocks_[*block].objects = kReserved;
             out.blocks.push_back(*block);
             filled.push_back(0);
+            // The block right after the plan's previous newest one: the object fills that
+            // one's tail and goes on here (a block's objects are a prefix, its tail is free).
+            const std::size_t before = out.blocks.size() - 2;
+            if (out.blocks.size() >= 2 && out.blocks.back() == out.blocks[before] + 1 &&
+                filled[before] < kBackingBlockBytes) {
+                out.placed[i] = BackingLocation{out.blocks[before], filled[before], size};
+                filled.back() = size - (kBackingBlockBytes - filled[before]);
+                filled[before] = kBackingBlockBytes;
+                continue;
+            }
         }
         out.placed[i] = BackingLocation{out.blocks[at], filled[at], size};
         filled[at] += size;
@@ -69,11 +79,15 @@ BackingPlan BackingBlocks::plan(std::span<const std::uint32_t> sizes) {
 
 void BackingBlocks::commit(const BackingLocation& at) {
     std::lock_guard guard(lock_);
-    Block& b = blocks_[at.block];
-    if ((b.objects & kCountMask) == 0)
-        ++used_blocks_;
-    ++b.objects;
-    b.bytes = static_cast<std::uint16_t>(b.bytes + at.size);
+    for (const auto& part : backing_parts(at)) {
+        if (part.bytes == 0)
+            continue;
+        Block& b = blocks_[part.block];
+        if ((b.objects & kCountMask) == 0)
+            ++used_blocks_;
+        ++b.objects;
+        b.bytes = static_cast<std::uint16_t>(b.bytes + part.bytes);
+    }
     live_bytes_ += at.size;
 }
 
@@ -89,35 +103,56 @@ void BackingBlocks::finish(const BackingPlan& plan) {
 
 bool BackingBlocks::release(const BackingLocation& at) {
     std::lock_guard guard(lock_);
-    if (at.block >= blocks_.size())
-        return false;
-    Block& b = blocks_[at.block];
-    if ((b.objects & kCountMask) == 0 || b.bytes < at.size)
-        return false;
-    --b.objects;
-    b.bytes = static_cast<std::uint16_t>(b.bytes - at.size);
-    live_bytes_ -= at.size;
-    if ((b.objects & kCountMask) == 0) {
-        --used_blocks_;
-        if (!(b.objects & kReserved))
-            give_back(at.block);
+    const auto parts = backing_parts(at);
+    for (const auto& part : parts) {
+        if (part.bytes == 0)
+            continue;
+        if (part.block >= blocks_.size())
+            return false;
+        const Block& b = blocks_[part.block];
+        if ((b.objects & kCountMask) == 0 || b.bytes < part.bytes)
+            return false;
     }
+    for (const auto& part : parts) {
+        if (part.bytes == 0)
+            continue;
+        Block& b = blocks_[part.block];
+        --b.objects;
+        b.bytes = static_cast<std::uint16_t>(b.bytes - part.bytes);
+        if ((b.objects & kCountMask) == 0) {
+            --used_blocks_;
+            if (!(b.objects & kReserved))
+                give_back(part.block);
+        }
+    }
+    live_bytes_ -= at.size;
     return true;
 }
 
 bool BackingBlocks::add_live(const BackingLocation& at) {
-    if (at.block >= block_count_ || at.size == 0 || at.offset + at.size > kBackingBlockBytes)
+    if (at.size == 0 || at.size > kBackingBlockBytes || at.offset >= kBackingBlockBytes)
         return false;
+    const auto parts = backing_parts(at);
     std::lock_guard guard(lock_);
-    if (at.block >= blocks_.size())
-        blocks_.resize(at.block + 1);
-    Block& b = blocks_[at.block];
-    if (b.bytes + at.size > kBackingBlockBytes)
-        return false;
-    if (b.objects == 0)
-        ++used_blocks_;
-    ++b.objects;
-    b.bytes = static_cast<std::uint16_t>(b.bytes + at.size);
+    for (const auto& part : parts) {
+        if (part.bytes == 0)
+            continue;
+        if (part.block >= block_count_)
+            return false;
+        if (part.block >= blocks_.size())
+            blocks_.resize(part.block + 1);
+        if (blocks_[part.block].bytes + part.bytes > kBackingBlockBytes)
+            return false;
+    }
+    for (const auto& part : parts) {
+        if (part.bytes == 0)
+            continue;
+        Block& b = blocks_[part.block];
+        if (b.objects == 0)
+            ++used_blocks_;
+        ++b.objects;
+        b.bytes = static_cast<std::uint16_t>(b.bytes + part.bytes);
+    }
     live_bytes_ += at.size;
     return true;
 }

@@ -1,6 +1,7 @@
 // Which 4 KiB blocks of a backing device hold written-back objects, and where a batch of new
-// objects goes. Objects are packed: several per block where they fit, so a page that
-// compressed 3:1 costs a third of a block (kernel zram writes one object per block). A block is
+// objects goes. Objects are packed: several per block where they fit, and one that does not
+// fit continues into the next block, so a page that compressed 3:1 costs a third of a block
+// (kernel zram writes one object per block). A block is
 // written once, whole, and is reused only when every object in it is gone: a live block is
 // never rewritten in place, so a process killed mid-write leaves every slot pointing at bytes
 // that are still there. Blocks left sparse by discards and rewrites are emptied by repacking
@@ -12,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -48,6 +50,23 @@ inline std::uint16_t backing_check(std::uint64_t value) {
 // The check of an object's bytes as written for page `index`.
 std::uint16_t backing_check_of(std::span<const std::byte> object, std::uint64_t index);
 
+// An object's bytes in each block it lies in: one block, or the tail of one and the head of
+// the next (an object placed at the end of a block goes on in the one after it, when the plan
+// had that one too). The second part has 0 bytes when there is none.
+struct BackingPart {
+    std::uint64_t block = 0;
+    std::uint32_t offset = 0;
+    std::uint32_t bytes = 0;
+};
+inline std::array<BackingPart, 2> backing_parts(const BackingLocation& at) {
+    const std::uint32_t first = std::min<std::uint32_t>(at.size, kBackingBlockBytes - at.offset);
+    return {BackingPart{at.block, at.offset, first}, BackingPart{at.block + 1, 0, at.size - first}};
+}
+// Blocks an object lies in: 1 or 2.
+inline unsigned backing_span(const BackingLocation& at) {
+    return at.offset + at.size > kBackingBlockBytes ? 2 : 1;
+}
+
 // Where a batch's objects go: objects[i] -> placed[i] (nullopt: no free block was left for it)
 // and the blocks taken, each to be written whole.
 struct BackingPlan {
@@ -64,8 +83,10 @@ public:
     std::uint64_t block_count() const { return block_count_; }
 
     // Takes free blocks (lowest first) and packs objects of these sizes (each 1..4096 bytes)
-    // into them, largest first, each into the first taken block with room. The blocks are
-    // reserved until finish(): not handed out again, and not free while nothing lives in them.
+    // into them, largest first, each into the first taken block with room, or, when none has,
+    // across the end of the newest one into a next one that follows it on the device. The
+    // blocks are reserved until finish(): not handed out again, and not free while nothing
+    // lives in them.
     BackingPlan plan(std::span<const std::uint32_t> sizes);
     // An object of a plan now lives where it was placed (its slot points there).
     void commit(const BackingLocation& at);

@@ -56,7 +56,7 @@ namespace {
 Status transfer_error(ssize_t done, int code, const std::string& what) {
     if (done < 0)
         return errno_error(code, what);
-    return make_error(EIO, what + ": short transfer (" + std::to_string(done) + " of 4096 bytes)");
+    return make_error(EIO, what + ": short transfer (" + std::to_string(done) + " bytes)");
 }
 
 } // namespace
@@ -75,7 +75,9 @@ Status BackingDevice::write_block(std::uint64_t block, std::span<const std::byte
 }
 
 Status BackingDevice::read_block(std::uint64_t block, std::span<std::byte> out) {
-    if (block >= blocks_ || out.size() != kBackingBlockBytes)
+    const std::uint64_t count = out.size() / kBackingBlockBytes;
+    if (count == 0 || out.size() % kBackingBlockBytes != 0 || block >= blocks_ ||
+        count > blocks_ - block)
         return make_error(EINVAL,
                           "backing block " + std::to_string(block) + " is outside " + path_);
     const ssize_t done =

@@ -31,6 +31,7 @@ public:
     // One block; `data` must be 4096-byte aligned (O_DIRECT). A short or failed transfer is an
     // error (EIO when the kernel gave no other).
     Status write_block(std::uint64_t block, std::span<const std::byte> data);
+    // out.size() / 4096 consecutive blocks from `block` on (an object that spans two).
     Status read_block(std::uint64_t block, std::span<std::byte> out);
 
 private:

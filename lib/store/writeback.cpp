@@ -139,11 +139,13 @@ Status CompressedPageStore::decode_backed(std::uint64_t index, std::uint32_t kin
         return make_error(EIO, "page " + std::to_string(index) + " was written back to " +
                                    (b ? b->path : std::string("a backing device")) +
                                    ", which is not open");
-    alignas(4096) std::array<std::byte, kBackingBlockBytes> block; // O_DIRECT: aligned
-    if (auto read = b->device->read_block(at.block, block); !read)
+    // One block, or two for an object that spans them; O_DIRECT wants the buffer aligned.
+    alignas(4096) std::array<std::byte, 2 * kBackingBlockBytes> blocks;
+    const auto wanted = std::span<std::byte>(blocks).first(backing_span(at) * kBackingBlockBytes);
+    if (auto read = b->device->read_block(at.block, wanted); !read)
         return make_error(EIO, "page " + std::to_string(index) + ": " + read.error().message);
     header_.bd_reads.add(1);
-    const auto object = std::span<const std::byte>(block).subspan(at.offset, at.size);
+    const auto object = std::span<const std::byte>(blocks).subspan(at.offset, at.size);
     if (backing_check_of(object, index) != backing_check(value))
         return make_error(EIO, "page " + std::to_string(index) + ": block " +
                                    std::to_string(at.block) + " of " + b->path +
@@ -222,16 +224,21 @@ Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snaps
             report.limit_reached = true;
         }
     }
-    // Write each block whole: its objects at their offsets, zeros after.
+    // Write each block whole: the parts of objects that lie in it, zeros after.
     alignas(4096) std::array<std::byte, kBackingBlockBytes> block;
     std::vector<bool> written(plan.blocks.size(), false);
     Status failure;
     for (std::size_t k = 0; k < allowed; ++k) {
         block.fill(std::byte{0});
-        for (std::size_t i = 0; i < count; ++i)
-            if (plan.placed[i] && plan.placed[i]->block == plan.blocks[k])
-                std::memcpy(block.data() + plan.placed[i]->offset, batch[i].bytes.data(),
-                            batch[i].size);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (!plan.placed[i])
+                continue;
+            const auto parts = backing_parts(*plan.placed[i]);
+            if (parts[0].block == plan.blocks[k])
+                std::memcpy(block.data() + parts[0].offset, batch[i].bytes.data(), parts[0].bytes);
+            else if (parts[1].bytes != 0 && parts[1].block == plan.blocks[k])
+                std::memcpy(block.data(), batch[i].bytes.data() + parts[0].bytes, parts[1].bytes);
+        }
         if (auto status = backing.device->write_block(plan.blocks[k], block); !status) {
             spdlog::error("writeback: {}", status.error().message);
             failure = make_error(EIO, status.error().message);
@@ -250,10 +257,17 @@ Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snaps
     for (std::size_t i = 0; i < count; ++i) {
         if (!plan.placed[i])
             continue;
-        const auto k = static_cast<std::size_t>(
-            std::find(plan.blocks.begin(), plan.blocks.end(), plan.placed[i]->block) -
-            plan.blocks.begin());
-        if (!written[k])
+        // Switched only if every block it lies in was written.
+        bool on_device = true;
+        for (const auto& part : backing_parts(*plan.placed[i])) {
+            if (part.bytes == 0)
+                continue;
+            const auto k = static_cast<std::size_t>(
+                std::find(plan.blocks.begin(), plan.blocks.end(), part.block) -
+                plan.blocks.begin());
+            on_device = on_device && k < written.size() && written[k];
+        }
+        if (!on_device)
             continue;
         const Snapshot& snap = batch[i];
         Slot& slot = slots_[snap.index];

@@ -13,29 +13,38 @@ using namespace trueno::store;
 
 namespace {
 
-// Every placed object lies inside its block, and no two objects of a block overlap.
+// Every placed object lies in the plan's blocks (one, or the tail of one and the head of the
+// next), and no two objects overlap on the device.
 void check_no_overlap(const BackingPlan& plan) {
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> spans;
+    auto taken = [&](std::uint64_t block) {
+        return std::find(plan.blocks.begin(), plan.blocks.end(), block) != plan.blocks.end();
+    };
     for (const auto& at : plan.placed) {
         if (!at)
             continue;
-        REQUIRE(at->offset + at->size <= kBackingBlockBytes);
-        REQUIRE(std::find(plan.blocks.begin(), plan.blocks.end(), at->block) != plan.blocks.end());
+        REQUIRE(at->offset < kBackingBlockBytes);
+        REQUIRE(at->size <= kBackingBlockBytes);
+        for (const auto& part : backing_parts(*at))
+            if (part.bytes != 0)
+                REQUIRE(taken(part.block));
     }
     for (std::size_t i = 0; i < plan.placed.size(); ++i)
         for (std::size_t j = i + 1; j < plan.placed.size(); ++j) {
             const auto& a = plan.placed[i];
             const auto& b = plan.placed[j];
-            if (!a || !b || a->block != b->block)
+            if (!a || !b)
                 continue;
-            const bool apart = a->offset + a->size <= b->offset || b->offset + b->size <= a->offset;
+            const std::uint64_t a0 = a->block * kBackingBlockBytes + a->offset;
+            const std::uint64_t b0 = b->block * kBackingBlockBytes + b->offset;
+            const bool apart = a0 + a->size <= b0 || b0 + b->size <= a0;
             REQUIRE(apart);
         }
 }
 
 } // namespace
 
-TEST_CASE("objects are packed several to a block, largest first", "[backing]") {
+TEST_CASE("objects are packed several to a block, largest first, and go on into the next block",
+          "[backing]") {
     BackingBlocks blocks(100);
     // Three objects of a third of a block, one of 3000 bytes, a 4096-byte (raw) page.
     const std::vector<std::uint32_t> sizes = {1300, 3000, 1300, 4096, 1300};
@@ -43,15 +52,43 @@ TEST_CASE("objects are packed several to a block, largest first", "[backing]") {
     check_no_overlap(plan);
     REQUIRE(std::all_of(plan.placed.begin(), plan.placed.end(),
                         [](const auto& p) { return p.has_value(); }));
-    // 4096 | 3000 | 1300 x3: three blocks, where one object per block (the kernel's) takes five.
-    CHECK(plan.blocks.size() == 3);
-    CHECK(plan.placed[0]->block == plan.placed[2]->block);
-    CHECK(plan.placed[2]->block == plan.placed[4]->block);
+    // 4096 | 3000 + the head of a 1300 | its tail + 1300 + 1300: three blocks, where one object
+    // per block (the kernel's) takes five.
+    CHECK(plan.blocks == std::vector<std::uint64_t>{0, 1, 2});
+    CHECK(plan.placed[3]->block == 0);
+    CHECK((plan.placed[1]->block == 1 && plan.placed[1]->offset == 0));
+    CHECK((plan.placed[0]->block == 1 && plan.placed[0]->offset == 3000)); // spans blocks 1 and 2
+    CHECK(backing_span(*plan.placed[0]) == 2);
+    CHECK((plan.placed[2]->block == 2 && plan.placed[2]->offset == 1300 - 1096));
     for (const auto& at : plan.placed)
         blocks.commit(*at);
     blocks.finish(plan);
     CHECK(blocks.used_blocks() == 3);
     CHECK(blocks.live_bytes() == 1300 * 3 + 3000 + 4096);
+    // Releasing the spanning object leaves both of its blocks in use by the others.
+    CHECK(blocks.release(*plan.placed[0]));
+    CHECK(blocks.used_blocks() == 3);
+    CHECK(blocks.release(*plan.placed[1]));
+    CHECK(blocks.used_blocks() == 2); // block 1 is empty now
+}
+
+TEST_CASE("an object goes on into the next block only when that one follows on the device",
+          "[backing]") {
+    BackingBlocks blocks(10);
+    // Blocks 0..2 taken, then block 1 freed: the free ones are 1, 3, 4 ...
+    BackingPlan first = blocks.plan(std::vector<std::uint32_t>{4096, 4096, 4096});
+    for (const auto& at : first.placed)
+        blocks.commit(*at);
+    blocks.finish(first);
+    CHECK(blocks.release(*first.placed[1]));
+    // 3000 in block 1; the next 3000 cannot span into 3 (not 2): it starts block 3; the third
+    // spans 3's tail and 4's head.
+    BackingPlan plan = blocks.plan(std::vector<std::uint32_t>{3000, 3000, 3000});
+    check_no_overlap(plan);
+    CHECK(plan.blocks == std::vector<std::uint64_t>{1, 3, 4});
+    CHECK((plan.placed[0]->block == 1 && plan.placed[0]->offset == 0));
+    CHECK((plan.placed[1]->block == 3 && plan.placed[1]->offset == 0));
+    CHECK((plan.placed[2]->block == 3 && plan.placed[2]->offset == 3000));
 }
 
 TEST_CASE("a block is free again only when its last object goes, and is reused lowest first",
@@ -152,9 +189,12 @@ TEST_CASE("bookkeeping rebuilt from the slots matches what was packed, free bloc
     CHECK(rebuilt.live_bytes() == live.live_bytes());
     const std::vector<std::uint32_t> probe(8, 4096);
     CHECK(rebuilt.plan(probe).blocks == live.plan(probe).blocks);
-    // Impossible places are refused: outside the device, past the block's end, an overfull block.
+    // Impossible places are refused: outside the device, running off its end, larger than a
+    // page, an offset past the block, an overfull block.
     CHECK(!rebuilt.add_live({64, 0, 10}));
-    CHECK(!rebuilt.add_live({0, 4000, 200}));
+    CHECK(!rebuilt.add_live({63, 4000, 200}));
+    CHECK(!rebuilt.add_live({0, 0, 5000}));
+    CHECK(!rebuilt.add_live({0, 4096, 1}));
     BackingBlocks full(2);
     CHECK(full.add_live({0, 0, 4096}));
     CHECK(!full.add_live({0, 0, 1}));

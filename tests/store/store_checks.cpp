@@ -51,7 +51,9 @@ void require_stats_exact(PageStore& store) {
             // Written back: stored, but neither in compr_data_size nor in huge_pages.
             ++stored;
             ++backed;
-            backing_blocks.insert(place->block);
+            for (const auto& part : store::backing_parts(*place))
+                if (part.bytes != 0)
+                    backing_blocks.insert(part.block);
         } else if (!object.empty()) {
             ++stored;
             if (s.codec_id(i) != 0) ++recompressed;
