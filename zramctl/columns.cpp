@@ -113,47 +113,11 @@ std::optional<std::uint64_t> to_u64(const std::string& text)
     return *parsed;
 }
 
-// One mm_stat field as text, or nothing when mm_stat is absent or malformed (fewer than the
-// seven fields zramctl reads, or a field that is not a number).
-std::optional<std::string> mm_field(const DeviceRecord& d, std::size_t index)
-{
-    auto mm = attribute(d, "mm_stat");
-    if (!mm)
-        return std::nullopt;
-    std::istringstream in(*mm);
-    std::vector<std::string> fields;
-    for (std::string field; in >> field;) {
-        if (!to_u64(field))
-            return std::nullopt;
-        fields.push_back(field);
-    }
-    if (fields.size() <= PagesCompacted || index >= fields.size())
-        return std::nullopt;
-    return fields[index];
-}
-
-// One bd_stat field (count, reads, writes), or nothing when it is absent or malformed.
-std::optional<std::string> bd_field(const DeviceRecord& d, std::size_t index) {
-    auto bd = attribute(d, "bd_stat");
-    if (!bd)
-        return std::nullopt;
-    std::istringstream in(*bd);
-    std::vector<std::string> fields;
-    for (std::string field; in >> field;) {
-        if (!to_u64(field))
-            return std::nullopt;
-        fields.push_back(field);
-    }
-    if (fields.size() != 3 || index >= fields.size())
-        return std::nullopt;
-    return fields[index];
-}
-
-// One object_stat field (trueno's multi-page objects and dedup), or nothing when it is absent
-// or malformed.
-std::optional<std::string> object_field(const DeviceRecord& d, std::size_t index)
-{
-    auto text = attribute(d, "object_stat");
+// An attribute's white-space separated numbers, or nothing when it is absent or one of them
+// is not a number.
+std::optional<std::vector<std::string>> number_fields(const DeviceRecord& d,
+                                                      const std::string& name) {
+    auto text = attribute(d, name);
     if (!text)
         return std::nullopt;
     std::istringstream in(*text);
@@ -163,9 +127,34 @@ std::optional<std::string> object_field(const DeviceRecord& d, std::size_t index
             return std::nullopt;
         fields.push_back(field);
     }
-    if (index >= fields.size())
+    return fields;
+}
+
+// Field `index` of an attribute of numbers that has at least `at_least` of them, or nothing.
+std::optional<std::string> number_field(const DeviceRecord& d, const std::string& name,
+                                        std::size_t index, std::size_t at_least) {
+    auto fields = number_fields(d, name);
+    if (!fields || fields->size() < at_least || index >= fields->size())
         return std::nullopt;
-    return fields[index];
+    return (*fields)[index];
+}
+
+// One mm_stat field as text, or nothing when mm_stat is absent or malformed (fewer than the
+// seven fields zramctl reads, or a field that is not a number).
+std::optional<std::string> mm_field(const DeviceRecord& d, std::size_t index) {
+    return number_field(d, "mm_stat", index, PagesCompacted + 1);
+}
+
+// One bd_stat field (count, reads, writes), or nothing when it is absent or malformed.
+std::optional<std::string> bd_field(const DeviceRecord& d, std::size_t index) {
+    return number_field(d, "bd_stat", index, 3);
+}
+
+// One object_stat field (trueno's multi-page objects and dedup), or nothing when it is absent
+// or malformed.
+std::optional<std::string> object_field(const DeviceRecord& d, std::size_t index)
+{
+    return number_field(d, "object_stat", index, 0);
 }
 
 std::optional<std::string> size_cell(std::optional<std::string> raw, bool in_bytes)

@@ -92,15 +92,7 @@ void become_idle_priority() {
 } // namespace
 
 Result<std::optional<BackgroundPolicy>> parse_background_policy(std::string_view text) {
-    std::vector<std::string_view> words;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
-        std::size_t end = pos;
-        while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
-        if (end > pos) words.push_back(text.substr(pos, end - pos));
-        pos = end;
-    }
+    const std::vector<std::string_view> words = store::split_words(text);
     if (words.empty())
         return make_error(EINVAL, "recompress_policy needs \"off\" or a policy name (" + recompress_policy_names() + ")");
     if (words.front() == "off") {

@@ -12,6 +12,22 @@ constexpr std::uint64_t kMaxSeconds = 10ULL * 365 * 24 * 3600;
 
 } // namespace
 
+std::vector<std::string_view> split_words(std::string_view text) {
+    std::vector<std::string_view> words;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos])))
+            ++pos;
+        std::size_t end = pos;
+        while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])))
+            ++end;
+        if (end > pos)
+            words.push_back(text.substr(pos, end - pos));
+        pos = end;
+    }
+    return words;
+}
+
 Result<std::uint64_t> parse_count(std::string_view key, std::string_view text) {
     std::uint64_t value = 0;
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

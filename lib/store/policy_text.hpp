@@ -2,12 +2,16 @@
 // "key=value" words, read alike by both.
 #pragma once
 
-#include <cstdint>
-#include <string_view>
-
 #include "trueno/result.hpp"
 
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
 namespace trueno::store {
+
+// The white-space separated words of a policy's text.
+std::vector<std::string_view> split_words(std::string_view text);
 
 // A whole decimal number; EINVAL naming key=text otherwise.
 Result<std::uint64_t> parse_count(std::string_view key, std::string_view text);

@@ -33,15 +33,7 @@ Result<std::uint64_t> parse_bytes(std::string_view key, std::string_view text) {
 } // namespace
 
 Result<std::optional<WritebackPolicy>> parse_writeback_policy(std::string_view text) {
-    std::vector<std::string_view> words;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
-        std::size_t end = pos;
-        while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
-        if (end > pos) words.push_back(text.substr(pos, end - pos));
-        pos = end;
-    }
+    const std::vector<std::string_view> words = store::split_words(text);
     if (words.empty()) return make_error(EINVAL, "writeback_policy needs \"off\" or \"on\" [age=T interval=T budget=SIZE used=P]");
     if (words.front() == "off") {
         if (words.size() > 1) return make_error(EINVAL, "\"off\" takes no parameters");
