@@ -28,6 +28,10 @@ std::optional<std::uint64_t> BackingBlocks::take_free() {
     if (blocks_.size() >= block_count_)
         return std::nullopt;
     blocks_.emplace_back();
+    // Room in the free list for every block there is, so that give_back (on an I/O thread, for a
+    // rewrite or a discard) never allocates: it holds at most one entry per block.
+    if (free_.capacity() < blocks_.size())
+        free_.reserve(blocks_.capacity());
     return blocks_.size() - 1;
 }
 
@@ -160,6 +164,7 @@ bool BackingBlocks::add_live(const BackingLocation& at) {
 void BackingBlocks::end_rebuild() {
     std::lock_guard guard(lock_);
     free_.clear();
+    free_.reserve(blocks_.capacity());
     for (std::uint64_t block = 0; block < blocks_.size(); ++block)
         if (blocks_[block].objects == 0)
             free_.push_back(block);

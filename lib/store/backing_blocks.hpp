@@ -115,7 +115,9 @@ private:
         std::uint16_t bytes = 0; // live bytes, up to 4096
     };
     std::optional<std::uint64_t> take_free(); // lock held
-    void give_back(std::uint64_t block);      // lock held; block has no objects, not reserved
+    // Lock held; block has no objects and is not reserved. Never allocates (take_free keeps
+    // the free list's capacity at the block count).
+    void give_back(std::uint64_t block);
 
     mutable std::mutex lock_;
     const std::uint64_t block_count_;

@@ -75,13 +75,16 @@ TEST_CASE("a pass writes back old pages only, within the blocks allowed", "[writ
     auto& store = **created;
     for (std::uint64_t i = 0; i < kPages / 2; ++i)
         REQUIRE(store.write_page(i, i % 4 == 0 ? incompressible_page(i) : compressible_page(i)).ok());
-    // Access times count whole seconds: these pages are at least a second older than the rest.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    // Access times count whole seconds since the store was made: after 4.2 s these pages are
+    // at least 4 seconds old; pages written now are at most 1 old for the next second, so with
+    // age=3 a pass that starts within about 2 s of writing them leaves them alone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(4200));
+    const auto young_written = std::chrono::steady_clock::now();
     for (std::uint64_t i = kPages / 2; i < kPages; ++i) REQUIRE(store.write_page(i, compressible_page(i)).ok());
     REQUIRE(store.set_backing_device(file.path()).ok());
 
     WritebackPolicy policy;
-    policy.age_seconds = 1;
+    policy.age_seconds = 3;
     // A budget of 10 blocks: the raw (huge) old pages go first, one block each.
     auto first = run_writeback_pass(store, policy, 10);
     REQUIRE(first);
@@ -93,10 +96,19 @@ TEST_CASE("a pass writes back old pages only, within the blocks allowed", "[writ
     // No budget: every old page goes, no young one.
     auto second = run_writeback_pass(store, policy, 0);
     REQUIRE(second);
+    const bool prompt =
+        std::chrono::steady_clock::now() - young_written < std::chrono::milliseconds(1900);
     for (std::uint64_t i = 0; i < kPages; ++i) {
         CAPTURE(i);
-        CHECK(concrete(store).backing_place(i).has_value() == (i < kPages / 2));
+        if (i < kPages / 2)
+            CHECK(concrete(store).backing_place(i).has_value());
+        else if (prompt)
+            CHECK(!concrete(store).backing_place(i).has_value());
     }
+    if (!prompt)
+        WARN(
+            "the passes ran more than 1.9 s after the young pages were written (a loaded machine): "
+            "that they stayed in RAM was not checked");
     for (std::uint64_t i = 0; i < kPages; ++i) {
         Page out{};
         REQUIRE(store.read_page(i, out).ok());
