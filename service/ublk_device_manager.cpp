@@ -311,8 +311,7 @@ std::size_t UblkDeviceManager::prepare_takeover(pid_t server) {
             if (!info || static_cast<pid_t>(info->ublksrv_pid) != server ||
                 info->state == UBLK_S_DEV_DEAD || !(info->flags & UBLK_F_USER_RECOVERY))
                 continue;
-            wanted[info->queue_depth + 1u] +=
-                info->nr_hw_queues; // every tag's command and the exit poll
+            wanted[ublk::queue_ring_entries(info->queue_depth)] += info->nr_hw_queues;
         }
     } catch (const std::exception& e) {
         spdlog::warn("standby: cannot list the devices to take over: {}", e.what());

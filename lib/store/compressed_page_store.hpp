@@ -82,6 +82,7 @@ public:
     std::string backing_device() const override;
     Result<WritebackReport> writeback(const WritebackOptions& options) override;
     BdStat bd_stat() const override;
+    bool reads_backing_device(std::uint64_t offset, std::uint64_t length) const override;
     void set_writeback_limit(std::uint64_t blocks) override {
         header_.writeback_limit.store(blocks);
     }

@@ -71,6 +71,7 @@ Status CompressedPageStore::set_backing_device(const std::string& path) {
         backings_.push_back(
             std::unique_ptr<Backing>(new Backing{path, std::move(device), BackingBlocks(blocks)}));
         backing_.store(backings_.back().get(), std::memory_order_release);
+        spdlog::info("backing device {} set ({} MiB)", path, blocks * kBackingBlockBytes >> 20);
     } else {
         backing_.store(nullptr, std::memory_order_release);
     }
@@ -113,6 +114,16 @@ Status CompressedPageStore::save_writeback_policy(std::string_view text) {
 
 std::string CompressedPageStore::saved_writeback_policy() const {
     return record_text(header_.writeback_policy_text[header_.writeback_policy_current & 1]);
+}
+
+bool CompressedPageStore::reads_backing_device(std::uint64_t offset, std::uint64_t length) const {
+    if (length == 0 || backed_pages_.load(kRelaxed) == 0 || !range_valid(offset, length))
+        return false;
+    const std::uint64_t last = (offset + length - 1) / kPageSize;
+    for (std::uint64_t index = offset / kPageSize; index <= last; ++index)
+        if (SlotTable::flags(const_cast<Slot&>(slots_[index])).load(kRelaxed) & slot_flags::kBacked)
+            return true;
+    return false;
 }
 
 std::uint64_t CompressedPageStore::backing_used_blocks() const {

@@ -44,6 +44,8 @@ template <typename Fn> bool transfer_all(Fn&& fn, std::byte* data, std::size_t l
 // The poll on the exit eventfd; tags are below UBLK_MAX_QUEUE_DEPTH. Not ~0: that is
 // liburing's own timeout marker (LIBURING_UDATA_TIMEOUT) on kernels without timed waits.
 constexpr std::uint64_t kExitTag = ~std::uint64_t{0} - 1;
+// The poll on backing_reads_'s eventfd.
+constexpr std::uint64_t kBackingReadsTag = ~std::uint64_t{0} - 2;
 
 // While writes are parked the thread wakes this often to look whether they are due for another
 // try (parked_writes.hpp) or past their wait.
@@ -102,6 +104,7 @@ IoQueue::IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store)
 IoQueue::~IoQueue()
 {
     join();
+    stop_backing_reads(); // its thread may still write to a tag's buffer
     if (exit_fd_ >= 0)
         close(exit_fd_);
     if (buffers_)
@@ -113,7 +116,7 @@ IoQueue::~IoQueue()
 std::future<Status> IoQueue::start(SpareQueueThreads* spares) {
     auto armed = std::make_shared<std::promise<Status>>();
     auto future = armed->get_future();
-    const unsigned entries = config_.depth + 1; // every tag's command and the exit poll
+    const unsigned entries = queue_ring_entries(config_.depth);
     if (spares) {
         SpareQueueThreads::Job job = [this, armed](QueueRing ring) {
             run(*armed, std::move(ring));
@@ -164,14 +167,13 @@ bool IoQueue::queue_command(io_uring& ring, unsigned tag, bool fetch_only, int r
     return true;
 }
 
-Attempt IoQueue::serve(unsigned tag, std::uint64_t resume_at) {
+Attempt IoQueue::serve(unsigned tag, std::uint64_t resume_at, std::byte* buffer) {
     const ublksrv_io_desc desc = descriptors_[tag];
     Request request;
     request.op = static_cast<std::uint8_t>(desc.op_flags & 0xff);
     request.flags = desc.op_flags >> 8;
     request.nr_sectors = desc.nr_sectors;
     request.start_sector = desc.start_sector;
-    std::byte* buffer = config_.user_copy ? buffers_ : buffers_ + tag * config_.buffer_bytes;
     const std::uint64_t length = request.length();
     const std::uint64_t uc_offset = user_copy_offset(config_.queue_id, tag);
 
@@ -231,9 +233,11 @@ bool IoQueue::take(io_uring& ring, unsigned tag, std::chrono::steady_clock::time
         counters_.parked.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
+    if (op == UBLK_IO_OP_READ && hand_off_read(ring, tag, arrived))
+        return true;
     const std::uint64_t progress = store_->reserve_progress(); // before the try
     counters_.serving.store(true, std::memory_order_relaxed);
-    const Attempt attempt = serve(tag);
+    const Attempt attempt = serve(tag, 0, tag_buffer(tag));
     counters_.serving.store(false, std::memory_order_relaxed);
     if (attempt.needs_memory) {
         parked_.park({tag, attempt.bytes_done, deadline}, progress,
@@ -244,6 +248,77 @@ bool IoQueue::take(io_uring& ring, unsigned tag, std::chrono::steady_clock::time
     if (op == UBLK_IO_OP_READ || write)
         served_.push_back({arrived, write});
     return complete(ring, tag, attempt.result);
+}
+
+bool IoQueue::hand_off_read(io_uring& ring, unsigned tag,
+                            std::chrono::steady_clock::time_point arrived) {
+    const ublksrv_io_desc& desc = descriptors_[tag];
+    if (backing_reads_failed_ || !store_->reads_backing_device(
+                                     desc.start_sector * 512, std::uint64_t{desc.nr_sectors} * 512))
+        return false;
+    if (!backing_reads_) {
+        // Made at the first read of a written-back page: a device without a backing device
+        // pays no thread and no buffer for it.
+        const std::string name = "tz-bdread-" + std::to_string(config_.queue_id);
+        try {
+            handed_off_.resize(config_.depth);
+            if (config_.user_copy) {
+                backing_buffer_ = std::make_unique_for_overwrite<std::byte[]>(config_.buffer_bytes);
+                if (mlock(backing_buffer_.get(), config_.buffer_bytes) != 0)
+                    spdlog::warn("queue {}: mlock of the backing reads' buffer failed ({})",
+                                 config_.queue_id, std::strerror(errno));
+            }
+            std::byte* buffer = backing_buffer_.get();
+            auto reads = BackingReads::create(config_.depth, name, [this, buffer](unsigned t) {
+                return serve(t, 0, buffer ? buffer : tag_buffer(t)).result;
+            });
+            if (!reads)
+                throw std::runtime_error(reads.error().message);
+            backing_reads_ = std::move(*reads);
+        } catch (const std::exception& error) {
+            spdlog::error("queue {}: reads from the backing device are served on the queue's "
+                          "thread (they hold up its other requests): {}",
+                          config_.queue_id, error.what());
+            backing_reads_failed_ = true;
+            backing_buffer_.reset();
+            return false;
+        }
+        arm_backing_poll(ring);
+    }
+    handed_off_[tag] = arrived;
+    backing_reads_->hand_off(tag);
+    return true;
+}
+
+void IoQueue::arm_backing_poll(io_uring& ring) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    if (!sqe) {
+        io_uring_submit(&ring);
+        sqe = io_uring_get_sqe(&ring);
+    }
+    if (!sqe) { // not reached: the ring has an entry for this poll
+        spdlog::error("queue {}: no SQE to poll the backing reads", config_.queue_id);
+        return;
+    }
+    io_uring_prep_poll_add(sqe, backing_reads_->event_fd(), POLLIN);
+    io_uring_sqe_set_data64(sqe, kBackingReadsTag);
+}
+
+unsigned IoQueue::collect_backing_reads(io_uring& ring) {
+    unsigned lost = 0;
+    const auto now = std::chrono::steady_clock::now();
+    backing_reads_->collect([&](unsigned tag, int result) {
+        backing_read_times_.add(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - handed_off_[tag]).count()));
+        if (!complete(ring, tag, result))
+            ++lost;
+    });
+    return lost;
+}
+
+void IoQueue::stop_backing_reads() {
+    if (backing_reads_)
+        backing_reads_->stop();
 }
 
 unsigned IoQueue::retry_parked(io_uring& ring) {
@@ -264,7 +339,9 @@ unsigned IoQueue::retry_parked(io_uring& ring) {
         counters_.serving.store(true, std::memory_order_relaxed);
         failed = parked_.retry(
             progress,
-            [&](const ParkedWrites::Write& write) { return serve(write.tag, write.bytes_done); },
+            [&](const ParkedWrites::Write& write) {
+                return serve(write.tag, write.bytes_done, tag_buffer(write.tag));
+            },
             finish, [] { return std::chrono::steady_clock::now(); });
         counters_.serving.store(false, std::memory_order_relaxed);
     } else {
@@ -296,8 +373,8 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
     if (config_.realtime)
         service::become_realtime("queue " + std::to_string(config_.queue_id));
     // A spare thread brings its ring, made ahead (spare_queue_threads.hpp says why).
-    if (ring.status() != 0 || ring.entries() != config_.depth + 1)
-        ring = QueueRing(config_.depth + 1); // every tag's command and the exit poll
+    if (ring.status() != 0 || ring.entries() != queue_ring_entries(config_.depth))
+        ring = QueueRing(queue_ring_entries(config_.depth));
     if (ring.status() < 0) {
         armed.set_value(make_error(-ring.status(), "io_uring_queue_init for queue " +
                                                        std::to_string(config_.queue_id) + ": " +
@@ -351,6 +428,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
         io_uring_cqe* cqe = nullptr;
         unsigned head = 0;
         unsigned seen = 0;
+        bool backing_ready = false;
         // Every request of this batch arrived now: its time in the daemon includes waiting here
         // behind the ones served before it (reads behind a write's compression).
         const auto reaped = std::chrono::steady_clock::now();
@@ -359,6 +437,10 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             ++seen;
             if (cqe->user_data == kExitTag) {
                 exiting = true;
+                continue;
+            }
+            if (cqe->user_data == kBackingReadsTag) {
+                backing_ready = true;
                 continue;
             }
             const auto tag = static_cast<unsigned>(cqe->user_data);
@@ -383,12 +465,21 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             if (!take(ring.get(), tag, reaped))
                 --active;
         batch_writes_.clear();
+        if (backing_ready && !exiting) {
+            active -= collect_backing_reads(ring.get());
+            arm_backing_poll(ring.get());
+        }
         if (!parked_.empty() && !exiting)
             active -= retry_parked(ring.get());
     }
     if (exiting && active > 0) {
         // Commit what was served in the last batch; the ring's exit then cancels the fetches.
-        // Parked writes stay uncommitted: the kernel gives them to the next server.
+        // Parked writes stay uncommitted: the kernel gives them to the next server, and so do
+        // reads handed to the backing reads' thread that it had not started.
+        if (backing_reads_) {
+            stop_backing_reads();
+            collect_backing_reads(ring.get());
+        }
         io_uring_submit(&ring.get());
         record_submitted();
         log_service_times();
@@ -398,6 +489,7 @@ void IoQueue::run(std::promise<Status>& armed, QueueRing ring) {
             config_.queue_id, counters_.requests.load(), parked_.size());
         return;
     }
+    stop_backing_reads();
     spdlog::debug("queue {}: stopped after {} requests", config_.queue_id, counters_.requests.load());
     log_service_times();
 }
@@ -413,6 +505,12 @@ void IoQueue::record_submitted() {
 }
 
 void IoQueue::log_service_times() const {
+    if (backing_read_times_.count() > 0)
+        spdlog::info("queue {}: {} reads from the backing device, arrival to commit p50 {:.0f} "
+                     "p99 {:.0f} max {:.0f} us",
+                     config_.queue_id, backing_read_times_.count(),
+                     backing_read_times_.quantile_us(0.5), backing_read_times_.quantile_us(0.99),
+                     backing_read_times_.max_us());
     if (read_times_.count() + write_times_.count() + parked_times_.count() == 0)
         return;
     spdlog::info(

@@ -5,6 +5,7 @@
 // (request_exit: the kernel then quiesces the device and keeps its I/O for the next server).
 #pragma once
 
+#include "backing_reads.hpp"
 #include "parked_writes.hpp"
 #include "queue_ring.hpp"
 #include "request_handler.hpp"
@@ -78,8 +79,21 @@ private:
     IoQueue(const QueueConfig& config, std::shared_ptr<PageStore> store);
     void run(std::promise<Status>& armed, QueueRing ring);
     bool queue_command(io_uring& ring, unsigned tag, bool fetch_only, int result);
-    // Serves the request of `tag` from `resume_at` (a parked write's bytes_done) on.
-    Attempt serve(unsigned tag, std::uint64_t resume_at = 0);
+    // Serves the request of `tag` from `resume_at` (a parked write's bytes_done) on, through
+    // `buffer` (the tag's in copy mode; with user copy one the calling thread alone uses).
+    Attempt serve(unsigned tag, std::uint64_t resume_at, std::byte* buffer);
+    std::byte* tag_buffer(unsigned tag) const {
+        return config_.user_copy ? buffers_ : buffers_ + tag * config_.buffer_bytes;
+    }
+    // A read of pages written back to the backing device goes to backing_reads_ (made at the
+    // first one). False if it is not such a read, or the thread could not be started (then it
+    // is served here).
+    bool hand_off_read(io_uring& ring, unsigned tag, std::chrono::steady_clock::time_point arrived);
+    // Commits the reads backing_reads_ finished and polls its eventfd again. Returns the tags
+    // lost for want of an SQE.
+    unsigned collect_backing_reads(io_uring& ring);
+    void arm_backing_poll(io_uring& ring);
+    void stop_backing_reads();
     // Commits the tag's result and counts it; false if no SQE was left (the tag is lost).
     bool complete(io_uring& ring, unsigned tag, int result);
     // A request the kernel delivered (arrived: the batch that brought it): served, or parked
@@ -105,6 +119,10 @@ private:
     QueueCounters counters_;
     std::vector<unsigned> batch_writes_;  // a batch's writes, served after its other requests
     ParkedWrites parked_;                 // capacity depth, made before serving
+    std::unique_ptr<BackingReads> backing_reads_;
+    std::unique_ptr<std::byte[]> backing_buffer_; // user copy: backing_reads_'s thread's buffer
+    bool backing_reads_failed_ = false;           // could not start: such reads are served here
+    std::vector<std::chrono::steady_clock::time_point> handed_off_; // per tag: its arrival
     // Time in the daemon, kept by this thread alone: reads and writes served at once (from the
     // batch that brought them to the submission of their commit, so waiting behind others and
     // for the batch's end counts), and parked writes from parking to the commit's queueing.
@@ -117,6 +135,7 @@ private:
     LatencyHistogram read_times_;
     LatencyHistogram write_times_;
     LatencyHistogram parked_times_;
+    LatencyHistogram backing_read_times_; // reads handed to backing_reads_, arrival to commit
     std::uint64_t failures_unlogged_ = 0; // parked writes failed since the last warning
     std::chrono::steady_clock::time_point last_failure_log_;
 };

@@ -9,6 +9,12 @@
 
 namespace trueno::ublk {
 
+// A queue's ring holds every tag's command, the poll of its exit eventfd and the poll of its
+// backing reads' eventfd (backing_reads.hpp).
+constexpr unsigned queue_ring_entries(unsigned depth) {
+    return depth + 2;
+}
+
 class QueueRing {
 public:
     QueueRing() = default; // no ring: status() is -EBADF

@@ -143,6 +143,7 @@ TEST_CASE("writeback takes only the pages asked for", "[writeback]") {
     auto store = store_of(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
+    CHECK(!store->reads_backing_device(0, kPages * kPageSize)); // nothing written back
     auto& concrete_store = concrete(*store);
 
     SECTION("huge: only pages stored raw") {
@@ -170,6 +171,15 @@ TEST_CASE("writeback takes only the pages asked for", "[writeback]") {
         CHECK(report->pages == 9); // page 14 is same-filled
         for (std::uint64_t i = 0; i < kPages; ++i)
             CHECK(concrete_store.backing_place(i).has_value() == (i >= 10 && i <= 19 && i != 14));
+        // What the queue asks before it hands a read to its backing reads' thread.
+        CHECK(store->reads_backing_device(10 * kPageSize, kPageSize));
+        CHECK(store->reads_backing_device(9 * kPageSize, 2 * kPageSize));   // 9 and 10
+        CHECK(store->reads_backing_device(19 * kPageSize + 512, 512));      // inside 19
+        CHECK(!store->reads_backing_device(14 * kPageSize, kPageSize));     // same-filled
+        CHECK(!store->reads_backing_device(0, 10 * kPageSize));             // 0..9
+        CHECK(!store->reads_backing_device(20 * kPageSize, 8 * kPageSize)); // 20..27
+        CHECK(!store->reads_backing_device(10 * kPageSize, 0));             // nothing read
+        CHECK(!store->reads_backing_device(kPages * kPageSize, kPageSize)); // past the end
         auto outside =
             store->writeback(WritebackOptions{WritebackOptions::Type::any, kPages, kPages});
         REQUIRE(!outside.ok());

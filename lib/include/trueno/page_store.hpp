@@ -262,6 +262,15 @@ public:
         return make_error(EOPNOTSUPP, "this store has no writeback");
     }
     virtual BdStat bd_stat() const { return {}; }
+    // Whether a read of [offset, offset + length) would go to the backing device (some page in
+    // it is written back), so that the caller can serve it off a thread that must not wait for
+    // a disk. A look without locks: the answer may be stale by the time of the read, which
+    // then still returns the right data, only on the other thread.
+    virtual bool reads_backing_device(std::uint64_t offset, std::uint64_t length) const {
+        (void)offset;
+        (void)length;
+        return false;
+    }
     // writeback_limit (4 KiB blocks still allowed) and writeback_limit_enable, kept with the
     // store.
     virtual void set_writeback_limit(std::uint64_t blocks) { (void)blocks; }
