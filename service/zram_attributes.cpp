@@ -367,10 +367,7 @@ Status ZramAttributes::write_backing_dev(const std::string& value) {
         return make_error(ENOTBLK, "backing_dev " + path +
                                        " is not a block device (a partition, a loop device "
                                        "over a file, NBD ...)");
-    if (auto st_set = store_->set_backing_device(path); !st_set)
-        return st_set;
-    spdlog::info("backing device {} set ({} MiB)", path, std::uint64_t(st.st_size) >> 20);
-    return {};
+    return store_->set_backing_device(path); // which logs the device's size
 }
 
 void ZramAttributes::post_writeback(std::vector<WritebackOptions> passes, WriteDone done) {
