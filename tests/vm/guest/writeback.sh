@@ -2,9 +2,9 @@
 # VM test: writeback to a backing device. Real pages (the corpus disk, /dev/vda) on a device
 # whose backing device is a virtio disk (/dev/vdb): marked idle and written back, their memory
 # freed, read back identical from the disk; the same after the daemon is killed and started
-# again; rewrites free their blocks; the limit; and a backing device that returns other bytes
-# (a loop device over a file cut short) makes that device's written-back pages read errors,
-# while the daemon serves on.
+# again; rewrites free their blocks; the limit; the policy on a timer; and a backing device that
+# returns other bytes (a loop device over a file cut short) makes that device's written-back
+# pages read errors, while the daemon serves on.
 . /tests/common.sh
 name=writeback
 corpus=/dev/vda
@@ -78,6 +78,24 @@ setattr $id writeback_limit_enable 0 >/dev/null
 setattr $id writeback page_indexes=0-2047 >/dev/null || { fail $name "writeback of a page range refused"; exit 0; }
 drop_caches
 head -c 33554432 $dev | cmp - /tmp/data || { fail $name "pages read back wrong after rewrites and a second writeback"; exit 0; }
+
+# The policy on a timer: every page rewritten (back in RAM, its blocks freed), then
+# writeback_policy on with a 2 s age and a 1 s interval; the daemon's own passes write the
+# pages back once they are old enough, without a writeback written by anyone.
+dd if=/tmp/data of=$dev bs=1M conv=fsync 2>/dev/null
+[ "$(field "$(attr $id bd_stat)" 1)" = 0 ] || { fail $name "rewriting every page left $(attr $id bd_stat)"; exit 0; }
+setattr $id writeback_policy "on age=2 interval=1 budget=0 used=0" >/dev/null ||
+  { fail $name "writeback_policy refused"; exit 0; }
+i=0
+while [ $i -lt 60 ] && [ "$(field "$(attr $id bd_stat)" 1)" -lt 4000 ]; do sleep 0.5; i=$((i + 1)); done
+timed=$(field "$(attr $id bd_stat)" 1)
+policy=$(attr $id writeback_policy)
+echo "guest: the policy on a timer wrote back $timed pages within $((i / 2)) s: $(echo "$policy" | tr '\n' ' ')"
+[ "$timed" -gt 4000 ] || { fail $name "the policy wrote back only $timed pages in 30 s ($policy)"; exit 0; }
+echo "$policy" | grep -q 'last pass: pages=' || { fail $name "writeback_policy shows no pass: $policy"; exit 0; }
+setattr $id writeback_policy off >/dev/null || { fail $name "writeback_policy off refused"; exit 0; }
+drop_caches
+head -c 33554432 $dev | cmp - /tmp/data || { fail $name "pages the policy wrote back read back wrong"; exit 0; }
 
 # A backing device that returns other bytes than were written: a loop device over a file cut
 # short (reads past its end come back as zeros). That device's written-back pages read as
