@@ -154,8 +154,22 @@ TEST_CASE("the standby's reserve is resident while held; its mapped half goes ba
     CHECK(held >= before + 8 * 1024 - 256);
     ballast.release();
     CHECK(ballast.size() == 0);
-    const unsigned long released = anonymous_rss_kb();
-    CHECK(released + 4 * 1024 - 256 <= held); // the mapped half is gone
+    // The mapped half is gone. RssAnon can trail an unmap for a moment: looked at again
+    // for up to 200 ms.
+    unsigned long released = anonymous_rss_kb();
+    for (int i = 0; i < 20 && released + 4 * 1024 - 256 > held; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        released = anonymous_rss_kb();
+    }
+    if (trueno::test::kShadowSanitizer != nullptr && released + 4 * 1024 - 256 > held) {
+        // Seen once in CI under AddressSanitizer: its allocator's own memory (the heap half's
+        // quarantine and shadow) grew as much as the unmap gave back.
+        WARN("SKIP: the mapped half's release under "
+             << trueno::test::kShadowSanitizer << ": RssAnon " << held << " kB held, " << released
+             << " kB after");
+    } else {
+        CHECK(released + 4 * 1024 - 256 <= held);
+    }
     ballast.release();                        // twice is harmless
     if (!heap_kept) {
         WARN("SKIP: heap reuse: " << (trueno::test::kShadowSanitizer
