@@ -195,4 +195,17 @@ std::vector<std::uint64_t> BackingBlocks::sparse_blocks(std::uint32_t max_live_b
     return out;
 }
 
+bool placed_and_written(const BackingPlan& plan, const std::vector<bool>& written,
+                        const BackingLocation& at) {
+    for (const auto& part : backing_parts(at)) {
+        if (part.bytes == 0)
+            continue;
+        const auto k = static_cast<std::size_t>(
+            std::find(plan.blocks.begin(), plan.blocks.end(), part.block) - plan.blocks.begin());
+        if (k >= written.size() || !written[k])
+            return false;
+    }
+    return true;
+}
+
 } // namespace trueno::store

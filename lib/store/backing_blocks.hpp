@@ -74,6 +74,11 @@ struct BackingPlan {
     std::vector<std::uint64_t> blocks;
 };
 
+// Whether every block `at` lies in is among the plan's blocks that were written (written[k]
+// for plan.blocks[k]).
+bool placed_and_written(const BackingPlan& plan, const std::vector<bool>& written,
+                        const BackingLocation& at);
+
 class BackingBlocks {
 public:
     // Devices beyond kMaxBackingBlocks use only that many.

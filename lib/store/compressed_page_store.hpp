@@ -83,6 +83,8 @@ public:
     Result<WritebackReport> writeback(const WritebackOptions& options) override;
     BdStat bd_stat() const override;
     bool reads_backing_device(std::uint64_t offset, std::uint64_t length) const override;
+    BackingUsage backing_usage() const override;
+    Result<BackingCompaction> compact_backing() override;
     void set_writeback_limit(std::uint64_t blocks) override {
         header_.writeback_limit.store(blocks);
     }
@@ -194,6 +196,20 @@ private:
     // no limit) and switches the snapshots' slots.
     Status write_back_batch(Backing& backing, std::vector<Snapshot>& batch, std::size_t count,
                             WritebackReport& report, std::uint64_t max_blocks);
+    // Of `wanted` blocks, how many writeback_limit still allows (all while it is disabled);
+    // sets `reached` when it allows fewer.
+    std::size_t limit_allows(std::size_t wanted, bool& reached) const;
+    // Writes the first `allowed` of the plan's blocks whole, each with the parts of the
+    // objects (objects[i] placed at plan.placed[i]) that lie in it, zeros after, counting
+    // bd_writes and writeback_limit. written[k]: plan.blocks[k] is on the device. Stops at the
+    // first failing write and returns its error (EIO).
+    Status write_planned_blocks(Backing& backing, const BackingPlan& plan,
+                                std::span<const std::span<const std::byte>> objects,
+                                std::size_t allowed, std::vector<bool>& written);
+    // One round of compact_backing (backing_compaction.cpp): at most `max_blocks` sparse
+    // blocks, none of `stuck` (sorted; the blocks of damaged objects found are added).
+    Status compact_backing_round(Backing& backing, std::size_t max_blocks,
+                                 std::vector<std::uint64_t>& stuck, BackingCompaction& report);
 
     Status invalid(std::string what);
     Result<Content> encode(std::uint64_t index, PageView page);

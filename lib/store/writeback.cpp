@@ -211,6 +211,48 @@ Result<WritebackReport> CompressedPageStore::writeback(const WritebackOptions& o
     return report;
 }
 
+std::size_t CompressedPageStore::limit_allows(std::size_t wanted, bool& reached) const {
+    if (!writeback_limit_enable())
+        return wanted;
+    const std::uint64_t left = header_.writeback_limit.load();
+    if (left >= wanted)
+        return wanted;
+    reached = true;
+    return static_cast<std::size_t>(left);
+}
+
+Status
+CompressedPageStore::write_planned_blocks(Backing& backing, const BackingPlan& plan,
+                                          std::span<const std::span<const std::byte>> objects,
+                                          std::size_t allowed, std::vector<bool>& written) {
+    written.assign(plan.blocks.size(), false);
+    alignas(4096) std::array<std::byte, kBackingBlockBytes> block;
+    for (std::size_t k = 0; k < allowed && k < plan.blocks.size(); ++k) {
+        block.fill(std::byte{0});
+        for (std::size_t i = 0; i < objects.size(); ++i) {
+            if (!plan.placed[i])
+                continue;
+            const auto parts = backing_parts(*plan.placed[i]);
+            if (parts[0].block == plan.blocks[k])
+                std::memcpy(block.data() + parts[0].offset, objects[i].data(), parts[0].bytes);
+            else if (parts[1].bytes != 0 && parts[1].block == plan.blocks[k])
+                std::memcpy(block.data(), objects[i].data() + parts[0].bytes, parts[1].bytes);
+        }
+        if (auto status = backing.device->write_block(plan.blocks[k], block); !status) {
+            spdlog::error("writeback: {}", status.error().message);
+            return make_error(EIO, status.error().message);
+        }
+        written[k] = true;
+        header_.bd_writes.add(1);
+        if (writeback_limit_enable()) {
+            // Another caller may have lowered it meanwhile: never below zero.
+            std::uint64_t left = header_.writeback_limit.load();
+            header_.writeback_limit.store(left != 0 ? left - 1 : 0);
+        }
+    }
+    return {};
+}
+
 Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snapshot>& batch,
                                              std::size_t count, WritebackReport& report,
                                              std::uint64_t max_blocks) {
@@ -228,57 +270,17 @@ Status CompressedPageStore::write_back_batch(Backing& backing, std::vector<Snaps
             max_blocks > report.blocks ? static_cast<std::size_t>(max_blocks - report.blocks) : 0;
         report.budget_reached = true;
     }
-    if (writeback_limit_enable()) {
-        const std::uint64_t left = header_.writeback_limit.load();
-        if (left < allowed) {
-            allowed = static_cast<std::size_t>(left);
-            report.limit_reached = true;
-        }
-    }
-    // Write each block whole: the parts of objects that lie in it, zeros after.
-    alignas(4096) std::array<std::byte, kBackingBlockBytes> block;
-    std::vector<bool> written(plan.blocks.size(), false);
-    Status failure;
-    for (std::size_t k = 0; k < allowed; ++k) {
-        block.fill(std::byte{0});
-        for (std::size_t i = 0; i < count; ++i) {
-            if (!plan.placed[i])
-                continue;
-            const auto parts = backing_parts(*plan.placed[i]);
-            if (parts[0].block == plan.blocks[k])
-                std::memcpy(block.data() + parts[0].offset, batch[i].bytes.data(), parts[0].bytes);
-            else if (parts[1].bytes != 0 && parts[1].block == plan.blocks[k])
-                std::memcpy(block.data(), batch[i].bytes.data() + parts[0].bytes, parts[1].bytes);
-        }
-        if (auto status = backing.device->write_block(plan.blocks[k], block); !status) {
-            spdlog::error("writeback: {}", status.error().message);
-            failure = make_error(EIO, status.error().message);
-            break;
-        }
-        written[k] = true;
-        header_.bd_writes.add(1);
-        if (writeback_limit_enable()) {
-            // Another caller may have lowered it meanwhile: never below zero.
-            std::uint64_t left = header_.writeback_limit.load();
-            header_.writeback_limit.store(left != 0 ? left - 1 : 0);
-        }
-        ++report.blocks;
-    }
+    allowed = limit_allows(allowed, report.limit_reached);
+    std::vector<std::span<const std::byte>> objects(count);
+    for (std::size_t i = 0; i < count; ++i)
+        objects[i] = std::span<const std::byte>(batch[i].bytes.data(), batch[i].size);
+    std::vector<bool> written;
+    const Status failure = write_planned_blocks(backing, plan, objects, allowed, written);
+    report.blocks += static_cast<std::uint64_t>(std::count(written.begin(), written.end(), true));
 
     for (std::size_t i = 0; i < count; ++i) {
-        if (!plan.placed[i])
-            continue;
         // Switched only if every block it lies in was written.
-        bool on_device = true;
-        for (const auto& part : backing_parts(*plan.placed[i])) {
-            if (part.bytes == 0)
-                continue;
-            const auto k = static_cast<std::size_t>(
-                std::find(plan.blocks.begin(), plan.blocks.end(), part.block) -
-                plan.blocks.begin());
-            on_device = on_device && k < written.size() && written[k];
-        }
-        if (!on_device)
+        if (!plan.placed[i] || !placed_and_written(plan, written, *plan.placed[i]))
             continue;
         const Snapshot& snap = batch[i];
         Slot& slot = slots_[snap.index];

@@ -404,3 +404,49 @@ TEST_CASE("a slot that points outside the store reads as an error; the others ar
 }
 
 } // namespace trueno::test
+
+namespace trueno::test {
+
+TEST_CASE("pages moved by a compaction of the backing device are taken over where they went",
+          "[persistence][writeback][compaction]") {
+    SharedMemoryKey key;
+    const std::uint64_t count = 1024;
+    const auto pages = mixed_pages(count);
+    BackingFile file(2048);
+    BdStat bd;
+    {
+        auto created = PageStore::create(persistent_config(key.value(), count));
+        REQUIRE(created.ok());
+        auto& store = **created;
+        write_all(store, pages);
+        REQUIRE(store.set_backing_device(file.path()).ok());
+        REQUIRE(store.writeback(WritebackOptions{WritebackOptions::Type::any}).ok());
+        for (std::uint64_t i = 0; i < count; ++i)
+            if (i % 3 != 0)
+                store.discard(i, 1);
+        auto report = store.compact_backing();
+        REQUIRE(report.ok());
+        REQUIRE(report->objects > 0);
+        bd = store.bd_stat();
+        require_stats_exact(store);
+    }
+    auto store = attach(key.value());
+    CHECK(store->damaged_pages() == 0);
+    CHECK(store->bd_stat().count == bd.count);
+    require_stats_exact(*store);
+    for (std::uint64_t i = 0; i < count; ++i)
+        require_page(*store, i,
+                     i % 3 != 0 ? std::span<const std::byte>(same_filled_page(0))
+                                : page_of(pages, i));
+    // The blocks the compaction emptied are free to the taken-over store, the moved ones not.
+    for (std::uint64_t i = 1; i < count; i += 3)
+        REQUIRE(store->write_page(i, page_of(pages, i).first<kPageSize>()).ok());
+    REQUIRE(store->writeback(WritebackOptions{WritebackOptions::Type::any}).ok());
+    require_stats_exact(*store);
+    for (std::uint64_t i = 0; i < count; ++i)
+        require_page(*store, i,
+                     i % 3 == 2 ? std::span<const std::byte>(same_filled_page(0))
+                                : page_of(pages, i));
+}
+
+} // namespace trueno::test

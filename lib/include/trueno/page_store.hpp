@@ -81,6 +81,28 @@ struct WritebackReport {
     bool device_full = false;   // no free block was left
 };
 
+// The backing device's blocks holding written-back objects, and those objects' bytes.
+struct BackingUsage {
+    std::uint64_t used_blocks = 0;
+    std::uint64_t live_bytes = 0;
+};
+// Whether repacking the backing device is worth its writes: its live bytes, packed whole, would
+// free at least a quarter of the blocks in use, and at least 16 blocks. Rewrites and discards
+// of written-back pages leave blocks sparse; a block is reused only once empty.
+bool backing_fragmented(const BackingUsage& usage);
+
+// What one compact_backing() call did.
+struct BackingCompaction {
+    std::uint64_t objects = 0;        // objects moved into new blocks
+    std::uint64_t blocks_read = 0;    // blocks read to move them
+    std::uint64_t blocks_written = 0; // new blocks written
+    std::uint64_t blocks_freed = 0;   // blocks in use before, less after
+    std::uint64_t raced = 0;          // rewritten or discarded meanwhile: not moved
+    std::uint64_t damaged = 0;  // bytes on the device no longer match their check: left in place
+    bool limit_reached = false; // writeback_limit ran out
+    bool device_full = false;   // no free block was left for some
+};
+
 // The secondary algorithm currently set for a priority (the recomp_algorithm attribute).
 struct RecompAlgorithm {
     unsigned priority = 0;
@@ -271,6 +293,14 @@ public:
         (void)length;
         return false;
     }
+    virtual BackingUsage backing_usage() const { return {}; }
+    // Repacks the backing device: the live objects of blocks at most 3/4 full are read,
+    // checked and written packed into new blocks, and their slots switched there, so the old
+    // blocks empty and are reused. Each new block is written before any slot points to it, and
+    // an old one is reused only once no slot does: a process killed meanwhile loses nothing.
+    // Its writes count in bd_writes and against writeback_limit when enabled. Nothing to do
+    // (no backing device, nothing sparse) is an empty report; EIO when the device fails.
+    virtual Result<BackingCompaction> compact_backing() { return BackingCompaction{}; }
     // writeback_limit (4 KiB blocks still allowed) and writeback_limit_enable, kept with the
     // store.
     virtual void set_writeback_limit(std::uint64_t blocks) { (void)blocks; }
