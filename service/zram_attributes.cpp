@@ -202,6 +202,7 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
 void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clock::time_point now) {
     report_refusals(device);
     maybe_writeback(device, now);
+    maybe_compact_backing(device, now);
     const MmStat mm = store_->mm_stat();
     const CompactionSample sample{mm.mem_used_total, mm.compr_data_size, store_->reserve_misses(), now};
     if (!auto_compaction_.due(sample) || auto_compacting_.exchange(true)) return;
@@ -239,7 +240,17 @@ void ZramAttributes::report_refusals(const std::string& device) {
 void ZramAttributes::write_async(const std::string& name, const std::string& value, WriteDone done) {
     std::function<void()> work;
     if (name == "compact") {
-        work = [store = store_] { store->compact(); }; // the kernel ignores the value too
+        // The kernel ignores the value too. Ours: the backing device's sparse blocks are
+        // repacked as well.
+        work = [store = store_] {
+            store->compact();
+            if (auto report = store->compact_backing(); !report)
+                spdlog::error("compact: repacking the backing device: {}", report.error().message);
+            else if (report->objects != 0)
+                spdlog::info("compact: {} object(s) on the backing device repacked, {} block(s) "
+                             "written, {} freed",
+                             report->objects, report->blocks_written, report->blocks_freed);
+        };
     } else if (name == "idle") {
         std::uint64_t age = 0; // "all": every page
         if (trim(value) != "all") {
@@ -500,6 +511,35 @@ void ZramAttributes::maybe_writeback(const std::string& device,
         }
         std::lock_guard done(mutex_);
         writeback_last_ = text;
+    });
+}
+
+void ZramAttributes::maybe_compact_backing(const std::string& device,
+                                           std::chrono::steady_clock::time_point now) {
+    if (now < backing_compaction_next_ || !backing_fragmented(store_->backing_usage()) ||
+        backing_compacting_.exchange(true))
+        return;
+    backing_compaction_next_ = now + std::chrono::minutes(1);
+    worker_.post([this, device](bool run) {
+        struct Clear {
+            std::atomic<bool>& flag;
+            ~Clear() { flag.store(false); }
+        } clear{backing_compacting_};
+        if (!run)
+            return;
+        const BackingUsage before = store_->backing_usage();
+        auto report = store_->compact_backing();
+        if (!report) {
+            spdlog::error("{}: repacking the backing device: {}", device, report.error().message);
+            return;
+        }
+        spdlog::info("{}: backing device repacked: {} object(s) moved, {} block(s) read, {} "
+                     "written, {} freed ({} in use before, {} kB live){}{}{}",
+                     device, report->objects, report->blocks_read, report->blocks_written,
+                     report->blocks_freed, before.used_blocks, before.live_bytes >> 10,
+                     report->damaged ? fmt::format(", {} damaged left", report->damaged) : "",
+                     report->limit_reached ? ", writeback_limit reached" : "",
+                     report->device_full ? ", device full" : "");
     });
 }
 

@@ -53,7 +53,8 @@ public:
 
     // Called every few seconds (the daemon's status timer): compacts the store on the device's
     // worker when AutoCompaction says it is due (service/auto_compaction.hpp), unless a
-    // compaction it asked for is still queued or running. `device` names it in the log.
+    // compaction it asked for is still queued or running; runs the writeback policy's pass
+    // when due, and repacks a fragmented backing device. `device` names it in the log.
     void maintain(const std::string& device,
                   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
     // Compactions maintain() has started and seen finish.
@@ -73,6 +74,10 @@ private:
     void post_writeback(std::vector<WritebackOptions> passes, WriteDone done);
     // The automatic writeback policy's pass, when due (maintain()).
     void maybe_writeback(const std::string& device, std::chrono::steady_clock::time_point now);
+    // Repacks the backing device on the worker when it is fragmented (backing_fragmented), at
+    // most once a minute (maintain()).
+    void maybe_compact_backing(const std::string& device,
+                               std::chrono::steady_clock::time_point now);
     std::string writeback_policy_text() const;
     std::string recomp_algorithm_text() const;
     std::string recompress_policy_text() const;
@@ -97,6 +102,8 @@ private:
     std::uint64_t writeback_day_writes_ = 0;
     std::string writeback_last_;
     std::atomic<bool> writeback_running_{false};
+    std::chrono::steady_clock::time_point backing_compaction_next_{}; // the status timer's
+    std::atomic<bool> backing_compacting_{false};
     // compact and idle; last: what it runs finishes (what is queued is cancelled) first of all.
     DeviceWorker worker_;
 };

@@ -656,3 +656,87 @@ TEST_CASE(
     CHECK(d.store->saved_writeback_policy().empty());
     ::unlink(path);
 }
+
+TEST_CASE("a fragmented backing device is repacked from maintain() at most once a minute, and by "
+          "compact") {
+    constexpr unsigned kPages = 900;
+    // Text with a changed byte every 16: each page differs and compresses about 2:1.
+    auto varied_page = [](unsigned seed) {
+        std::array<std::byte, kPageSize> page{};
+        std::uint32_t x = seed * 2654435761u + 1;
+        for (std::size_t i = 0; i < page.size(); ++i) {
+            if (i % 16 == 0)
+                x = x * 1664525u + 1013904223u;
+            page[i] =
+                static_cast<std::byte>(i % 16 == 0 ? x >> 24 : "the quick brown fox "[i % 20]);
+        }
+        return page;
+    };
+    char path[] = "/var/tmp/trueno-attr-repack-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 2048 * 4096) == 0);
+    ::close(fd);
+    // Written back, then two pages of three discarded: the blocks keep a third of their bytes.
+    auto fragment = [&](Device& d) {
+        for (unsigned i = 0; i < kPages; ++i) {
+            const auto page = varied_page(i);
+            REQUIRE(d.store->write_page(i, PageView(page)).ok());
+        }
+        REQUIRE(d.store->set_backing_device(path).ok());
+        REQUIRE(d.store->writeback(WritebackOptions{WritebackOptions::Type::any}).ok());
+        for (unsigned i = 0; i < kPages; ++i)
+            if (i % 3 != 0)
+                d.store->discard(i, 1);
+        const BackingUsage usage = d.store->backing_usage();
+        INFO(usage.used_blocks << " blocks in use, " << usage.live_bytes << " bytes live, "
+                               << d.store->bd_stat().count << " pages written back");
+        REQUIRE(backing_fragmented(usage));
+    };
+    auto check_kept = [&](Device& d) {
+        for (unsigned i = 0; i < kPages; i += 3) {
+            std::array<std::byte, kPageSize> out{};
+            REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
+            REQUIRE(out == varied_page(i));
+        }
+    };
+    SECTION("maintain()") {
+        Device d("lz4", kPages * kPageSize);
+        fragment(d);
+        const BackingUsage before = d.store->backing_usage();
+        const auto now = std::chrono::steady_clock::now();
+        d.attrs->maintain("test", now);
+        for (int i = 0; i < 500 && d.store->backing_usage().used_blocks == before.used_blocks; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const BackingUsage after = d.store->backing_usage();
+        INFO(before.used_blocks << " blocks before, " << after.used_blocks << " after");
+        CHECK(after.used_blocks < before.used_blocks);
+        CHECK(after.live_bytes == before.live_bytes);
+        CHECK(!backing_fragmented(after));
+        check_kept(d);
+        // Fragmented again at once: not repacked again within the minute, then it is.
+        for (unsigned i = 0; i < kPages; i += 3)
+            if (i % 2 == 0)
+                d.store->discard(i, 1);
+        const BackingUsage again = d.store->backing_usage();
+        if (backing_fragmented(again)) {
+            const std::uint64_t writes = d.store->bd_stat().writes;
+            d.attrs->maintain("test", now + std::chrono::seconds(30));
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            CHECK(d.store->bd_stat().writes == writes);
+            d.attrs->maintain("test", now + std::chrono::seconds(61));
+            for (int i = 0; i < 500 && d.store->bd_stat().writes == writes; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            CHECK(d.store->bd_stat().writes > writes);
+        }
+    }
+    SECTION("compact") {
+        Device d("lz4", kPages * kPageSize);
+        fragment(d);
+        const BackingUsage before = d.store->backing_usage();
+        REQUIRE(d.write_errno("compact", "1") == 0); // returns when done
+        CHECK(d.store->backing_usage().used_blocks < before.used_blocks);
+        check_kept(d);
+    }
+    ::unlink(path);
+}

@@ -156,6 +156,11 @@ public:
         return real_->writeback(o);
     }
     BdStat bd_stat() const override { return real_->bd_stat(); }
+    bool reads_backing_device(std::uint64_t offset, std::uint64_t length) const override {
+        return real_->reads_backing_device(offset, length);
+    }
+    BackingUsage backing_usage() const override { return real_->backing_usage(); }
+    Result<BackingCompaction> compact_backing() override { return real_->compact_backing(); }
     void set_writeback_limit(std::uint64_t blocks) override { real_->set_writeback_limit(blocks); }
     std::uint64_t writeback_limit() const override { return real_->writeback_limit(); }
     void set_writeback_limit_enable(bool on) override { real_->set_writeback_limit_enable(on); }
