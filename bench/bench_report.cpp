@@ -86,6 +86,17 @@ nlohmann::json report_json(const BenchSetup& setup, const BenchResult& r) {
         j["writeback_seconds"] = rounded(wb.seconds, 3);
         j["mem_used_total_before_writeback"] = wb.before.mem_used_total;
         j["mem_used_total_after_writeback"] = wb.after.mem_used_total;
+        if (wb.repack) {
+            const auto& rp = *wb.repack;
+            j["repack_rewritten_pages"] = rp.rewritten;
+            j["repack_blocks_before"] = rp.before.used_blocks;
+            j["repack_blocks_after"] = rp.after.used_blocks;
+            j["repack_live_bytes"] = rp.after.live_bytes;
+            j["repack_objects_moved"] = rp.report.objects;
+            j["repack_blocks_read"] = rp.report.blocks_read;
+            j["repack_blocks_written"] = rp.report.blocks_written;
+            j["repack_seconds"] = rounded(rp.seconds, 3);
+        }
     }
     j["verified"] = !r.first_bad_page.has_value();
     if (r.first_bad_page) {
@@ -97,10 +108,10 @@ nlohmann::json report_json(const BenchSetup& setup, const BenchResult& r) {
 
 std::string report_table(const BenchSetup& s, const BenchResult& r) {
     std::ostringstream out;
+    // No fixed-size buffer: a long value (the repack row) is printed whole.
     auto row = [&](const std::string& name, const std::string& value) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "  %-24s %s\n", name.c_str(), value.c_str());
-        out << buf;
+        out << "  " << name << std::string(name.size() < 24 ? 24 - name.size() : 0, ' ') << ' '
+            << value << '\n';
     };
     out << "trueno-zram-bench: " << s.input << "\n";
     row("algorithm", s.algorithm + (s.params.empty() ? "" : " (" + s.params + ")") + ", level " + std::to_string(s.level));
@@ -138,7 +149,20 @@ std::string report_table(const BenchSetup& s, const BenchResult& r) {
                              fixed(wb.seconds, 3) + " s");
         row("mem_used_total", std::to_string(wb.before.mem_used_total) + " -> " +
                                   std::to_string(wb.after.mem_used_total) +
-                                  " (reads below come from the device)");
+                                  (wb.repack ? " (the reads below: the rewritten pages from RAM, "
+                                               "the rest from the device)"
+                                             : " (reads below come from the device)"));
+        if (wb.repack) {
+            const auto& rp = *wb.repack;
+            const std::uint64_t needed = (rp.after.live_bytes + 4095) / 4096;
+            row("repack", std::to_string(rp.rewritten) + " pages rewritten; blocks in use " +
+                              std::to_string(rp.before.used_blocks) + " -> " +
+                              std::to_string(rp.after.used_blocks) + " (fewest possible " +
+                              std::to_string(needed) + "): " + std::to_string(rp.report.objects) +
+                              " objects moved, " + std::to_string(rp.report.blocks_read) +
+                              " blocks read, " + std::to_string(rp.report.blocks_written) +
+                              " written, " + fixed(rp.seconds, 3) + " s");
+        }
     }
     row("verified", r.first_bad_page ? "NO: page " + std::to_string(*r.first_bad_page) + ": " + r.failure
                                      : "every page read back identical");

@@ -93,6 +93,11 @@ int main(int argc, char** argv) {
         "--writeback", writeback_device,
         "after the writes, write every page back to this block device or file (it is overwritten) "
         "and read them from it: blocks per page, RAM freed, read latency from the device");
+    bool repack = false;
+    app.add_flag("--repack", repack,
+                 "with --writeback: then rewrite two pages of every three (back into RAM, leaving "
+                 "the device's blocks sparse) and repack the device: blocks before and after, "
+                 "blocks read and written");
     bool never_fault = false;
     app.add_flag("--never-fault", never_fault,
                  "as trueno-zramd's devices: writes use only memory a refill thread populated ahead "
@@ -153,6 +158,9 @@ int main(int argc, char** argv) {
     options.write_mode = write_mode_text == "batch" ? WriteMode::batch : WriteMode::split;
     options.progress = corpus->page_count() >= kProgressMinPages;
     options.writeback_device = writeback_device;
+    options.repack = repack;
+    if (repack && writeback_device.empty())
+        return fail(kExitUsage, "--repack needs --writeback");
     std::optional<RecompressPolicy> policy;
     if (!recompress_text.empty()) {
         const auto* named = find_recompress_policy(recompress_text);

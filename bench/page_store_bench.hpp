@@ -30,6 +30,18 @@ struct BenchOptions {
     // After the writes (and recompression): write every page back to this backing device or
     // file (mark idle, writeback idle, compact), so the read phase reads them from it.
     std::string writeback_device;
+    // With writeback_device: then rewrite two pages of every three (the same data, so they come
+    // back into RAM and leave their blocks sparse) and repack the backing device.
+    bool repack = false;
+};
+
+// The backing device repacked after rewrites (BenchOptions::repack).
+struct RepackPhase {
+    std::uint64_t rewritten = 0; // pages rewritten, back in RAM
+    BackingUsage before;         // blocks in use and live bytes after the rewrites
+    BackingUsage after;          // and after the repacking
+    BackingCompaction report;
+    double seconds = 0;
 };
 
 struct WritebackPhase {
@@ -40,6 +52,7 @@ struct WritebackPhase {
     double seconds = 0;
     // Bytes written per page written back, against kernel zram's one 4 KiB block per page.
     double blocks_per_page() const;
+    std::optional<RepackPhase> repack;
 };
 
 struct RecompressPhase {
