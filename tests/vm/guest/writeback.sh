@@ -34,9 +34,9 @@ setattr $id idle all >/dev/null || { fail $name "idle all refused"; exit 0; }
 t0=$(date +%s)
 setattr $id writeback idle >/dev/null || { fail $name "writeback idle refused"; exit 0; }
 t1=$(date +%s)
+bd=$(attr $id bd_stat) # before compact, which may repack a few blocks too
 setattr $id compact 1 >/dev/null
 mm_after=$(attr $id mm_stat)
-bd=$(attr $id bd_stat)
 echo "guest: before writeback: mm_stat $mm_before"
 echo "guest: after writeback ($((t1 - t0)) s) and compact: mm_stat $mm_after; bd_stat $bd"
 count=$(field "$bd" 1)
