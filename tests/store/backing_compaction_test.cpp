@@ -19,16 +19,6 @@
 namespace trueno::test {
 namespace {
 
-std::unique_ptr<PageStore> store_of(std::uint64_t pages) {
-    StoreConfig config;
-    config.disksize = pages * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto store = PageStore::create(config);
-    REQUIRE(store.ok());
-    return std::move(store.value());
-}
-
 // Compressible pages of several sizes, and some raw ones.
 Page page_for(std::uint64_t i) {
     return i % 9 == 0 ? incompressible_page(i * 13) : compressible_page(i * 29);
@@ -75,7 +65,7 @@ TEST_CASE("compaction empties sparse blocks into new ones; every page reads back
           "[writeback][compaction]") {
     constexpr std::uint64_t kPages = 900;
     BackingFile file(2048);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     fragment(*store, kPages, file.path());
     const BackingUsage before = store->backing_usage();
     const BdStat bd_before = store->bd_stat();
@@ -119,7 +109,7 @@ TEST_CASE("compaction empties sparse blocks into new ones; every page reads back
 
 TEST_CASE("compaction without a backing device, or with nothing sparse, does nothing",
           "[writeback][compaction]") {
-    auto store = store_of(64);
+    auto store = make_store(64);
     auto none = store->compact_backing();
     REQUIRE(none.ok());
     CHECK(none->objects == 0);
@@ -139,7 +129,7 @@ TEST_CASE("compaction counts against writeback_limit and stops when it is spent"
           "[writeback][compaction]") {
     constexpr std::uint64_t kPages = 600;
     BackingFile file(2048);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     fragment(*store, kPages, file.path());
     const BackingUsage before = store->backing_usage();
     store->set_writeback_limit(0);
@@ -166,7 +156,7 @@ TEST_CASE("an object whose bytes on the device changed is left where it is by co
           "[writeback][compaction]") {
     constexpr std::uint64_t kPages = 600;
     BackingFile file(2048);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     fragment(*store, kPages, file.path());
     // A kept page whose object lies in one block that compaction will repack (at most half
     // full, so surely under the threshold; counted from every written-back page's place).
@@ -215,7 +205,7 @@ TEST_CASE("compaction beside writers, readers, discards and writeback never tear
           "[writeback][compaction][concurrency]") {
     constexpr std::uint64_t kPages = 96;
     BackingFile file(4096);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     IssuedVersions issued(kPages);
     std::atomic<std::uint64_t> moved{0};

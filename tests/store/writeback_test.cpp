@@ -17,16 +17,6 @@
 namespace trueno::test {
 namespace {
 
-std::unique_ptr<PageStore> store_of(std::uint64_t pages) {
-    StoreConfig config;
-    config.disksize = pages * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto store = PageStore::create(config);
-    REQUIRE(store.ok());
-    return std::move(store.value());
-}
-
 // Pages of every kind: compressible, incompressible (huge), same-filled.
 Page page_for(std::uint64_t i, std::uint64_t version = 0) {
     if (i % 7 == 0)
@@ -60,7 +50,7 @@ TEST_CASE("written-back pages are packed, free their memory and read back identi
           "[writeback]") {
     constexpr std::uint64_t kPages = 700;
     BackingFile file(1024);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     const MmStat before = store->mm_stat();
 
@@ -107,7 +97,7 @@ TEST_CASE("rewrites and discards free a written-back page's place; the device ca
     constexpr std::uint64_t kPages = 300;
     BackingFile file(512);
     BackingFile other(512);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     REQUIRE(store->writeback(WritebackOptions{WritebackOptions::Type::any}).ok());
@@ -140,7 +130,7 @@ TEST_CASE("rewrites and discards free a written-back page's place; the device ca
 TEST_CASE("writeback takes only the pages asked for", "[writeback]") {
     constexpr std::uint64_t kPages = 200;
     BackingFile file(256);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     CHECK(!store->reads_backing_device(0, kPages * kPageSize)); // nothing written back
@@ -191,7 +181,7 @@ TEST_CASE("writeback takes only the pages asked for", "[writeback]") {
 TEST_CASE("the writeback limit counts blocks and stops writeback when spent", "[writeback]") {
     constexpr std::uint64_t kPages = 400;
     BackingFile file(512);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     store->set_writeback_limit(5);
@@ -215,7 +205,7 @@ TEST_CASE("the writeback limit counts blocks and stops writeback when spent", "[
 TEST_CASE("a full backing device leaves the rest in RAM", "[writeback]") {
     constexpr std::uint64_t kPages = 300;
     BackingFile file(4);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     auto report = store->writeback(WritebackOptions{WritebackOptions::Type::any});
@@ -231,7 +221,7 @@ TEST_CASE("a failing backing device makes its own pages read as errors, and only
           "[writeback]") {
     constexpr std::uint64_t kPages = 100;
     BackingFile file(256);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     REQUIRE(store->writeback(WritebackOptions{WritebackOptions::Type::any, 0, 49}).ok());
@@ -259,7 +249,7 @@ TEST_CASE("a failing backing device makes its own pages read as errors, and only
 
 TEST_CASE("a backing device must exist, be a file or block device, and hold a block",
           "[writeback]") {
-    auto store = store_of(16);
+    auto store = make_store(16);
     CHECK(store->set_backing_device("/nonexistent/backing").error().code == ENOENT);
     CHECK(store->set_backing_device("/dev/null").error().code == ENOTBLK);
     CHECK(store->set_backing_device("relative/path").error().code == EINVAL);
@@ -268,7 +258,7 @@ TEST_CASE("a backing device must exist, be a file or block device, and hold a bl
     BackingFile file(8);
     REQUIRE(store->set_backing_device(file.path()).ok());
     // Held exclusively: a second store cannot take it.
-    auto second = store_of(16);
+    auto second = make_store(16);
     CHECK(second->set_backing_device(file.path()).error().code == EBUSY);
     CHECK(store->backing_device() == file.path());
 }
@@ -281,7 +271,7 @@ TEST_CASE("writeback passes beside writers, readers and discards never tear a pa
           "[writeback][concurrency]") {
     constexpr std::uint64_t kPages = 64;
     BackingFile file(4096);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     IssuedVersions issued(kPages);
     std::atomic<std::uint64_t> writes{0};
@@ -344,7 +334,7 @@ TEST_CASE("a device that returns other bytes than were written makes those pages
           "[writeback]") {
     constexpr std::uint64_t kPages = 60;
     BackingFile file(64);
-    auto store = store_of(kPages);
+    auto store = make_store(kPages);
     write_pages(*store, kPages);
     REQUIRE(store->set_backing_device(file.path()).ok());
     REQUIRE(store->writeback(WritebackOptions{WritebackOptions::Type::any}).ok());
