@@ -320,9 +320,12 @@ int serve(const Options& options)
         standby->maintain();
     }
 
+    // Room on demand (trueno/writeback_policy.hpp) looks at its devices every 100 ms while
+    // armed: a swap-out burst fills the last tenth of a mem_limit in seconds.
+    bool room_armed = manager.make_room();
     for (;;) {
         pollfd fds[2] = {{signal_fd->get(), POLLIN, 0}, {timer->get(), POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+        if (poll(fds, 2, room_armed ? 100 : -1) < 0 && errno != EINTR) {
             spdlog::critical("poll: {}", std::strerror(errno));
             break;
         }
@@ -340,6 +343,7 @@ int serve(const Options& options)
             if (standby)
                 standby->maintain();
         }
+        room_armed = manager.make_room();
     }
     (void)trueno::service_manager::notify("STOPPING=1"); // systemd sees the exit all the same
     if (standby)

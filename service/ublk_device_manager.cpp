@@ -504,6 +504,14 @@ void UblkDeviceManager::maintain()
     }
 }
 
+bool UblkDeviceManager::make_room() {
+    std::lock_guard lock(mutex_);
+    bool armed = false;
+    for (auto& [id, entry] : devices_)
+        armed = entry.attributes->make_room(ublk::block_device_path(id)) || armed;
+    return armed;
+}
+
 std::pair<std::uint64_t, std::uint64_t> UblkDeviceManager::totals() const
 {
     std::lock_guard lock(mutex_);

@@ -82,6 +82,9 @@ public:
     // that holds much more memory than its data once the pressure is over
     // (ZramAttributes::maintain). Only queues work; returns at once.
     void maintain();
+    // Every device's ZramAttributes::make_room; true while any device's room on demand is
+    // armed (the daemon then calls this every 100 ms).
+    bool make_room();
     // Sum of orig_data_size and of mem_used_total over all devices, for the status line.
     std::pair<std::uint64_t, std::uint64_t> totals() const;
 

@@ -201,6 +201,7 @@ Status ZramAttributes::write(const std::string& name, const std::string& value) 
 
 void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clock::time_point now) {
     report_refusals(device);
+    make_room(device, now);
     maybe_writeback(device, now);
     maybe_compact_backing(device, now);
     const MmStat mm = store_->mm_stat();
@@ -339,6 +340,7 @@ Status ZramAttributes::write_now(const std::string& name, const std::string& val
         if (auto saved = store_->save_writeback_policy(text == "off" ? "" : text); !saved)
             return saved;
         writeback_policy_ = *policy;
+        room_pause_until_ = {}; // a new policy gets room on demand again at once
         writeback_next_ = {}; // the first pass is due at once
         writeback_last_.clear();
         return {};
@@ -447,6 +449,8 @@ std::string ZramAttributes::writeback_policy_text() const {
     std::string text = format_writeback_policy(writeback_policy_);
     if (!writeback_last_.empty())
         text += "\nlast pass: " + writeback_last_;
+    if (!room_last_.empty())
+        text += "\nlast room pass: " + room_last_;
     return text;
 }
 
@@ -461,18 +465,10 @@ void ZramAttributes::maybe_writeback(const std::string& device,
         writeback_last_ = "not run: no backing device";
         return;
     }
-    // The budget's day: 24 hours from the first pass (or since the last day ended).
-    const std::uint64_t writes = store_->bd_stat().writes;
-    if (writeback_day_start_ == std::chrono::steady_clock::time_point{} ||
-        now - writeback_day_start_ >= std::chrono::hours(24) || writes < writeback_day_writes_) {
-        writeback_day_start_ = now;
-        writeback_day_writes_ = writes;
-    }
     const MmStat mm = store_->mm_stat();
     const auto [total, available] = machine_memory();
-    const WritebackDecision decision =
-        decide_writeback(policy, {mm.mem_used_total, mm.mem_limit, total, available},
-                         writes - writeback_day_writes_);
+    const WritebackDecision decision = decide_writeback(
+        policy, {mm.mem_used_total, mm.mem_limit, total, available}, blocks_today(now));
     if (!decision.run) {
         writeback_last_ = "not run: " + decision.reason;
         return;
@@ -512,6 +508,100 @@ void ZramAttributes::maybe_writeback(const std::string& device,
         std::lock_guard done(mutex_);
         writeback_last_ = text;
     });
+}
+
+std::uint64_t ZramAttributes::blocks_today(std::chrono::steady_clock::time_point now) {
+    // The budget's day: 24 hours from the first pass (or since the last day ended).
+    const std::uint64_t writes = store_->bd_stat().writes;
+    if (writeback_day_start_ == std::chrono::steady_clock::time_point{} ||
+        now - writeback_day_start_ >= std::chrono::hours(24) || writes < writeback_day_writes_) {
+        writeback_day_start_ = now;
+        writeback_day_writes_ = writes;
+    }
+    return writes - writeback_day_writes_;
+}
+
+bool ZramAttributes::make_room(const std::string& device,
+                               std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    const MmStat mm = store_->mm_stat();
+    const bool limit_spent = store_->writeback_limit_enable() && store_->writeback_limit() == 0;
+    if (!writeback_policy_ || mm.mem_limit == 0 || store_->backing_device().empty() ||
+        limit_spent || now < room_pause_until_) {
+        store_->set_limit_waits(false);
+        return false;
+    }
+    const RoomDecision decision =
+        decide_room(*writeback_policy_, mm.mem_used_total, mm.mem_limit, blocks_today(now));
+    if (!decision.reason.empty()) { // the day's budget is spent: writes fail at the limit
+        store_->set_limit_waits(false);
+        room_last_ = "not run: " + decision.reason;
+        return false;
+    }
+    store_->set_limit_waits(true);
+    if (!decision.run || room_running_.exchange(true))
+        return true;
+    worker_.post([this, device, decision, used = mm.mem_used_total](bool run) {
+        struct Clear {
+            std::atomic<bool>& flag;
+            ~Clear() { flag.store(false); }
+        } clear{room_running_};
+        if (!run)
+            return;
+        const auto start = std::chrono::steady_clock::now();
+        auto room = trueno::make_room(*store_, decision.bytes, decision.max_blocks);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const MmStat after = store_->mm_stat();
+        std::string text;
+        bool freed_nothing = true;
+        if (!room) {
+            text = "failed: " + room.error().message;
+            spdlog::error("{}: making room at its mem_limit: {}; writes at the limit fail for a "
+                          "minute",
+                          device, room.error().message);
+        } else {
+            const WritebackReport& wb = room->writeback;
+            freed_nothing = wb.pages == 0;
+            char line[256];
+            std::snprintf(line, sizeof line,
+                          "pages=%llu blocks=%llu bytes=%llu age=%llu compacted=%llu "
+                          "mem_used_total=%llu->%llu seconds=%.3f%s%s",
+                          static_cast<unsigned long long>(wb.pages),
+                          static_cast<unsigned long long>(wb.blocks),
+                          static_cast<unsigned long long>(wb.bytes),
+                          static_cast<unsigned long long>(room->min_age_seconds),
+                          static_cast<unsigned long long>(room->pages_compacted),
+                          static_cast<unsigned long long>(used),
+                          static_cast<unsigned long long>(after.mem_used_total), seconds,
+                          wb.limit_reached ? " limit_reached" : "",
+                          wb.device_full ? " device_full" : "");
+            text = line;
+            if (!freed_nothing) {
+                room_passes_.fetch_add(1);
+                spdlog::info("{}: at {}% of its mem_limit: {} page(s) ({} kB) written back in {} "
+                             "block(s), the coldest ({} s and older); {} page(s) compacted; "
+                             "mem_used_total {} -> {} kB in {:.3f} s",
+                             device, kRoomStartPercent, wb.pages, wb.bytes >> 10, wb.blocks,
+                             room->min_age_seconds, room->pages_compacted, used >> 10,
+                             after.mem_used_total >> 10, seconds);
+            } else {
+                spdlog::warn("{}: at its mem_limit and nothing could be written back ({}); writes "
+                             "at the limit fail for a minute",
+                             device,
+                             wb.device_full     ? "the backing device is full"
+                             : wb.limit_reached ? "writeback_limit is spent"
+                                                : "no page in RAM can go");
+            }
+        }
+        std::lock_guard done(mutex_);
+        room_last_ = text;
+        if (freed_nothing) { // as without a backing device, until then
+            room_pause_until_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+            store_->set_limit_waits(false);
+        }
+    });
+    return true;
 }
 
 void ZramAttributes::maybe_compact_backing(const std::string& device,

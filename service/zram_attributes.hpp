@@ -57,6 +57,15 @@ public:
     // when due, and repacks a fragmented backing device. `device` names it in the log.
     void maintain(const std::string& device,
                   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+    // Room on demand (trueno/writeback_policy.hpp): with the writeback policy on, a backing
+    // device and a mem_limit, arms the store's limit_waits and, from kRoomStartPercent of the
+    // limit, posts a pass writing the coldest pages back on the worker (one at a time). Cheap:
+    // the daemon calls it every 100 ms while any device's is armed, and from maintain().
+    // Returns whether it is armed.
+    bool make_room(const std::string& device,
+                   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+    // Room passes that wrote pages back, since the daemon started.
+    std::uint64_t room_passes() const { return room_passes_.load(); }
     // Compactions maintain() has started and seen finish.
     std::uint64_t auto_compactions() const { return auto_compactions_.load(); }
 
@@ -102,6 +111,14 @@ private:
     std::uint64_t writeback_day_writes_ = 0;
     std::string writeback_last_;
     std::atomic<bool> writeback_running_{false};
+    // Blocks written since the budget's day began (mutex_ held); starts a new day when due.
+    std::uint64_t blocks_today(std::chrono::steady_clock::time_point now);
+    // Room on demand: a pass queued or running; no pass (and writes not waiting at the limit)
+    // until room_pause_until_ after one that could free nothing; what the last one did (mutex_).
+    std::atomic<bool> room_running_{false};
+    std::atomic<std::uint64_t> room_passes_{0};
+    std::chrono::steady_clock::time_point room_pause_until_{};
+    std::string room_last_;
     std::chrono::steady_clock::time_point backing_compaction_next_{}; // the status timer's
     std::atomic<bool> backing_compacting_{false};
     // compact and idle; last: what it runs finishes (what is queued is cancelled) first of all.

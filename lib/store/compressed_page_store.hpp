@@ -82,6 +82,9 @@ public:
     std::string backing_device() const override;
     Result<WritebackReport> writeback(const WritebackOptions& options) override;
     BdStat bd_stat() const override;
+    std::uint64_t coldest_age(std::uint64_t bytes) const override;
+    void set_limit_waits(bool on) override { limit_waits_.store(on, std::memory_order_relaxed); }
+    bool limit_waits() const override { return limit_waits_.load(std::memory_order_relaxed); }
     bool reads_backing_device(std::uint64_t offset, std::uint64_t length) const override;
     BackingUsage backing_usage() const override;
     Result<BackingCompaction> compact_backing() override;
@@ -285,6 +288,7 @@ private:
     std::atomic<std::uint64_t> dedup_slots_{0}; // slots referring to deduplicated objects
     std::atomic<std::uint64_t> shared_objects_{0};
     std::atomic<std::uint64_t> backed_pages_{0}; // bd_count
+    std::atomic<bool> limit_waits_{false};
     std::atomic<Backing*> backing_{nullptr};
     std::vector<std::unique_ptr<Backing>> backings_; // settings_mutex_; the last is current
 };

@@ -6,6 +6,7 @@
 #include "compressed_page_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <spdlog/spdlog.h>
 
@@ -124,6 +125,41 @@ bool CompressedPageStore::reads_backing_device(std::uint64_t offset, std::uint64
         if (SlotTable::flags(const_cast<Slot&>(slots_[index])).load(kRelaxed) & slot_flags::kBacked)
             return true;
     return false;
+}
+
+std::uint64_t CompressedPageStore::coldest_age(std::uint64_t bytes) const {
+    // Two looks at the slot table without locks (an estimate: slots change meanwhile): the
+    // oldest age, then the bytes in each of kBuckets equal spans of age up to it.
+    constexpr std::uint64_t kBuckets = 256;
+    const std::uint32_t now = now_seconds();
+    const auto candidate = [](std::uint32_t kind) {
+        return (kind & slot_flags::kObject) != 0 && (kind & slot_flags::kBacked) == 0;
+    };
+    const auto age_of = [now](Slot& slot) -> std::uint64_t {
+        const std::uint32_t at = std::atomic_ref<std::uint32_t>(slot.access_time).load(kRelaxed);
+        return now > at ? now - at : 0;
+    };
+    std::uint64_t oldest = 0;
+    for (std::uint64_t index = 0; index < page_count(); ++index) {
+        Slot& slot = slots_[index];
+        if (candidate(SlotTable::flags(slot).load(kRelaxed)))
+            oldest = std::max(oldest, age_of(slot));
+    }
+    std::array<std::uint64_t, kBuckets> held{};
+    for (std::uint64_t index = 0; index < page_count(); ++index) {
+        Slot& slot = slots_[index];
+        const std::uint32_t kind = SlotTable::flags(slot).load(kRelaxed);
+        if (candidate(kind))
+            held[std::min(age_of(slot), oldest) * kBuckets / (oldest + 1)] +=
+                kind & slot_flags::kSizeMask;
+    }
+    std::uint64_t sum = 0;
+    for (std::uint64_t bucket = kBuckets; bucket-- > 0;) {
+        sum += held[bucket];
+        if (sum >= bytes) // the least age in this bucket
+            return (bucket * (oldest + 1) + kBuckets - 1) / kBuckets;
+    }
+    return 0;
 }
 
 std::uint64_t CompressedPageStore::backing_used_blocks() const {

@@ -114,6 +114,53 @@ WritebackDecision decide_writeback(const WritebackPolicy& policy, const Writebac
     return d;
 }
 
+RoomDecision decide_room(const WritebackPolicy& policy, std::uint64_t mem_used_total,
+                         std::uint64_t mem_limit, std::uint64_t blocks_today) {
+    RoomDecision d;
+    const auto percent_of_limit = [mem_limit](unsigned percent) {
+        return static_cast<std::uint64_t>(static_cast<unsigned __int128>(mem_limit) * percent /
+                                          100);
+    };
+    if (mem_limit == 0) {
+        d.reason = "the device has no mem_limit";
+        return d;
+    }
+    if (mem_used_total < percent_of_limit(kRoomStartPercent))
+        return d;
+    if (policy.budget_bytes != 0) {
+        const std::uint64_t budget_blocks = policy.budget_bytes / 4096;
+        if (blocks_today >= budget_blocks) {
+            d.reason =
+                "the day's budget (" + std::to_string(policy.budget_bytes >> 20) + " MiB) is spent";
+            return d;
+        }
+        d.max_blocks = budget_blocks - blocks_today;
+    }
+    d.run = true;
+    d.bytes = mem_used_total - percent_of_limit(kRoomTargetPercent);
+    return d;
+}
+
+Result<RoomReport> make_room(PageStore& store, std::uint64_t bytes, std::uint64_t max_blocks) {
+    RoomReport room;
+    WritebackOptions options;
+    options.type = WritebackOptions::Type::any;
+    room.min_age_seconds = store.coldest_age(bytes);
+    options.min_age_seconds = room.min_age_seconds;
+    // Packed, the objects take about their bytes in blocks; an eighth more for the ends of
+    // blocks no object fits, and for pages written meanwhile at the same age.
+    std::uint64_t blocks = (bytes + 4095) / 4096;
+    blocks += blocks / 8 + 1;
+    options.max_blocks = max_blocks == 0 ? blocks : std::min(blocks, max_blocks);
+    auto report = store.writeback(options);
+    if (!report)
+        return report.error();
+    room.writeback = *report;
+    if (report->pages != 0)
+        room.pages_compacted = store.compact();
+    return room;
+}
+
 Result<WritebackReport> run_writeback_pass(PageStore& store, const WritebackPolicy& policy, std::uint64_t max_blocks) {
     WritebackReport total;
     // Raw (huge) pages first: each holds a whole page of RAM for one page of data.

@@ -44,7 +44,8 @@ Attempt write_from(PageStore& store, std::uint64_t offset, std::span<const std::
         if (Status st =
                 store.write_bytes(position, data.subspan(static_cast<std::size_t>(done), n));
             !st) {
-            if (st.error().code == ENOMEM && below_memory_limit(store))
+            // Below the limit the refiller is behind; at it, a writeback may be making room.
+            if (st.error().code == ENOMEM && (below_memory_limit(store) || store.limit_waits()))
                 return {0, true, done};
             return {to_result(st.error()), false, done};
         }

@@ -35,7 +35,8 @@ struct Request {
 // One attempt at a request, never waiting for memory. `buffer` holds WRITE data on entry and
 // receives READ data; it must be at least length() bytes for READ/WRITE.
 // A WRITE stores its pages in order; one that finds the store's populated reserve empty (ENOMEM
-// below its memory limit) stops there and reports needs_memory with the bytes stored before
+// below its memory limit), or the limit reached while the store's limit_waits() (the writeback
+// policy is making room), stops there and reports needs_memory with the bytes stored before
 // that page. The caller tries again later (after the refiller has published memory) with
 // `resume_at` = bytes_done and the same buffer: only the rest is written. On any other outcome
 // `result` is what COMMIT_AND_FETCH_REQ reports: bytes transferred for READ/WRITE, 0 for

@@ -26,6 +26,7 @@ public:
     std::size_t passing_writes = 0;        // writes that succeed before fail_writes_with applies
     std::optional<int> fail_reads_with;
     MmStat stat; // what mm_stat() reports (mem_limit 0: no limit)
+    bool waits_at_limit = false; // limit_waits()
 
     std::span<std::byte> raw() { return data_; }
 
@@ -82,6 +83,8 @@ public:
     IoStat io_stat() const override { return {}; }
     void reset_mem_used_max() override {}
     void set_mem_limit(std::uint64_t) override {}
+    void set_limit_waits(bool on) override { waits_at_limit = on; }
+    bool limit_waits() const override { return waits_at_limit; }
     std::uint64_t compact() override { return 0; }
     std::uint64_t mark_idle(std::uint64_t) override { return 0; }
 

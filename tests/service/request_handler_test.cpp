@@ -262,6 +262,33 @@ TEST_CASE("a write that finds no memory stops at that page; resumed, it stores o
     CHECK(std::equal(buffer.begin(), buffer.end(), store.raw().begin()));
 }
 
+// Room on demand: while the writeback policy makes room (the store's limit_waits), a write
+// refused at the limit is parked as one that found the reserve dry, and resumes where it was.
+TEST_CASE(
+    "at the memory limit, a write waits while the store makes room, and fails at once when not") {
+    RecordingPageStore store(4);
+    std::vector<std::byte> buffer = pattern(2 * kPageSize, 11);
+    store.fail_writes_with = ENOMEM;
+    store.passing_writes = 1;
+    store.failing_writes = 1;
+    at_memory_limit(store);
+    store.set_limit_waits(true);
+    const auto write = make(UBLK_IO_OP_WRITE, 0, 2 * kPageSize);
+    const Attempt first = attempt_request(write, buffer, store);
+    REQUIRE(first.needs_memory);
+    CHECK(first.bytes_done == kPageSize);
+    const Attempt rest = attempt_request(write, buffer, store, first.bytes_done);
+    REQUIRE_FALSE(rest.needs_memory);
+    CHECK(rest.result == static_cast<int>(2 * kPageSize));
+    CHECK(std::equal(buffer.begin(), buffer.end(), store.raw().begin()));
+    // Disarmed (no backing device, the day's budget spent): the limit fails the write again.
+    store.set_limit_waits(false);
+    store.failing_writes = 1;
+    const Attempt refused = attempt_request(write, buffer, store);
+    CHECK_FALSE(refused.needs_memory);
+    CHECK(refused.result == -ENOSPC);
+}
+
 TEST_CASE("an unaligned write resumes inside its span, at the page that found no memory") {
     RecordingPageStore store(4);
     std::vector<std::byte> buffer = pattern(2 * kPageSize, 9);

@@ -117,4 +117,102 @@ TEST_CASE("a pass writes back old pages only, within the blocks allowed", "[writ
     }
 }
 
+TEST_CASE("room on demand: from 90 % of the limit down to 80 %, within the day's budget",
+          "[writeback-policy][room]") {
+    WritebackPolicy policy; // budget 1 GiB = 262144 blocks a day
+    const std::uint64_t limit = 100 << 20;
+    auto none = decide_room(policy, 99 << 20, 0, 0);
+    CHECK(!none.run);
+    CHECK(none.reason.find("mem_limit") != std::string::npos);
+    auto below = decide_room(policy, limit * 89 / 100, limit, 0);
+    CHECK(!below.run);
+    CHECK(below.reason.empty()); // nothing to do is not a failure
+    auto at = decide_room(policy, limit * 9 / 10, limit, 0);
+    REQUIRE(at.run);
+    CHECK(at.bytes == limit * 9 / 10 - limit * 8 / 10);
+    CHECK(at.max_blocks == 262144);
+    auto full = decide_room(policy, limit, limit, 262000);
+    REQUIRE(full.run);
+    CHECK(full.bytes == limit / 5);
+    CHECK(full.max_blocks == 144);
+    auto spent = decide_room(policy, limit, limit, 262144);
+    CHECK(!spent.run);
+    CHECK(spent.reason.find("budget") != std::string::npos);
+    policy.budget_bytes = 0;
+    auto unlimited = decide_room(policy, limit, limit, 1u << 30);
+    CHECK(unlimited.run);
+    CHECK(unlimited.max_blocks == 0);
+}
+
+TEST_CASE("a room pass writes back the coldest pages and gives their memory back",
+          "[writeback-policy][room]") {
+    constexpr std::uint64_t kPages = 600;
+    BackingFile file(1024);
+    StoreConfig config;
+    config.disksize = kPages * kPageSize;
+    config.algorithm = "lz4";
+    config.streams = 2;
+    auto created = PageStore::create(config);
+    REQUIRE(created.ok());
+    auto& store = **created;
+    const auto page = [](std::uint64_t i) {
+        return i % 5 == 0 ? incompressible_page(i) : compressible_page(i);
+    };
+    // Old pages scattered among young ones: the pass must pick by age, not by place.
+    const auto old = [](std::uint64_t i) {
+        return i % 3 == 0;
+    };
+    for (std::uint64_t i = 0; i < kPages; ++i)
+        if (old(i))
+            REQUIRE(store.write_page(i, page(i)).ok());
+    const std::uint64_t old_bytes = store.mm_stat().compr_data_size;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+    const auto young_written = std::chrono::steady_clock::now();
+    for (std::uint64_t i = 0; i < kPages; ++i)
+        if (!old(i))
+            REQUIRE(store.write_page(i, page(i)).ok());
+    REQUIRE(store.set_backing_device(file.path()).ok());
+
+    // The old pages hold old_bytes: the coldest age that holds them is theirs (at least 3 s),
+    // and one that holds more than every page is 0 (any age).
+    const std::uint64_t age = store.coldest_age(old_bytes);
+    const bool prompt =
+        std::chrono::steady_clock::now() - young_written < std::chrono::milliseconds(1900);
+    CHECK(age >= 2);
+    CHECK(store.coldest_age(store.mm_stat().compr_data_size + 1) == 0);
+
+    const MmStat before = store.mm_stat();
+    auto room = make_room(store, old_bytes, 0);
+    REQUIRE(room);
+    CHECK(room->min_age_seconds == age);
+    const MmStat after = store.mm_stat();
+    CAPTURE(before.mem_used_total, after.mem_used_total, room->writeback.pages,
+            room->pages_compacted);
+    std::uint64_t old_out = 0, young_out = 0;
+    for (std::uint64_t i = 0; i < kPages; ++i)
+        (old(i) ? old_out : young_out) += concrete(store).backing_place(i).has_value() ? 1 : 0;
+    CHECK(old_out == kPages / 3);
+    if (prompt)
+        CHECK(young_out == 0);
+    else
+        WARN("the pass ran more than 1.9 s after the young pages were written (a loaded machine): "
+             "that they stayed in RAM was not checked");
+    // Their memory went back: compaction packed the young pages' objects into fewer pages.
+    CHECK(after.compr_data_size == before.compr_data_size - room->writeback.bytes);
+    CHECK(after.mem_used_total < before.mem_used_total);
+    CHECK(after.mem_used_total <=
+          after.compr_data_size + after.compr_data_size / 20 + 16 * kPageSize);
+    for (std::uint64_t i = 0; i < kPages; ++i) {
+        Page out{};
+        REQUIRE(store.read_page(i, out).ok());
+        CHECK(out == page(i));
+    }
+    // A cap on blocks (the day's budget) holds.
+    for (std::uint64_t i = 0; i < kPages; ++i)
+        REQUIRE(store.write_page(i, page(i + 1)).ok());
+    auto capped = make_room(store, store.mm_stat().compr_data_size, 5);
+    REQUIRE(capped);
+    CHECK(capped->writeback.blocks == 5);
+}
+
 } // namespace trueno::test

@@ -1,23 +1,22 @@
 // ZramAttributes over a real page store: every attribute's text and every error code.
-#include <catch2/catch.hpp>
+#include "recording_store.hpp"
+#include "trueno/codec.hpp"
+#include "trueno/page_store.hpp"
+#include "trueno/writeback_policy.hpp"
+#include "zram_attributes.hpp"
 
 #include <array>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
-#include <vector>
-
 #include <unistd.h>
-
-#include "trueno/codec.hpp"
-#include "trueno/page_store.hpp"
-#include "recording_store.hpp"
-#include "zram_attributes.hpp"
+#include <vector>
 
 using namespace trueno;
 using namespace trueno::service;
@@ -472,6 +471,87 @@ TEST_CASE("writeback through the attributes moves pages out and bd_stat counts t
     CHECK(d.write_errno("writeback", "page_indexes=0-63") == EIO);
     CHECK(d.read("writeback_limit") == "0");
     CHECK(d.write_errno("writeback", "page_indexes=0-63") == EIO);
+    ::unlink(path);
+}
+
+TEST_CASE(
+    "room on demand: at its mem_limit a device with the policy on writes its coldest pages back",
+    "[room]") {
+    Device d("lz4", 1024 * kPageSize);
+    char path[] = "/var/tmp/trueno-attr-backing-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 2048 * 4096) == 0);
+    ::close(fd);
+    REQUIRE(d.write_errno("mem_limit", "1M") == 0);
+    // Pages that compress about 2:1 (random bytes in half of each), until the limit refuses one.
+    std::vector<std::array<std::byte, kPageSize>> pages;
+    std::uint64_t seed = 88172645463325252ull;
+    std::uint64_t written = 0;
+    for (; written < 1024; ++written) {
+        std::array<std::byte, kPageSize> page = text_page(static_cast<unsigned>(written));
+        for (std::size_t i = 0; i < kPageSize / 2; ++i) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+            page[i] = static_cast<std::byte>(seed);
+        }
+        pages.push_back(page);
+        if (!d.store->write_page(written, PageView(pages.back())).ok())
+            break;
+    }
+    REQUIRE(written < 1024); // the limit was reached
+    pages.pop_back();
+    const auto now = std::chrono::steady_clock::now();
+    // Not armed without the policy, or without a backing device: writes fail at the limit.
+    CHECK_FALSE(d.attrs->make_room("test", now));
+    CHECK_FALSE(d.store->limit_waits());
+    REQUIRE(d.write_errno("writeback_policy", "on age=1d used=0") == 0);
+    CHECK_FALSE(d.attrs->make_room("test", now));
+    REQUIRE(d.store->set_backing_device(path).ok());
+    const auto wait_for_passes = [&](std::uint64_t passes) {
+        for (int i = 0; i < 1000 && (d.attrs->room_passes() < passes ||
+                                     d.read("writeback_policy").find("last room pass: pages=") ==
+                                         std::string::npos);
+             ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        REQUIRE(d.attrs->room_passes() == passes);
+    };
+    // A budget of one block a day: the first pass writes one, then the day's budget is spent
+    // and it is not armed: writes fail at the limit again.
+    REQUIRE(d.write_errno("writeback_policy", "on age=1d used=0 budget=4K") == 0);
+    CHECK(d.attrs->make_room("test", now));
+    wait_for_passes(1);
+    CHECK(d.read("bd_stat") == "       1        0        1");
+    CHECK_FALSE(d.attrs->make_room("test", now));
+    CHECK_FALSE(d.store->limit_waits());
+    CHECK(d.read("writeback_policy").find("last room pass: not run: the day's budget") !=
+          std::string::npos);
+    // With budget left it is armed: writes at the limit wait, and a pass makes room.
+    REQUIRE(d.write_errno("writeback_policy", "on age=1d used=0 budget=64M") == 0);
+    const std::uint64_t used_before = d.mm_fields()[2];
+    CHECK(d.attrs->make_room("test", now + std::chrono::hours(25))); // a new budget day
+    CHECK(d.store->limit_waits());
+    wait_for_passes(2);
+    const std::string policy = d.read("writeback_policy");
+    INFO(policy);
+    CHECK(policy.find("last room pass: pages=") != std::string::npos);
+    const auto mm = d.mm_fields();
+    CAPTURE(used_before, mm[2], mm[3]);
+    CHECK(mm[2] <= mm[3] * kRoomTargetPercent / 100 + 8 * kPageSize); // down to the target
+    std::istringstream bd(d.read("bd_stat"));
+    std::uint64_t count = 0;
+    bd >> count;
+    CHECK(count > 0);
+    // Room for the write the limit refused, and every page reads back.
+    REQUIRE(d.store->write_page(pages.size(), PageView(pages.back())).ok());
+    for (std::size_t i = 0; i < pages.size(); ++i) {
+        std::array<std::byte, kPageSize> out{};
+        REQUIRE(d.store->read_page(i, MutablePageView(out)).ok());
+        CHECK(out == pages[i]);
+    }
+    // The policy off disarms it.
+    REQUIRE(d.write_errno("writeback_policy", "off") == 0);
+    CHECK_FALSE(d.attrs->make_room("test"));
+    CHECK_FALSE(d.store->limit_waits());
     ::unlink(path);
 }
 

@@ -156,6 +156,11 @@ public:
         return real_->writeback(o);
     }
     BdStat bd_stat() const override { return real_->bd_stat(); }
+    std::uint64_t coldest_age(std::uint64_t bytes) const override {
+        return real_->coldest_age(bytes);
+    }
+    void set_limit_waits(bool on) override { real_->set_limit_waits(on); }
+    bool limit_waits() const override { return real_->limit_waits(); }
     bool reads_backing_device(std::uint64_t offset, std::uint64_t length) const override {
         return real_->reads_backing_device(offset, length);
     }

@@ -284,6 +284,19 @@ public:
         return make_error(EOPNOTSUPP, "this store has no writeback");
     }
     virtual BdStat bd_stat() const { return {}; }
+    // The coldest pages' age: the least time since their last write, in seconds, such that
+    // the pages writeback() can take (single-page objects in RAM) that old or older hold at
+    // least `bytes` compressed; 0 when all of them hold less. What a writeback that must free
+    // `bytes` passes as min_age_seconds, so that it takes the least recently written first.
+    virtual std::uint64_t coldest_age(std::uint64_t bytes) const {
+        (void)bytes;
+        return 0;
+    }
+    // Whether a write refused at the memory limit is one to wait for (a writeback is making
+    // room: the writeback policy's room on demand) rather than to fail at once. Set by the
+    // daemon; not kept with the store.
+    virtual void set_limit_waits(bool on) { (void)on; }
+    virtual bool limit_waits() const { return false; }
     // Whether a read of [offset, offset + length) would go to the backing device (some page in
     // it is written back), so that the caller can serve it off a thread that must not wait for
     // a disk. A look without locks: the answer may be stale by the time of the read, which

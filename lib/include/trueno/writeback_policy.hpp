@@ -53,4 +53,34 @@ WritebackDecision decide_writeback(const WritebackPolicy& policy, const Writebac
 Result<WritebackReport> run_writeback_pass(PageStore& store, const WritebackPolicy& policy,
                                            std::uint64_t max_blocks);
 
+// Room on demand: with the policy on, a backing device and a memory limit, the device makes
+// room before its writes are refused at the limit. From kRoomStartPercent of the limit it
+// writes back the least recently written pages (whatever their age) until kRoomTargetPercent
+// would be left, within the policy's daily budget; writes that reach the limit meanwhile wait
+// (PageStore::set_limit_waits) instead of failing. The gap between the two is what a burst
+// can write while a pass runs; a pass frees that much at once rather than a page per write.
+inline constexpr unsigned kRoomStartPercent = 90;
+inline constexpr unsigned kRoomTargetPercent = 80;
+
+struct RoomDecision {
+    bool run = false;
+    std::uint64_t bytes = 0;      // compressed bytes to write back
+    std::uint64_t max_blocks = 0; // what the day's budget still allows (0: no limit)
+    std::string reason;           // why not (empty while below kRoomStartPercent)
+};
+// mem_limit 0 (none) never runs. blocks_today as decide_writeback's.
+RoomDecision decide_room(const WritebackPolicy& policy, std::uint64_t mem_used_total,
+                         std::uint64_t mem_limit, std::uint64_t blocks_today);
+
+// What a room pass did: the writeback's report, and what compaction then gave back.
+struct RoomReport {
+    WritebackReport writeback;
+    std::uint64_t min_age_seconds = 0; // the coldest pages' age it took (0: any)
+    std::uint64_t pages_compacted = 0;
+};
+// One room pass on the calling thread: writes back the coldest pages holding `bytes`
+// (PageStore::coldest_age), at most max_blocks blocks (0: as many as those bytes pack into),
+// then compacts, since freed slots give pages back only once no object is left on them.
+Result<RoomReport> make_room(PageStore& store, std::uint64_t bytes, std::uint64_t max_blocks);
+
 } // namespace trueno
