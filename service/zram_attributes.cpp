@@ -23,6 +23,12 @@ namespace trueno::service {
 
 namespace {
 
+// A job's "queued or running" flag, cleared however the job ends.
+struct ClearOnExit {
+    std::atomic<bool>& flag;
+    ~ClearOnExit() { flag.store(false); }
+};
+
 constexpr std::uint64_t page_size = 4096;
 constexpr std::size_t max_algorithm_name = 64;  // the kernel's ZRAM_MAX_ALGO_NAME_SZ
 constexpr int max_priority = 3;                 // priorities 1..3 are recompression algorithms
@@ -210,11 +216,10 @@ void ZramAttributes::maintain(const std::string& device, std::chrono::steady_clo
     const std::uint64_t slack = mm.mem_used_total - mm.compr_data_size;
     // worker_ is the last member: its jobs finish, or are cancelled, before the rest goes.
     worker_.post([this, device, slack](bool run) {
-        struct Clear {
-            std::atomic<bool>& flag;
-            ~Clear() { flag.store(false); } // also when compact() throws (the worker logs it)
-        } clear{auto_compacting_};
-        if (!run) return;
+        const ClearOnExit clear{
+            auto_compacting_}; // also when compact() throws (the worker logs it)
+        if (!run)
+            return;
         const std::uint64_t pages = store_->compact();
         auto_compactions_.fetch_add(1);
         spdlog::info("{}: compacted on its own, {} MiB over its data before: {} page(s) given back", device,
@@ -475,10 +480,7 @@ void ZramAttributes::maybe_writeback(const std::string& device,
     }
     writeback_running_.store(true);
     worker_.post([this, device, policy, max_blocks = decision.max_blocks](bool run) {
-        struct Clear {
-            std::atomic<bool>& flag;
-            ~Clear() { flag.store(false); }
-        } clear{writeback_running_};
+        const ClearOnExit clear{writeback_running_};
         if (!run)
             return;
         const auto start = std::chrono::steady_clock::now();
@@ -542,10 +544,7 @@ bool ZramAttributes::make_room(const std::string& device,
     if (!decision.run || room_running_.exchange(true))
         return true;
     worker_.post([this, device, decision, used = mm.mem_used_total](bool run) {
-        struct Clear {
-            std::atomic<bool>& flag;
-            ~Clear() { flag.store(false); }
-        } clear{room_running_};
+        const ClearOnExit clear{room_running_};
         if (!run)
             return;
         const auto start = std::chrono::steady_clock::now();
@@ -611,10 +610,7 @@ void ZramAttributes::maybe_compact_backing(const std::string& device,
         return;
     backing_compaction_next_ = now + std::chrono::minutes(1);
     worker_.post([this, device](bool run) {
-        struct Clear {
-            std::atomic<bool>& flag;
-            ~Clear() { flag.store(false); }
-        } clear{backing_compacting_};
+        const ClearOnExit clear{backing_compacting_};
         if (!run)
             return;
         const BackingUsage before = store_->backing_usage();

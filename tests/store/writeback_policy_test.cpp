@@ -12,6 +12,20 @@
 
 namespace trueno::test {
 
+namespace {
+
+std::unique_ptr<PageStore> lz4_store(std::uint64_t pages) {
+    StoreConfig config;
+    config.disksize = pages * kPageSize;
+    config.algorithm = "lz4";
+    config.streams = 2;
+    auto created = PageStore::create(config);
+    REQUIRE(created.ok());
+    return std::move(*created);
+}
+
+} // namespace
+
 TEST_CASE("writeback_policy text: on/off, keys, defaults and errors", "[writeback-policy]") {
     auto off = parse_writeback_policy("off\n");
     REQUIRE(off);
@@ -66,13 +80,8 @@ TEST_CASE("a pass runs only while memory is short, within the day's budget", "[w
 TEST_CASE("a pass writes back old pages only, within the blocks allowed", "[writeback-policy]") {
     constexpr std::uint64_t kPages = 400;
     BackingFile file(1024);
-    StoreConfig config;
-    config.disksize = kPages * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    auto& store = **created;
+    auto created = lz4_store(kPages);
+    auto& store = *created;
     for (std::uint64_t i = 0; i < kPages / 2; ++i)
         REQUIRE(store.write_page(i, i % 4 == 0 ? incompressible_page(i) : compressible_page(i)).ok());
     // Access times count whole seconds since the store was made: after 4.2 s these pages are
@@ -148,13 +157,8 @@ TEST_CASE("a room pass writes back the coldest pages and gives their memory back
           "[writeback-policy][room]") {
     constexpr std::uint64_t kPages = 600;
     BackingFile file(1024);
-    StoreConfig config;
-    config.disksize = kPages * kPageSize;
-    config.algorithm = "lz4";
-    config.streams = 2;
-    auto created = PageStore::create(config);
-    REQUIRE(created.ok());
-    auto& store = **created;
+    auto created = lz4_store(kPages);
+    auto& store = *created;
     const auto page = [](std::uint64_t i) {
         return i % 5 == 0 ? incompressible_page(i) : compressible_page(i);
     };
