@@ -123,7 +123,11 @@ check_clean() {
 load trueno $disk 0 || { tail -20 /tmp/zramd.log; fail $name "set-up with a backing device failed"; exit 0; }
 passes=$(grep -c 'of its mem_limit: .* written back' /tmp/zramd.log)
 grep 'of its mem_limit' /tmp/zramd.log | sed -n '1p;$p' | sed 's/^/guest:   zramd: /'
-echo "guest: room passes $passes"
+# Writes that reached the limit while a pass made room waited (parked), as the log says every
+# status period: how many, and how many failed after --reserve-wait.
+parked=$(sed -n 's/.*: \([0-9]*\) write(s) found no memory ready.*; \([0-9]*\) failed after.*/\1 \2/p' /tmp/zramd.log |
+  awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+echo "guest: room passes $passes; writes that waited ${parked% *}, failed after their wait ${parked#* }"
 [ $rc = 0 ] || { fail $name "with a backing device the load failed (exit $rc, OOM kills $oom, corrupted $bad)"; exit 0; }
 [ $werr = 0 ] && [ $rerr = 0 ] || { fail $name "with a backing device: $werr write and $rerr read errors in dmesg"; exit 0; }
 [ "$passes" -gt 0 ] || { fail $name "the load completed without room on demand: it was not larger than the store"; exit 0; }
