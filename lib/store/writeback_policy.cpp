@@ -30,6 +30,22 @@ Result<std::uint64_t> parse_bytes(std::string_view key, std::string_view text) {
     return *n * scale;
 }
 
+// The blocks the day's budget still allows (max_blocks, 0: no budget); false with the reason
+// when it is spent.
+bool budget_left(const WritebackPolicy& policy, std::uint64_t blocks_today,
+                 std::uint64_t& max_blocks, std::string& reason) {
+    if (policy.budget_bytes == 0)
+        return true;
+    const std::uint64_t budget_blocks = policy.budget_bytes / 4096;
+    if (blocks_today >= budget_blocks) {
+        reason =
+            "the day's budget (" + std::to_string(policy.budget_bytes >> 20) + " MiB) is spent";
+        return false;
+    }
+    max_blocks = budget_blocks - blocks_today;
+    return true;
+}
+
 } // namespace
 
 Result<std::optional<WritebackPolicy>> parse_writeback_policy(std::string_view text) {
@@ -80,14 +96,8 @@ WritebackDecision decide_writeback(const WritebackPolicy& policy, const Writebac
                                    std::uint64_t blocks_today) {
     WritebackDecision d;
     std::uint64_t max_blocks = 0;
-    if (policy.budget_bytes != 0) {
-        const std::uint64_t budget_blocks = policy.budget_bytes / 4096;
-        if (blocks_today >= budget_blocks) {
-            d.reason = "the day's budget (" + std::to_string(policy.budget_bytes >> 20) + " MiB) is spent";
-            return d;
-        }
-        max_blocks = budget_blocks - blocks_today;
-    }
+    if (!budget_left(policy, blocks_today, max_blocks, d.reason))
+        return d;
     // Memory is short when the device uses at least used% of its limit; without a limit, when
     // the machine's memory is at least used% in use.
     const auto full_enough = [&](std::uint64_t used, std::uint64_t total) {
@@ -127,15 +137,8 @@ RoomDecision decide_room(const WritebackPolicy& policy, std::uint64_t mem_used_t
     }
     if (mem_used_total < percent_of_limit(kRoomStartPercent))
         return d;
-    if (policy.budget_bytes != 0) {
-        const std::uint64_t budget_blocks = policy.budget_bytes / 4096;
-        if (blocks_today >= budget_blocks) {
-            d.reason =
-                "the day's budget (" + std::to_string(policy.budget_bytes >> 20) + " MiB) is spent";
-            return d;
-        }
-        d.max_blocks = budget_blocks - blocks_today;
-    }
+    if (!budget_left(policy, blocks_today, d.max_blocks, d.reason))
+        return d;
     d.run = true;
     d.bytes = mem_used_total - percent_of_limit(kRoomTargetPercent);
     return d;
